@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import Transport
+
+/// The HTTP responder Parley runs: routing, request ids, CORS, error rendering, the access log
+/// and metrics around every handler.
+public final class Application: HTTPResponder, TransportObserver {
+    public let router: Router
+    public let metrics: Metrics
+    public let transportStats: TransportStats
+    private let logger: Logger
+
+    public init(router: Router, metrics: Metrics, transportStats: TransportStats, logger: Logger) {
+        self.router = router
+        self.metrics = metrics
+        self.transportStats = transportStats
+        self.logger = logger
+    }
+
+    public func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+        let requestID = RequestID.accept(request.headers["X-Request-Id"]) ?? RequestID.generate()
+        if request.method == "OPTIONS" {
+            finish(preflight(request), request: request, route: nil, requestID: requestID, completion: completion)
+            return
+        }
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            let error = APIError.notFound("No route for \(request.method) \(request.path)")
+            finish(error.response, request: request, route: nil, requestID: requestID, completion: completion)
+        case .methodNotAllowed(let allowed):
+            finish(APIError.methodNotAllowed(allowed: allowed).response, request: request, route: nil,
+                   requestID: requestID, completion: completion)
+        case .found(_, let route, let parameters):
+            let apiRequest = APIRequest(http: request, parameters: parameters, requestID: requestID)
+            switch route.handler {
+            case .sync(let handler):
+                let response = render { try handler(apiRequest) }
+                finish(response, request: request, route: route.pattern, requestID: requestID, completion: completion)
+            case .async(let handler):
+                Task {
+                    let response: HTTPResponse
+                    do {
+                        response = try await handler(apiRequest)
+                    } catch {
+                        response = self.errorResponse(error, requestID: requestID)
+                    }
+                    self.finish(response, request: request, route: route.pattern, requestID: requestID, completion: completion)
+                }
+            }
+        }
+    }
+
+    private func render(_ body: () throws -> HTTPResponse) -> HTTPResponse {
+        do {
+            return try body()
+        } catch {
+            return errorResponse(error, requestID: nil)
+        }
+    }
+
+    private func errorResponse(_ error: any Error, requestID: String?) -> HTTPResponse {
+        if let error = error as? APIError { return error.response }
+        logger.error("unhandled error: \(error)", metadata: requestID.map { ["request_id": .string($0)] })
+        return APIError.internal.response
+    }
+
+    private func finish(
+        _ response: HTTPResponse, request: HTTPRequest, route: String?, requestID: String,
+        completion: @Sendable (HTTPResponse) -> Void
+    ) {
+        var response = response
+        response.headers.set("X-Request-Id", requestID)
+        if let origin = request.headers["Origin"] {
+            // Langfuse reflects the origin on public routes, without credentials.
+            response.headers.set("Access-Control-Allow-Origin", origin)
+            response.headers.add("Vary", "Origin")
+        }
+        let seconds = Double(MonotonicClock.nanos() &- request.receivedAtNanos) / 1e9
+        metrics.record(route: route ?? Metrics.unmatchedRoute, method: request.method, status: response.status, seconds: seconds)
+        if logger.logLevel <= .info {
+            logger.info("\(request.method) \(request.path) \(response.status) \(response.body.count)B \(String(format: "%.3f", seconds * 1000))ms", metadata: ["request_id": .string(requestID)])
+        }
+        completion(response)
+    }
+
+    /// CORS preflight (Fetch standard): allow what the browser asks for on known paths.
+    private func preflight(_ request: HTTPRequest) -> HTTPResponse {
+        var headers: HTTPHeaders = [:]
+        switch router.match(method: request.headers["Access-Control-Request-Method"] ?? "GET", path: request.path) {
+        case .notFound:
+            return APIError.notFound("No route for OPTIONS \(request.path)").response
+        case .methodNotAllowed(let allowed):
+            headers.set("Allow", allowed.joined(separator: ", "))
+            headers.set("Access-Control-Allow-Methods", allowed.joined(separator: ", "))
+        case .found(_, let route, _):
+            headers.set("Allow", "\(route.method), OPTIONS")
+            headers.set("Access-Control-Allow-Methods", "\(route.method), OPTIONS")
+        }
+        if let requested = request.headers["Access-Control-Request-Headers"] {
+            headers.set("Access-Control-Allow-Headers", requested)
+        }
+        headers.set("Access-Control-Max-Age", "600")
+        return HTTPResponse(status: 204, headers: headers)
+    }
+
+    // MARK: TransportObserver
+
+    public func transportAnswered(status: Int, reason: String) {
+        metrics.recordTransportAnswer(status: status)
+        logger.info("- - \(status) transport: \(reason)")
+    }
+}

@@ -1,0 +1,16 @@
+import Logging
+import Storage
+import Transport
+
+/// Builds Parley's application: every route, in one place.
+public enum Routes {
+    /// The application for `database`, with `/metrics` fed by `transportStats`.
+    public static func application(database: Database, transportStats: TransportStats, logger: Logger) -> Application {
+        let metrics = Metrics()
+        var router = Router()
+        router.get("/api/public/health", HealthHandlers.health())
+        router.get("/api/public/ready", HealthHandlers.ready(database: database))
+        router.get("/metrics", HealthHandlers.metrics { metrics.render(transport: transportStats) })
+        return Application(router: router, metrics: metrics, transportStats: transportStats, logger: logger)
+    }
+}

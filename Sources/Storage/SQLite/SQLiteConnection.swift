@@ -1,0 +1,62 @@
+import CSQLite
+
+/// One SQLite connection. Not thread-safe by itself: it is opened with `SQLITE_OPEN_NOMUTEX`
+/// and each owner serialises access (a single writer thread, or one reader at a time from a pool).
+public final class SQLiteConnection {
+    /// How a connection is opened.
+    public enum Mode: Sendable {
+        case readWrite
+        case readOnly
+    }
+
+    let handle: OpaquePointer
+    public let path: String
+
+    /// Opens (creating if needed, in read-write mode) the database at `path`.
+    public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = (mode == .readWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY)
+            | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &db, flags, nil)
+        guard status == SQLITE_OK, let db else {
+            let error = SQLiteError(code: status, connection: db)
+            sqlite3_close_v2(db)
+            throw error
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        // https://sqlite.org/c3ref/busy_timeout.html: wait up to this long for a lock, then
+        // return SQLITE_BUSY; never an unbounded busy handler.
+        sqlite3_busy_timeout(db, busyTimeoutMillis)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        let status = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard status == SQLITE_OK else { throw SQLiteError(code: status, connection: handle, sql: sql) }
+    }
+
+    /// Runs `sql` and returns the first column of the first row as text, or nil for no row.
+    public func scalarText(_ sql: String) throws(SQLiteError) -> String? {
+        var statement: OpaquePointer?
+        var status = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw SQLiteError(code: status, connection: handle, sql: sql) }
+        defer { sqlite3_finalize(statement) }
+        status = sqlite3_step(statement)
+        switch status {
+        case SQLITE_ROW:
+            guard let text = sqlite3_column_text(statement, 0) else { return nil }
+            let count = Int(sqlite3_column_bytes(statement, 0))
+            return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+        case SQLITE_DONE:
+            return nil
+        default:
+            throw SQLiteError(code: status, connection: handle, sql: sql)
+        }
+    }
+}

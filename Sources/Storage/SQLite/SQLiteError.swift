@@ -1,0 +1,25 @@
+import CSQLite
+
+/// A SQLite failure: the extended result code, `sqlite3_errmsg`, and the SQL text. Bound values
+/// are never part of it, because traces hold user prompts.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public let sql: String?
+
+    public var description: String {
+        var text = "SQLite error \(code): \(message)"
+        if let sql { text += " (in: \(sql))" }
+        return text
+    }
+
+    init(code: Int32, connection: OpaquePointer?, sql: String? = nil) {
+        self.code = code
+        if let connection, let text = sqlite3_errmsg(connection) {
+            message = String(cString: text)
+        } else {
+            message = String(cString: sqlite3_errstr(code))
+        }
+        self.sql = sql
+    }
+}

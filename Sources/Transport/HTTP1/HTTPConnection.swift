@@ -1,0 +1,441 @@
+import CLinux
+import Glibc
+import Logging
+import Synchronization
+
+/// One client connection, plain or TLS, owned by one event loop.
+///
+/// It reads into the loop's shared buffer, feeds the parser, hands one request at a time to the
+/// responder, and writes responses in request order (RFC 9112 §9.3.2 pipelining). While a
+/// response is pending it keeps buffering pipelined input up to a bound, then stops reading.
+final class HTTPConnection: EventHandler, @unchecked Sendable {
+    // @unchecked: every mutable field is touched only on `loop`'s thread. The responder's
+    // completion may run elsewhere; it reads `dispatching` only after checking `loop.inLoop`,
+    // and otherwise hops back with `loop.execute`.
+
+    private enum Phase {
+        case handshaking
+        case open
+        /// Our final bytes are sent and our write side is shut: read and discard until the peer
+        /// closes, so the kernel does not reset the connection before it reads our answer.
+        case lingering
+        case closed
+    }
+
+    private enum Deadline {
+        case none, handshake, header, body, idle, write, linger
+    }
+
+    private struct InFlight {
+        var keepAlive: Bool
+        var version: HTTPVersion
+        var isHead: Bool
+    }
+
+    let fd: Int32
+    private let loop: EventLoop
+    private let shared: ServerShared
+    private var generation: UInt32 = 0
+    private var tls: TLSStream?
+    private var parser: HTTPParser
+    private var phase: Phase
+    private var outbound: [UInt8] = []
+    private var outboundOffset = 0
+    private var inFlight: InFlight?
+    private var closeAfterFlush = false
+    private var peerClosed = false
+    private var deadlineKind: Deadline = .none
+    private var deadline: UInt64 = 0
+    private var interest: UInt32 = 0
+    private var dispatching = false
+    private var inlineResponse: HTTPResponse?
+
+    init(fd: Int32, loop: EventLoop, shared: ServerShared, tls: TLSStream?) {
+        self.fd = fd
+        self.loop = loop
+        self.shared = shared
+        self.tls = tls
+        parser = HTTPParser(limits: shared.configuration.limits)
+        phase = tls == nil ? .open : .handshaking
+        let now = MonotonicClock.nanos()
+        if tls == nil {
+            setDeadline(.header, now: now)
+        } else {
+            setDeadline(.handshake, now: now)
+        }
+    }
+
+    /// Registers with the loop; on failure the fd is closed.
+    func start() {
+        interest = clinux_epollin() | clinux_epollrdhup()
+        do {
+            generation = try loop.register(fd: fd, events: interest, handler: self)
+        } catch {
+            shared.logger.warning("could not register connection: \(error)")
+            phase = .closed
+            Socket.close(fd)
+            shared.stats.open.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    // MARK: - Events
+
+    func handle(events: UInt32) {
+        if events & clinux_epollout() != 0 {
+            flush()
+        }
+        if events & (clinux_epollin() | clinux_epollrdhup() | clinux_epollhup() | clinux_epollerr()) != 0 {
+            readAvailable()
+        }
+        if phase != .closed { updateInterest() }
+    }
+
+    func tick(now: UInt64) {
+        guard phase != .closed, deadlineKind != .none, now >= deadline else { return }
+        switch deadlineKind {
+        case .none:
+            return
+        case .handshake:
+            shared.stats.tlsHandshakeFailures.add(1, ordering: .relaxed)
+            close()
+        case .header, .body:
+            respondWithError(status: 408, code: "RequestTimeout",
+                             message: deadlineKind == .header
+                                 ? "Request headers were not received in time"
+                                 : "Request body was not received in time")
+            updateInterestIfOpen()
+        case .idle, .write, .linger:
+            close()
+        }
+    }
+
+    private func setDeadline(_ kind: Deadline, now: UInt64) {
+        deadlineKind = kind
+        let config = shared.configuration
+        let interval: Duration = switch kind {
+        case .none: .zero
+        case .handshake: config.tlsHandshakeTimeout
+        case .header: config.headerReadTimeout
+        case .body: config.bodyReadTimeout
+        case .idle: config.idleTimeout
+        case .write: config.writeTimeout
+        case .linger: .seconds(2)
+        }
+        deadline = now &+ interval.nanoseconds
+    }
+
+    /// Chooses the deadline that applies to the connection's current state.
+    /// - Parameter progress: bytes moved in the relevant direction since the last call.
+    private func refreshDeadline(progress: Bool) {
+        guard phase == .open else { return }
+        let now = MonotonicClock.nanos()
+        if outboundOffset < outbound.count {
+            if progress || deadlineKind != .write { setDeadline(.write, now: now) }
+        } else if inFlight != nil {
+            deadlineKind = .none
+        } else if parser.isIdle {
+            if deadlineKind != .idle { setDeadline(.idle, now: now) }
+        } else if parser.isReadingBody {
+            if progress || deadlineKind != .body { setDeadline(.body, now: now) }
+        } else if deadlineKind != .header {
+            // The first byte of a new request starts the header clock; more bytes do not extend it.
+            setDeadline(.header, now: now)
+        }
+    }
+
+    // MARK: - Reading
+
+    private func readAvailable() {
+        var reads = 0
+        var gotBytes = false
+        // Bounded reads per wake-up keep one busy client from starving the others on this loop.
+        while phase != .closed && reads < 16 {
+            if let inFlight = inFlight, inFlight.keepAlive,
+               parser.bufferedByteCount >= shared.configuration.maxPipelineBufferBytes {
+                break
+            }
+            let result: IOResult<Int>
+            do {
+                result = try Socket.read(fd, into: loop.readBuffer)
+            } catch {
+                close()  // ECONNRESET and friends: the peer is gone.
+                return
+            }
+            reads += 1
+            guard case .done(let count) = result else { break }
+            if count == 0 {
+                peerClosed = true
+                break
+            }
+            shared.stats.received.add(count, ordering: .relaxed)
+            gotBytes = true
+            if phase == .lingering { continue }
+            let bytes = UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count])
+            if let tls {
+                tls.feed(bytes)
+            } else {
+                parser.append(bytes)
+            }
+            if count < loop.readBuffer.count { break }
+        }
+        switch phase {
+        case .closed:
+            return
+        case .lingering:
+            if peerClosed { close() }
+            return
+        case .handshaking, .open:
+            break
+        }
+        if tls != nil {
+            decrypt()
+            if phase == .closed { return }
+        }
+        processInput()
+        if peerClosed && phase != .closed && inFlight == nil && outboundOffset >= outbound.count {
+            // The client half-closed and nothing is pending: a partial request can never finish.
+            close()
+            return
+        }
+        flush()
+        refreshDeadline(progress: gotBytes)
+    }
+
+    /// Runs the TLS handshake, then moves decrypted bytes into the parser.
+    private func decrypt() {
+        guard let tls else { return }
+        if phase == .handshaking {
+            do {
+                let progress = try tls.handshake()
+                tls.drainCiphertext(into: &outbound)
+                guard case .complete = progress else { return }
+                phase = .open
+                setDeadline(.header, now: MonotonicClock.nanos())
+            } catch {
+                shared.stats.tlsHandshakeFailures.add(1, ordering: .relaxed)
+                shared.logger.debug("TLS handshake failed: \(error)")
+                tls.drainCiphertext(into: &outbound)  // the alert, if OpenSSL produced one
+                closeAfterFlush = true
+                flush()
+                if phase != .closed { close() }
+                return
+            }
+        }
+        while true {
+            let result: TLSStream.ReadResult
+            do {
+                result = try tls.read(into: loop.readBuffer)
+            } catch {
+                shared.logger.debug("TLS read failed: \(error)")
+                close()
+                return
+            }
+            switch result {
+            case .bytes(let count):
+                parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
+            case .incomplete:
+                tls.drainCiphertext(into: &outbound)  // e.g. session tickets after the handshake
+                return
+            case .closed:
+                peerClosed = true
+                return
+            }
+        }
+    }
+
+    /// Parses and dispatches buffered requests, one at a time.
+    private func processInput() {
+        while phase == .open && inFlight == nil && !closeAfterFlush {
+            let step: HTTPParser.Step
+            do {
+                step = try parser.next()
+            } catch {
+                respondWithError(status: error.status, code: error.code, message: error.message)
+                return
+            }
+            switch step {
+            case .needMore:
+                return
+            case .continueExpected:
+                queueOutput(ResponseEncoder.continueResponse)
+            case .request(let request):
+                dispatch(request)
+            }
+        }
+    }
+
+    private func dispatch(_ request: HTTPRequest) {
+        inFlight = InFlight(
+            keepAlive: request.keepAlive, version: request.version, isHead: request.method == "HEAD")
+        deadlineKind = .none
+        dispatching = true
+        shared.responder.respond(to: request) { [self] response in
+            if loop.inLoop && dispatching {
+                inlineResponse = response
+            } else {
+                loop.execute { [self] in complete(response) }
+            }
+        }
+        dispatching = false
+        if let response = inlineResponse {
+            inlineResponse = nil
+            writeResponse(response)
+        }
+    }
+
+    /// A response produced asynchronously, now back on the loop thread.
+    private func complete(_ response: HTTPResponse) {
+        guard phase == .open, inFlight != nil else { return }
+        writeResponse(response)
+        processInput()
+        flush()
+        refreshDeadline(progress: false)
+        updateInterestIfOpen()
+    }
+
+    // MARK: - Writing
+
+    private func writeResponse(_ response: HTTPResponse) {
+        guard let request = inFlight else { return }
+        inFlight = nil
+        let keepAlive = request.keepAlive && !peerClosed && !shared.isShuttingDown
+        if !keepAlive { closeAfterFlush = true }
+        if tls == nil {
+            ResponseEncoder.encode(
+                response, keepAlive: keepAlive, version: request.version, omitBody: request.isHead,
+                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &outbound)
+        } else {
+            var plain: [UInt8] = []
+            ResponseEncoder.encode(
+                response, keepAlive: keepAlive, version: request.version, omitBody: request.isHead,
+                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &plain)
+            queueOutput(plain)
+        }
+    }
+
+    /// Answers a framing error or timeout itself and closes after sending (RFC 9112 §9.6).
+    private func respondWithError(status: Int, code: String, message: String) {
+        var headers: HTTPHeaders = [:]
+        if status == 503 { headers.add("Retry-After", String(shared.configuration.retryAfterSeconds)) }
+        let response = HTTPResponse.jsonError(status: status, error: code, message: message, headers: headers)
+        inFlight = InFlight(keepAlive: false, version: .http1_1, isHead: false)
+        writeResponse(response)
+        shared.observer?.transportAnswered(status: status, reason: message)
+        flush()
+    }
+
+    private func queueOutput(_ bytes: [UInt8]) {
+        guard let tls else {
+            outbound.append(contentsOf: bytes)
+            return
+        }
+        do {
+            try bytes.withUnsafeBytes { raw in try tls.write(raw) }
+            tls.drainCiphertext(into: &outbound)
+        } catch {
+            shared.logger.debug("TLS write failed: \(error)")
+            close()
+        }
+    }
+
+    private func flush() {
+        guard phase != .closed else { return }
+        var progress = false
+        while outboundOffset < outbound.count {
+            let result: IOResult<Int>
+            do {
+                result = try outbound.withUnsafeBytes { raw in
+                    try Socket.write(fd, UnsafeRawBufferPointer(rebasing: raw[outboundOffset...]))
+                }
+            } catch {
+                close()  // EPIPE / ECONNRESET: the peer is gone.
+                return
+            }
+            guard case .done(let count) = result else { break }
+            outboundOffset += count
+            progress = true
+            shared.stats.sent.add(count, ordering: .relaxed)
+        }
+        if outboundOffset >= outbound.count {
+            // Keep a small buffer for the next response; give large ones back.
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 16 * 1024)
+            outboundOffset = 0
+            if closeAfterFlush && inFlight == nil {
+                finishAndClose()
+                return
+            }
+        }
+        if progress && phase == .open { refreshDeadline(progress: true) }
+    }
+
+    // MARK: - Closing
+
+    /// Sends close_notify on TLS, shuts down our write side and lingers for the peer's FIN.
+    private func finishAndClose() {
+        guard phase == .open || phase == .handshaking else { return }
+        if let tls {
+            tls.shutdown()
+            var alert: [UInt8] = []
+            tls.drainCiphertext(into: &alert)
+            if !alert.isEmpty {
+                _ = try? alert.withUnsafeBytes { raw in try Socket.write(fd, raw) }
+            }
+        }
+        if peerClosed {
+            close()
+            return
+        }
+        Socket.shutdownWrite(fd)
+        phase = .lingering
+        setDeadline(.linger, now: MonotonicClock.nanos())
+        updateInterest()
+    }
+
+    /// Called by the server at shutdown: idle connections close now; a connection with a request
+    /// in flight sends its response with `Connection: close`, then closes.
+    func beginShutdown() {
+        switch phase {
+        case .closed, .lingering:
+            return
+        case .handshaking:
+            close()
+        case .open:
+            if inFlight == nil && outboundOffset >= outbound.count {
+                close()
+            } else {
+                closeAfterFlush = true
+            }
+        }
+    }
+
+    /// Closes now, without waiting for anything.
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        loop.unregister(fd: fd)
+        Socket.close(fd)
+        tls = nil
+        outbound = []
+        shared.stats.open.subtract(1, ordering: .relaxed)
+    }
+
+    private func updateInterestIfOpen() {
+        if phase != .closed { updateInterest() }
+    }
+
+    private func updateInterest() {
+        var wanted: UInt32 = 0
+        let pipelineFull = inFlight != nil
+            && parser.bufferedByteCount >= shared.configuration.maxPipelineBufferBytes
+        if phase == .lingering || (!closeAfterFlush && !pipelineFull && !peerClosed) {
+            wanted |= clinux_epollin() | clinux_epollrdhup()
+        }
+        if outboundOffset < outbound.count {
+            wanted |= clinux_epollout()
+        }
+        if wanted != interest {
+            interest = wanted
+            loop.modify(fd: fd, generation: generation, events: wanted)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+/// The HTTP version of a request; Parley speaks HTTP/1.0 and HTTP/1.1.
+public enum HTTPVersion: Sendable, Equatable {
+    case http1_0
+    case http1_1
+
+    var text: String { self == .http1_0 ? "HTTP/1.0" : "HTTP/1.1" }
+}
+
+/// One complete request: head plus a body that is already de-chunked and decompressed.
+public struct HTTPRequest: Sendable {
+    /// The method token, case-sensitive as RFC 9110 §9.1 says (`GET`, `POST`, …).
+    public var method: String
+    /// The request target as sent, e.g. `/api/public/sessions?page=2`.
+    public var target: String
+    /// The path part of the target, still percent-encoded.
+    public var path: Substring
+    /// The query part of the target without `?`, or empty.
+    public var query: Substring
+    public var version: HTTPVersion
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// Whether the connection stays open after this request (RFC 9112 §9.3).
+    public var keepAlive: Bool
+    /// Monotonic nanoseconds when the request became complete, for latency measurement.
+    public var receivedAtNanos: UInt64
+
+    public init(
+        method: String, target: String, version: HTTPVersion = .http1_1,
+        headers: HTTPHeaders = [:], body: [UInt8] = [], keepAlive: Bool = true,
+        receivedAtNanos: UInt64 = MonotonicClock.nanos()
+    ) {
+        self.method = method
+        self.target = target
+        if let mark = target.firstIndex(of: "?") {
+            path = target[..<mark]
+            query = target[target.index(after: mark)...]
+        } else {
+            path = target[...]
+            query = ""
+        }
+        self.version = version
+        self.headers = headers
+        self.body = body
+        self.keepAlive = keepAlive
+        self.receivedAtNanos = receivedAtNanos
+    }
+}

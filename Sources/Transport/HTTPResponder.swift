@@ -1,0 +1,13 @@
+/// The transport's only dependency on the application: turn a request into a response.
+///
+/// `completion` may be called on any thread, exactly once. Calling it before `respond` returns
+/// (a synchronous answer) is allowed and avoids a thread hop.
+public protocol HTTPResponder: Sendable {
+    func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void)
+}
+
+/// Transport-level events the application may want to log or count: answers the transport
+/// gives itself, without reaching the responder (framing errors, timeouts, overload).
+public protocol TransportObserver: Sendable {
+    func transportAnswered(status: Int, reason: String)
+}

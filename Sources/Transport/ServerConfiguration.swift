@@ -1,0 +1,51 @@
+/// Every limit and timeout of the transport, with the defaults documented in docs/CONFIGURATION.md.
+/// The `parley serve` flags map one to one onto these fields.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind: an IPv4/IPv6 literal or a host name. Default loopback only.
+    public var host: String = "127.0.0.1"
+    /// Plain HTTP port; 0 picks an ephemeral port, nil disables the plain listener.
+    public var port: Int? = 3000
+    /// HTTPS port; 0 picks an ephemeral port, nil disables the TLS listener.
+    public var tlsPort: Int?
+    /// Certificate and key for the TLS listener.
+    public var tls: TLSConfiguration?
+    /// Number of event-loop threads, each with its own epoll instance. Default: one per core.
+    public var eventLoopThreads: Int = max(1, System.coreCount)
+    /// `listen(2)` backlog.
+    public var backlog: Int32 = 1024
+    /// Framing limits enforced by the HTTP parser.
+    public var limits = HTTPParser.Limits()
+    /// Open connections across all listeners; past it new clients get 503 and are closed.
+    public var maxConnections: Int = 16_384
+    /// Time allowed from the first byte of a request (or from accept) to the end of its head (→ 408).
+    public var headerReadTimeout: Duration = .seconds(10)
+    /// Time allowed between two reads while a body is arriving (→ 408).
+    public var bodyReadTimeout: Duration = .seconds(30)
+    /// How long an idle keep-alive connection is kept open.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Time allowed for a TLS handshake to finish.
+    public var tlsHandshakeTimeout: Duration = .seconds(10)
+    /// Time a response may wait for the client to read it before the connection is dropped.
+    public var writeTimeout: Duration = .seconds(30)
+    /// How long a shutdown waits for in-flight requests before closing connections anyway.
+    public var shutdownGracePeriod: Duration = .seconds(10)
+    /// How often each loop checks deadlines; the granularity of every timeout above.
+    public var timerResolution: Duration = .milliseconds(100)
+    /// Bytes of pipelined input buffered while a response is pending, before reading pauses.
+    public var maxPipelineBufferBytes: Int = 64 * 1024
+    /// `Retry-After` seconds sent with 503 answers from the transport.
+    public var retryAfterSeconds: Int = 1
+    /// The `Server` header value.
+    public var serverName: String = "parley"
+
+    public init() {}
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating; used for deadlines on the monotonic clock.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
+    }
+}
