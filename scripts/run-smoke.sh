@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End-to-end smoke test of a built parley binary: fresh dev certificates, a temporary
+# database, HTTP and HTTPS listeners on ephemeral ports, scripts/smoke.sh against both, then a
+# SIGTERM that must stop the server with exit 0. Builds nothing.
+#
+#   scripts/run-smoke.sh [PARLEY_BINARY]      (default .build/debug/parley)
+#
+# Exits non-zero if the server does not start, any smoke check fails, or shutdown is not clean.
+set -euo pipefail
+
+scripts_dir=$(cd "$(dirname "$0")" && pwd)
+# The default is the debug build in this checkout, wherever the script is called from.
+binary=${1:-$scripts_dir/../.build/debug/parley}
+start_timeout_s=${PARLEY_SMOKE_START_TIMEOUT:-30}  # a debug build opening a fresh db is quick; CI can be slow
+stop_timeout_s=${PARLEY_SMOKE_STOP_TIMEOUT:-15}    # above the server's default 10 s shutdown grace
+
+if [ ! -x "$binary" ]; then
+    echo "run-smoke: $binary is not an executable; build it first (swift build)" >&2
+    exit 2
+fi
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    # Only our own server, by its pid: a failed run must not leave it holding ports.
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -KILL "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+# An interrupted run still goes through the EXIT trap above.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+show_log() {
+    echo "--- server log (last 40 lines) ---" >&2
+    tail -n 40 "$work/server.log" >&2 || true
+    echo "---" >&2
+}
+
+echo "== certificates"
+"$scripts_dir/gen-dev-cert.sh" "$work/certs"
+
+echo "== starting $binary"
+# Loopback only, ephemeral ports: parallel runs and other services cannot collide with us.
+"$binary" serve --host 127.0.0.1 --port 0 --tls-port 0 \
+    --tls-cert "$work/certs/server.pem" --tls-key "$work/certs/server-key.pem" \
+    --db "$work/parley.sqlite" 2>"$work/server.log" &
+server_pid=$!
+
+# The server prints one "listening on URL" line per listener once it has bound; poll the log
+# for both rather than sleeping a guessed amount, and give up if it dies or takes too long.
+http_url=
+https_url=
+deadline=$((SECONDS + start_timeout_s))
+while :; do
+    http_url=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1|p' "$work/server.log" | head -n 1)
+    https_url=$(sed -n 's|^listening on \(https://[^ ]*\)$|\1|p' "$work/server.log" | head -n 1)
+    if [ -n "$http_url" ] && [ -n "$https_url" ]; then
+        break
+    fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        status=0
+        wait "$server_pid" || status=$?
+        server_pid=
+        echo "run-smoke: server exited with status $status before listening" >&2
+        show_log
+        exit 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "run-smoke: no listening lines after ${start_timeout_s}s" >&2
+        show_log
+        exit 1
+    fi
+    sleep 0.1
+done
+echo "server pid $server_pid: $http_url and $https_url"
+
+echo "== smoke checks"
+smoke_status=0
+"$scripts_dir/smoke.sh" "$http_url" "$https_url" "$work/certs/ca.pem" | tee "$work/smoke.out" || smoke_status=$?
+# Carry smoke.sh's counts into this script's own closing line; no summary means it broke.
+passed=0
+failed=1
+summary=$(tail -n 1 "$work/smoke.out")
+if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=${BASH_REMATCH[1]}
+    failed=${BASH_REMATCH[2]}
+fi
+
+echo "== graceful shutdown"
+shutdown_ok=1
+kill -TERM "$server_pid"
+deadline=$((SECONDS + stop_timeout_s))
+while kill -0 "$server_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 0.1
+done
+if kill -0 "$server_pid" 2>/dev/null; then
+    echo "not ok - server still running ${stop_timeout_s}s after SIGTERM"
+    shutdown_ok=0
+    # cleanup (EXIT trap) kills it.
+else
+    exit_status=0
+    wait "$server_pid" || exit_status=$?
+    server_pid=
+    if [ "$exit_status" -eq 0 ]; then
+        echo "ok - SIGTERM stopped the server with exit 0"
+    else
+        echo "not ok - server exited with status $exit_status after SIGTERM"
+        shutdown_ok=0
+    fi
+fi
+
+if [ "$shutdown_ok" -eq 1 ]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+if [ "$smoke_status" -ne 0 ] || [ "$shutdown_ok" -ne 1 ]; then
+    show_log
+fi
+# One closing line, in the "N passed, M failed" form, counting the shutdown check too.
+echo "run-smoke: $passed passed, $failed failed"
+[ "$smoke_status" -eq 0 ] && [ "$shutdown_ok" -eq 1 ]
