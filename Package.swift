@@ -37,13 +37,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(
+            name: "Model",
+            swiftSettings: swiftSettings),
+        .target(
             name: "Storage",
-            dependencies: ["CSQLite"],
+            dependencies: ["CSQLite", "Model"],
             swiftSettings: swiftSettings),
         .target(
             name: "API",
             dependencies: [
-                "Transport", "Storage",
+                "Transport", "Storage", "Model",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

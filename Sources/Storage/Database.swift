@@ -1,51 +1,109 @@
+import Dispatch
 import Synchronization
 
-/// Parley's SQLite database: one writer connection plus a reader, in WAL mode.
-///
-/// This is the ground floor for issue #3, which adds migrations, the group-commit writer and
-/// the reader pool. Today it opens the file, applies the pragmas, and answers readiness checks.
+/// Parley's SQLite database: one writer connection with group commit, plus a pool of read-only
+/// connections, in WAL mode so readers never block the writer (https://sqlite.org/wal.html).
 public final class Database: Sendable {
     /// How much a commit survives (https://sqlite.org/pragma.html#pragma_synchronous).
     public enum Durability: String, Sendable, CaseIterable {
         /// `synchronous=NORMAL` in WAL: survives a process crash; a power loss may lose the last commits.
         case normal
-        /// `synchronous=FULL`: every commit is fsynced before it is acknowledged.
+        /// `synchronous=FULL`: the WAL is fsynced at every commit, before it is acknowledged.
         case full
     }
 
-    public let path: String
-    // A Mutex serialises use of the NOMUTEX connection across threads.
-    private let reader: Mutex<SQLiteConnection?>
+    public struct Configuration: Sendable {
+        public var durability: Durability = .normal
+        /// Read-only connections in the pool.
+        public var readers = 4
+        /// Milliseconds a connection waits for a lock before SQLITE_BUSY.
+        public var busyTimeoutMillis: Int32 = 5_000
+        public var writer = DatabaseWriter.Configuration()
 
-    /// Opens or creates the database at `path`.
-    public init(path: String, durability: Durability = .normal) throws(SQLiteError) {
+        public init() {}
+    }
+
+    public let path: String
+    public let writer: DatabaseWriter
+    private let pool: ReaderPool
+
+    /// Opens or creates the database at `path` and brings its schema up to date.
+    public init(path: String, configuration: Configuration = Configuration()) throws {
         self.path = path
-        let connection = try SQLiteConnection(path: path)
-        // https://sqlite.org/wal.html: readers never block the writer and the writer never blocks readers.
+        let connection = try SQLiteConnection(path: path, busyTimeoutMillis: configuration.busyTimeoutMillis)
         _ = try connection.scalarText("PRAGMA journal_mode=WAL")
-        try connection.execute("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
+        try connection.execute("PRAGMA synchronous=\(configuration.durability == .full ? "FULL" : "NORMAL")")
         try connection.execute("PRAGMA foreign_keys=ON")
-        reader = Mutex(connection)
+        try Migrations.apply(to: connection)
+        var readers: [SQLiteConnection] = []
+        for _ in 0..<max(1, configuration.readers) {
+            let reader = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMillis: configuration.busyTimeoutMillis)
+            try reader.execute("PRAGMA foreign_keys=ON")
+            readers.append(reader)
+        }
+        pool = ReaderPool(readers)
+        writer = DatabaseWriter(connection: connection, configuration: configuration.writer)
+    }
+
+    public convenience init(path: String, durability: Durability) throws {
+        var configuration = Configuration()
+        configuration.durability = durability
+        try self.init(path: path, configuration: configuration)
+    }
+
+    /// Runs `body` on a pooled read-only connection (blocking while all are busy).
+    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try pool.with(body)
     }
 
     /// True when the database answers a trivial query; backs `GET /api/public/ready`.
     public func isReady() -> Bool {
-        reader.withLock { connection in
-            guard let connection else { return false }
-            return (try? connection.scalarText("SELECT 1")) == "1"
-        }
+        (try? read { try $0.scalarText("SELECT 1") }) == "1"
     }
 
-    /// Runs `PRAGMA integrity_check`; returns "ok" or SQLite's list of problems.
-    public func integrityCheck() throws(SQLiteError) -> String {
-        try reader.withLock { connection throws(SQLiteError) in
-            guard let connection else { return "closed" }
-            return try connection.scalarText("PRAGMA integrity_check") ?? "no result"
-        }
+    /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
+    public func integrityCheck() throws -> String {
+        try read { try $0.scalarText("PRAGMA integrity_check") ?? "no result" }
     }
 
-    /// Closes the connection; later calls report not ready.
+    /// Finishes queued writes, then closes every connection. Reads afterwards fail.
     public func close() {
-        reader.withLock { $0 = nil }
+        writer.close()
+        pool.close()
+    }
+}
+
+/// A fixed set of read-only connections handed out one caller at a time.
+final class ReaderPool: Sendable {
+    private struct State {
+        var idle: [SQLiteConnection]
+        var closed = false
+    }
+
+    // Each connection is NOMUTEX; the pool guarantees one user at a time, and the Mutex hands
+    // connections between threads.
+    private let state: Mutex<State>
+    private let available: DispatchSemaphore
+
+    init(_ connections: sending [SQLiteConnection]) {
+        available = DispatchSemaphore(value: connections.count)
+        state = Mutex(State(idle: connections))
+    }
+
+    func with<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        available.wait()
+        defer { available.signal() }
+        guard let connection = state.withLock({ $0.closed ? nil : $0.idle.popLast() }) else {
+            throw StorageError.closed
+        }
+        defer { state.withLock { $0.idle.append(connection) } }
+        return try body(connection)
+    }
+
+    func close() {
+        state.withLock {
+            $0.closed = true
+            $0.idle.removeAll()
+        }
     }
 }

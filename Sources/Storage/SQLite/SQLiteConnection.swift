@@ -2,7 +2,10 @@ import CSQLite
 
 /// One SQLite connection. Not thread-safe by itself: it is opened with `SQLITE_OPEN_NOMUTEX`
 /// and each owner serialises access (a single writer thread, or one reader at a time from a pool).
-public final class SQLiteConnection {
+public final class SQLiteConnection: @unchecked Sendable {
+    // @unchecked: opened NOMUTEX, so it must never be used by two threads at once. Its only
+    // owners guarantee that: the writer uses it on its own thread alone, and `ReaderPool` hands
+    // each reader to one caller at a time under a Mutex. Sendable lets those owners move it.
     /// How a connection is opened.
     public enum Mode: Sendable {
         case readWrite
@@ -11,6 +14,8 @@ public final class SQLiteConnection {
 
     let handle: OpaquePointer
     public let path: String
+    /// Prepared statements by SQL text, kept for the life of the connection.
+    private var statements: [String: Statement] = [:]
 
     /// Opens (creating if needed, in read-write mode) the database at `path`.
     public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {
@@ -32,7 +37,33 @@ public final class SQLiteConnection {
     }
 
     deinit {
+        statements.removeAll()
         sqlite3_close_v2(handle)
+    }
+
+    /// The cached prepared statement for `sql`, preparing it on first use.
+    public func statement(_ sql: String) throws(SQLiteError) -> Statement {
+        if let cached = statements[sql] { return cached }
+        let statement = try Statement(connection: self, sql: sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Rowid of the last successful INSERT on this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Rows changed by the last statement.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Statements that have been stepped but not reset; must be 0 between operations (tests assert it).
+    public var busyStatementCount: Int {
+        var count = 0
+        var statement = sqlite3_next_stmt(handle, nil)
+        while let current = statement {
+            if sqlite3_stmt_busy(current) != 0 { count += 1 }
+            statement = sqlite3_next_stmt(handle, current)
+        }
+        return count
     }
 
     /// Runs one or more statements that return no rows.

@@ -1,0 +1,178 @@
+/// The schema, as an ordered list of migrations. `PRAGMA user_version` records how many have
+/// been applied; each runs in its own transaction at start. A file whose version is newer than
+/// this list is refused, so an old binary never writes into a schema it does not understand.
+enum Migrations {
+    struct Migration {
+        let version: Int
+        let sql: String
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, sql: schemaV1),
+    ]
+
+    static var latestVersion: Int { all.last?.version ?? 0 }
+
+    /// Applies every migration newer than the file's version.
+    static func apply(to connection: SQLiteConnection) throws {
+        let current = Int(try connection.scalarText("PRAGMA user_version") ?? "0") ?? 0
+        if current > latestVersion {
+            throw StorageError.schemaTooNew(found: current, known: latestVersion)
+        }
+        for migration in all where migration.version > current {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try connection.execute(migration.sql)
+                try connection.execute("PRAGMA user_version = \(migration.version)")
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Version 1. Times are INTEGER milliseconds since the Unix epoch (UTC) unless named `_us`
+    /// (microseconds). Text ids live in unique indexes next to integer row keys, because
+    /// random-UUID primary keys cost SQLite 5× on inserts (measured; see docs/DATA_MODEL.md).
+    static let schemaV1 = """
+    CREATE TABLE projects (
+        id          INTEGER PRIMARY KEY,
+        public_id   TEXT    NOT NULL UNIQUE,
+        name        TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        settings    TEXT    NOT NULL DEFAULT '{}'
+    );
+
+    CREATE TABLE api_keys (
+        id            INTEGER PRIMARY KEY,
+        project_id    INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        public_key    TEXT    NOT NULL UNIQUE,
+        secret_salt   BLOB    NOT NULL,
+        secret_hash   BLOB    NOT NULL,
+        secret_hint   TEXT    NOT NULL,
+        created_at    INTEGER NOT NULL,
+        revoked_at    INTEGER
+    );
+
+    CREATE TABLE traces (
+        id           INTEGER PRIMARY KEY,
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        trace_id     TEXT    NOT NULL,
+        timestamp    INTEGER NOT NULL,
+        name         TEXT,
+        user_id      TEXT,
+        session_id   TEXT,
+        release      TEXT,
+        version      TEXT,
+        input        TEXT,
+        output       TEXT,
+        metadata     TEXT,
+        tags         TEXT    NOT NULL DEFAULT '[]',
+        public       INTEGER NOT NULL DEFAULT 0,
+        environment  TEXT    NOT NULL DEFAULT 'default',
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        UNIQUE (project_id, trace_id)
+    );
+    CREATE INDEX traces_by_session ON traces (project_id, session_id, timestamp) WHERE session_id IS NOT NULL;
+    CREATE INDEX traces_by_time ON traces (project_id, timestamp);
+
+    CREATE TABLE observations (
+        id                     INTEGER PRIMARY KEY,
+        project_id             INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        observation_id         TEXT    NOT NULL,
+        trace_id               TEXT,
+        type                   TEXT    NOT NULL,
+        parent_observation_id  TEXT,
+        name                   TEXT,
+        start_time             INTEGER NOT NULL,
+        end_time               INTEGER,
+        completion_start_time  INTEGER,
+        model                  TEXT,
+        model_parameters       TEXT,
+        input                  TEXT,
+        output                 TEXT,
+        metadata               TEXT,
+        level                  TEXT    NOT NULL DEFAULT 'DEFAULT',
+        status_message         TEXT,
+        version                TEXT,
+        environment            TEXT    NOT NULL DEFAULT 'default',
+        usage_details          TEXT,
+        cost_details           TEXT,
+        input_tokens           INTEGER,
+        output_tokens          INTEGER,
+        total_tokens           INTEGER,
+        total_cost             REAL,
+        prompt_name            TEXT,
+        prompt_version         INTEGER,
+        created_at             INTEGER NOT NULL,
+        updated_at             INTEGER NOT NULL,
+        UNIQUE (project_id, observation_id)
+    );
+    CREATE INDEX observations_by_trace ON observations (project_id, trace_id, start_time);
+
+    CREATE TABLE scores (
+        id              INTEGER PRIMARY KEY,
+        project_id      INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        score_id        TEXT    NOT NULL,
+        timestamp       INTEGER NOT NULL,
+        name            TEXT    NOT NULL,
+        value           REAL,
+        string_value    TEXT,
+        data_type       TEXT    NOT NULL,
+        source          TEXT    NOT NULL DEFAULT 'API',
+        trace_id        TEXT,
+        observation_id  TEXT,
+        session_id      TEXT,
+        dataset_run_id  TEXT,
+        comment         TEXT,
+        metadata        TEXT,
+        config_id       TEXT,
+        queue_id        TEXT,
+        environment     TEXT    NOT NULL DEFAULT 'default',
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (project_id, score_id)
+    );
+    CREATE INDEX scores_by_trace ON scores (project_id, trace_id) WHERE trace_id IS NOT NULL;
+    CREATE INDEX scores_by_session ON scores (project_id, session_id) WHERE session_id IS NOT NULL;
+
+    CREATE TABLE sessions (
+        id           INTEGER PRIMARY KEY,
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        session_id   TEXT    NOT NULL,
+        environment  TEXT    NOT NULL DEFAULT 'default',
+        user_id      TEXT,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        UNIQUE (project_id, session_id)
+    );
+    CREATE INDEX sessions_by_created ON sessions (project_id, created_at);
+
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        user_id     TEXT    NOT NULL,
+        first_seen  INTEGER NOT NULL,
+        last_seen   INTEGER NOT NULL,
+        UNIQUE (project_id, user_id)
+    );
+
+    -- Every applied ingestion event, for idempotency (an event id is applied once) and for
+    -- order-independent merging (an entity is the fold of its events by envelope timestamp).
+    CREATE TABLE events (
+        id            INTEGER PRIMARY KEY,
+        project_id    INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        event_id      TEXT    NOT NULL,
+        entity_kind   INTEGER NOT NULL,
+        entity_id     TEXT    NOT NULL,
+        type          TEXT    NOT NULL,
+        timestamp_us  INTEGER NOT NULL,
+        body          TEXT    NOT NULL,
+        received_at   INTEGER NOT NULL,
+        UNIQUE (project_id, event_id)
+    );
+    CREATE INDEX events_by_entity ON events (project_id, entity_kind, entity_id, timestamp_us);
+    """
+}

@@ -1,0 +1,164 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Errors the storage layer reports to callers in domain terms.
+public enum StorageError: Error, Equatable, Sendable {
+    /// The write queue is full: answer 503 with Retry-After, never buffer without bound.
+    case overloaded
+    /// The database is closed (shutting down).
+    case closed
+    /// A row that must exist does not.
+    case notFound
+    /// A uniqueness rule was violated.
+    case conflict
+    /// The schema in the file is newer than this binary knows.
+    case schemaTooNew(found: Int, known: Int)
+}
+
+/// The single writer connection, on its own thread, with group commit.
+///
+/// Callers submit closures; the writer takes every job waiting (up to `maxJobsPerTransaction`),
+/// runs them in one `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT so one failing job
+/// rolls back alone, and resumes every caller only after the COMMIT returned. An acknowledged
+/// write is therefore always a committed one.
+public final class DatabaseWriter: Sendable {
+    public struct Configuration: Sendable {
+        /// Jobs waiting beyond this make `write` throw `.overloaded` at once.
+        public var maxPendingJobs = 4096
+        /// Jobs sharing one transaction at most.
+        public var maxJobsPerTransaction = 512
+
+        public init() {}
+    }
+
+    private struct Job: @unchecked Sendable {
+        // @unchecked: `work` runs only on the writer thread, exactly once.
+        let work: (SQLiteConnection) throws -> Void
+        let done: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct State {
+        var jobs: [Job] = []
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let configuration: Configuration
+    /// Transactions committed since start (for metrics and tests).
+    private let commits = Atomic<Int>(0)
+
+    /// Takes ownership of `connection`, which from now on is used only on the writer thread.
+    public init(connection: sending SQLiteConnection, configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        let box = ConnectionBox(connection)
+        let thread = Thread { [self] in
+            run(box.connection)
+            finished.signal()
+        }
+        thread.name = "parley-writer"
+        thread.start()
+    }
+
+    /// Transactions committed so far.
+    public var commitCount: Int { commits.load(ordering: .relaxed) }
+
+    /// Runs `work` inside the next group transaction; returns after that transaction committed.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let result = Mutex<T?>(nil)
+            let job = Job(
+                work: { connection in
+                    let value = try work(connection)
+                    result.withLock { $0 = value }
+                },
+                done: { error in
+                    if let error {
+                        continuation.resume(throwing: error)
+                    } else if let value = result.withLock({ $0.take() }) {
+                        continuation.resume(returning: value)
+                    } else {
+                        continuation.resume(throwing: StorageError.closed)
+                    }
+                })
+            do {
+                try enqueue(job)
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    private func enqueue(_ job: Job) throws(StorageError) {
+        try state.withLock { state throws(StorageError) in
+            if state.closed { throw .closed }
+            if state.jobs.count >= configuration.maxPendingJobs { throw .overloaded }
+            state.jobs.append(job)
+        }
+        wake.signal()
+    }
+
+    /// Finishes the jobs already queued, refuses new ones, and stops the thread.
+    public func close() {
+        let wasOpen = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard wasOpen else { return }
+        wake.signal()
+        finished.wait()
+    }
+
+    private func run(_ connection: SQLiteConnection) {
+        while true {
+            wake.wait()
+            let (batch, closed) = state.withLock { state -> ([Job], Bool) in
+                let count = min(state.jobs.count, configuration.maxJobsPerTransaction)
+                let batch = Array(state.jobs.prefix(count))
+                state.jobs.removeFirst(count)
+                return (batch, state.closed && state.jobs.isEmpty)
+            }
+            if !batch.isEmpty {
+                commit(batch, on: connection)
+                // Jobs left over from a full batch need another turn without a new signal.
+                if state.withLock({ !$0.jobs.isEmpty }) { wake.signal() }
+            }
+            if closed { return }
+        }
+    }
+
+    private func commit(_ batch: [Job], on connection: SQLiteConnection) {
+        var outcomes = [(any Error)?](repeating: nil, count: batch.count)
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+            for (index, job) in batch.enumerated() {
+                try connection.execute("SAVEPOINT job")
+                do {
+                    try job.work(connection)
+                    try connection.execute("RELEASE job")
+                } catch {
+                    outcomes[index] = error
+                    try connection.execute("ROLLBACK TO job")
+                    try connection.execute("RELEASE job")
+                }
+            }
+            try connection.execute("COMMIT")
+            commits.add(1, ordering: .relaxed)
+        } catch {
+            // The transaction itself failed (disk full, I/O error): nothing in it is durable, so
+            // every job in it fails and its caller answers with an error instead of an ack.
+            try? connection.execute("ROLLBACK")
+            outcomes = Array(repeating: error, count: batch.count)
+        }
+        for (job, outcome) in zip(batch, outcomes) { job.done(outcome) }
+    }
+}
+
+/// Carries the writer connection into its thread.
+private final class ConnectionBox: @unchecked Sendable {
+    // @unchecked: created before the writer thread starts and used only by that thread after.
+    let connection: SQLiteConnection
+    init(_ connection: sending SQLiteConnection) { self.connection = connection }
+}
