@@ -55,7 +55,15 @@ enum ContentDecoder {
                 }
                 if output.count + produced > limit { throw .bodyTooLarge }
                 output.append(contentsOf: chunk[0..<produced])
-                if status == Z_STREAM_END { break }
+                if status == Z_STREAM_END {
+                    if stream.avail_in == 0 { break }
+                    // RFC 1952 §2.2: a gzip body (windowBits 16+15) is a series of members, each
+                    // decoded in turn as `gzip -d` does. After a zlib or raw deflate stream, extra
+                    // bytes would be silently dropped, so they are an error.
+                    guard windowBits > 15 else { throw .badRequest("data after the end of the compressed body") }
+                    guard inflateReset(&stream) == Z_OK else { throw .badRequest("could not restart decompression") }
+                    continue
+                }
                 if produced == 0 && stream.avail_in == 0 {
                     throw .badRequest("truncated compressed body")
                 }

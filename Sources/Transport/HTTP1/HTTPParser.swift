@@ -292,8 +292,11 @@ public struct HTTPParser: Sendable {
                 guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= .zero && $0 <= .nine }) else {
                     throw .badRequest("malformed Content-Length")
                 }
-                // More than 15 digits cannot be within any sane limit; this also avoids overflow.
-                guard digits.utf8.count <= 15, let value = Int(digits) else { throw .bodyTooLarge }
+                // More than 15 significant digits cannot be within any sane limit; this also avoids
+                // overflow. Leading zeros are valid (1*DIGIT) and do not count.
+                guard digits.drop(while: { $0 == "0" }).utf8.count <= 15, let value = Int(digits) else {
+                    throw .bodyTooLarge
+                }
                 if let existing = length, existing != value {
                     throw .badRequest("conflicting Content-Length values")
                 }
@@ -372,17 +375,22 @@ public struct HTTPParser: Sendable {
     // MARK: - Chunked body (RFC 9112 §7.1)
 
     private mutating func parseChunkSize() throws(HTTPParseError) -> Bool {
-        guard let lineEnd = findCRLF(from: readIndex, limit: limits.maxChunkLineBytes) else {
-            if bufferedByteCount > limits.maxChunkLineBytes { throw .badRequest("chunk size line too long") }
+        // maxChunkLineBytes bounds chunk-size plus extensions; the CRLF comes on top, so a CR may sit
+        // at offset maxChunkLineBytes and the LF one further.
+        guard let lineEnd = findCRLF(from: readIndex, limit: limits.maxChunkLineBytes + 1) else {
+            if bufferedByteCount > limits.maxChunkLineBytes + 1 { throw .badRequest("chunk size line too long") }
             return false
         }
         var size = 0
         var index = readIndex
         var digits = 0
+        var significantDigits = 0
         while index < lineEnd, let value = buffer[index].hexValue {
             digits += 1
-            // 15 hex digits already exceed any body limit; stop before Int overflows.
-            guard digits <= 15 else { throw .bodyTooLarge }
+            // chunk-size = 1*HEXDIG allows leading zeros; 15 significant hex digits already exceed
+            // any body limit, so stop there before Int overflows.
+            if significantDigits > 0 || value != 0 { significantDigits += 1 }
+            guard significantDigits <= 15 else { throw .bodyTooLarge }
             size = size << 4 | value
             index += 1
         }
@@ -437,8 +445,10 @@ public struct HTTPParser: Sendable {
         body = []
         if !head.contentCodings.isEmpty {
             decoded = try ContentDecoder.decode(decoded, codings: head.contentCodings, limit: limits.maxBodyBytes)
-            // The body handed on is decoded; drop the header so nothing decodes it twice.
+            // The body handed on is decoded; drop the header so nothing decodes it twice, and make
+            // Content-Length describe what the handler actually receives.
             headers.remove("Content-Encoding")
+            if headers.contains("Content-Length") { headers.set("Content-Length", String(decoded.count)) }
         }
         return HTTPRequest(
             method: head.method, target: head.target, version: head.version,
