@@ -37,6 +37,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(
+            name: "Crypto",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "Model",
             swiftSettings: swiftSettings),
         .target(
@@ -46,7 +50,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Transport", "Storage", "Model",
+                "Transport", "Storage", "Model", "Crypto",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

@@ -7,10 +7,15 @@ public enum Routes {
     /// The application for `database`, with `/metrics` fed by `transportStats`.
     public static func application(database: Database, transportStats: TransportStats, logger: Logger) -> Application {
         let metrics = Metrics()
+        let authenticator = Authenticator(database: database)
         var router = Router()
         router.get("/api/public/health", HealthHandlers.health())
         router.get("/api/public/ready", HealthHandlers.ready(database: database))
         router.get("/metrics", HealthHandlers.metrics { metrics.render(transport: transportStats) })
+        router.get("/api/public/projects", ProjectHandlers.list(authenticator: authenticator))
+        router.post("/api/public/ingestion", IngestionHandlers.batch(
+            database: database, authenticator: authenticator, limits: IngestionHandlers.Limits()))
+        router.post("/api/public/scores", ScoreHandlers.create(database: database, authenticator: authenticator))
         return Application(router: router, metrics: metrics, transportStats: transportStats, logger: logger)
     }
 }

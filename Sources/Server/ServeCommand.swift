@@ -77,6 +77,19 @@ struct ServeCommand: ParsableCommand {
         let configuration = try makeConfiguration()
         let databasePath = db ?? Environment.string("PARLEY_DB") ?? "./parley.sqlite"
         let database = try Database(path: databasePath, durability: durability)
+        if let created = try blockingAwait({
+            try await KeyService.bootstrap(database: database, environment: ProcessInfo.processInfo.environment)
+        }) {
+            if created.generated {
+                // Printed once, on the first start with an empty database: the secret is not stored.
+                let text = "created project '\(created.key.project.name)' with a new API key (shown only now):\n"
+                    + "  LANGFUSE_PUBLIC_KEY=\(created.key.publicKey)\n"
+                    + "  LANGFUSE_SECRET_KEY=\(created.key.secretKey)\n"
+                FileHandle.standardError.write(Data(text.utf8))
+            } else {
+                logger.notice("created project '\(created.key.project.name)' with key \(created.key.publicKey) from PARLEY_INIT_*")
+            }
+        }
         let openFiles = System.raiseOpenFileLimit()
         if openFiles < configuration.maxConnections + 64 {
             logger.warning("open-file limit \(openFiles) is below --max-connections \(configuration.maxConnections)")

@@ -13,6 +13,14 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         return text
     }
 
+    /// UNIQUE, PRIMARY KEY, FOREIGN KEY, CHECK or NOT NULL failed (the primary code is 19).
+    public var isConstraintViolation: Bool { code & 0xFF == SQLITE_CONSTRAINT }
+
+    /// BUSY, LOCKED, FULL or IOERR: worth retrying later rather than reporting as a bug.
+    public var isTransient: Bool {
+        [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR].contains(code & 0xFF)
+    }
+
     init(code: Int32, connection: OpaquePointer?, sql: String? = nil) {
         self.code = code
         if let connection, let text = sqlite3_errmsg(connection) {

@@ -1,0 +1,122 @@
+import Crypto
+import Foundation
+import Storage
+import Synchronization
+
+/// Who a request acts for, after authentication.
+public struct AuthContext: Sendable, Equatable {
+    public enum AccessLevel: Sendable, Equatable {
+        /// Basic `publicKey:secretKey`: everything in the project.
+        case project
+        /// Bearer public key alone: score writes only (langfuse-api.md §2.2).
+        case scores
+    }
+
+    public let project: ProjectStore.Project
+    public let publicKey: String
+    public let accessLevel: AccessLevel
+}
+
+/// Verifies Langfuse-style credentials against stored key hashes.
+///
+/// Key rows are cached for `cacheLifetime` so a busy ingestion path costs one SHA-256 and no
+/// query per request; revocations from `parley keys revoke` (another process) take effect
+/// within that lifetime.
+public final class Authenticator: Sendable {
+    private struct CachedKey {
+        let key: ProjectStore.Key?
+        let loadedAt: UInt64
+    }
+
+    private let database: Database
+    private let cache = Mutex<[String: CachedKey]>([:])
+    private let cacheLifetimeNanos: UInt64
+
+    public init(database: Database, cacheLifetimeSeconds: Double = 10) {
+        self.database = database
+        cacheLifetimeNanos = UInt64(cacheLifetimeSeconds * 1e9)
+    }
+
+    /// Authenticates `header` (the `Authorization` value).
+    /// - Parameter allowPublicKeyOnly: whether `Bearer pk-…` is acceptable on this route.
+    public func authenticate(_ header: String?, allowPublicKeyOnly: Bool) throws -> AuthContext {
+        guard let header, !header.isEmpty else { throw AuthError.unauthorized("No authorization header") }
+        if header.hasPrefix("Basic ") {
+            return try basic(String(header.dropFirst(6)).trimmingOWS)
+        }
+        if header.hasPrefix("Bearer ") {
+            let publicKey = String(header.dropFirst(7)).trimmingOWS
+            guard let key = try lookup(publicKey), key.revokedAt == nil else {
+                throw AuthError.unauthorized("Invalid public key. Confirm that you've configured the correct host.")
+            }
+            guard allowPublicKeyOnly else {
+                throw AuthError.forbidden("Access denied - insufficient permissions for this endpoint")
+            }
+            return AuthContext(project: key.project, publicKey: publicKey, accessLevel: .scores)
+        }
+        throw AuthError.unauthorized("Invalid authorization header")
+    }
+
+    private func basic(_ encoded: String) throws -> AuthContext {
+        let malformed = AuthError.unauthorized(
+            "Invalid authorization header. Confirm that you've configured the correct host.")
+        guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8),
+              let colon = text.firstIndex(of: ":") else { throw malformed }
+        let publicKey = String(text[..<colon])
+        let secret = String(text[text.index(after: colon)...])
+        guard !publicKey.isEmpty, !secret.isEmpty else { throw malformed }
+        let wrong = AuthError.unauthorized("Invalid credentials. Confirm that you've configured the correct host.")
+        guard let key = try lookup(publicKey), key.revokedAt == nil else { throw wrong }
+        let hash = Digest.sha256(key.salt + Array(secret.utf8))
+        guard Digest.constantTimeEqual(hash, key.secretHash) else { throw wrong }
+        return AuthContext(project: key.project, publicKey: publicKey, accessLevel: .project)
+    }
+
+    private func lookup(_ publicKey: String) throws -> ProjectStore.Key? {
+        guard publicKey.utf8.count <= 200 else { return nil }
+        let now = MonotonicNanos.now()
+        if let cached = cache.withLock({ $0[publicKey] }), now &- cached.loadedAt < cacheLifetimeNanos {
+            return cached.key
+        }
+        let key: ProjectStore.Key?
+        do {
+            key = try database.read { try ProjectStore.key(publicKey: publicKey, on: $0) }
+        } catch {
+            throw AuthError.unavailable
+        }
+        cache.withLock { cache in
+            // Bound the cache: unknown keys are cached too (to blunt guessing), so cap its size.
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[publicKey] = CachedKey(key: key, loadedAt: now)
+        }
+        return key
+    }
+
+    /// Forgets cached keys (after this process creates or revokes one).
+    public func invalidate() {
+        cache.withLock { $0.removeAll() }
+    }
+}
+
+/// Authentication failures, rendered with Langfuse's messages (langfuse-api.md §2.3).
+public enum AuthError: Error, Sendable {
+    case unauthorized(String)
+    case forbidden(String)
+    case unavailable
+
+    var apiError: APIError {
+        switch self {
+        case .unauthorized(let message): APIError(status: 401, code: "UnauthorizedError", message: message)
+        case .forbidden(let message): APIError(status: 403, code: "ForbiddenError", message: message)
+        case .unavailable: APIError.unavailable("Service Unavailable")
+        }
+    }
+}
+
+enum MonotonicNanos {
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}
+
+extension String {
+    var trimmingOWS: String { trimmingCharacters(in: CharacterSet(charactersIn: " \t")) }
+}

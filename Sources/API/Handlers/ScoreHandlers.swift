@@ -1,0 +1,82 @@
+import Foundation
+import Model
+import Storage
+
+/// `POST /api/public/scores` (operationId `scoreCreate`): one JSON object → 200 `{"id"}`; a
+/// JSON array (SDK 5.x) → 202 `{"message":"Accepted"}`, or 207 with the rejections
+/// (langfuse-api.md §6.3). Each score becomes a `score-create` event on the ingestion path.
+enum ScoreHandlers {
+    static func create(database: Database, authenticator: Authenticator) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: true)
+            let document = try parseJSONBody(request)
+            let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            switch document {
+            case .object:
+                let event: IngestionEvent
+                switch scoreEvent(document, nowMicros: nowMicros) {
+                case .success(let made): event = made
+                case .failure(let rejection):
+                    throw APIError(status: 400, code: "InvalidRequestError", message: "\(rejection.message): \(rejection.error)")
+                }
+                try await store([event], projectID: auth.project.rowID, database: database)
+                return jsonResponse(.object([("id", .string(event.entityID ?? ""))]))
+            case .array(let items):
+                var events: [IngestionEvent] = []
+                var errors: [JSONValue] = []
+                for item in items {
+                    switch scoreEvent(item, nowMicros: nowMicros) {
+                    case .success(let event): events.append(event)
+                    case .failure(let rejection):
+                        errors.append(.object([("message", .string("\(rejection.message): \(rejection.error)"))]))
+                    }
+                }
+                try await store(events, projectID: auth.project.rowID, database: database)
+                if errors.isEmpty {
+                    return jsonResponse(.object([("message", .string("Accepted"))]), status: 202)
+                }
+                return jsonResponse(.object([
+                    ("accepted", JSONValue(events.count)), ("rejected", JSONValue(errors.count)),
+                    ("errors", .array(errors)),
+                ]), status: 207)
+            default:
+                throw APIError(status: 400, code: "InvalidRequestError", message: "Invalid request data: expected a score object or an array of them")
+            }
+        }
+    }
+
+    /// Wraps a CreateScoreRequest into a `score-create` event; `id` is generated when absent,
+    /// and the event time is the body's `timestamp` when given, else now.
+    private static func scoreEvent(_ body: JSONValue, nowMicros: Int64) -> Result<IngestionEvent, EventValidator.Rejection> {
+        guard case .object(var members) = body else { return .failure(.invalid("expected an object")) }
+        if body["id"]?.stringValue.map({ $0.isEmpty }) ?? true {
+            members.removeAll { $0.0 == "id" }
+            members.insert(("id", .string(UUID().uuidString.lowercased())), at: 0)
+        }
+        let withID = JSONValue.object(members)
+        do {
+            try EventValidator.validateScore(withID)
+        } catch let rejection as EventValidator.Rejection {
+            return .failure(rejection)
+        } catch {
+            return .failure(.invalid("\(error)"))
+        }
+        let timestamp = body["timestamp"]?.stringValue.flatMap(Timestamp.parseMicros) ?? nowMicros
+        // The envelope id is derived from the score id and time, so re-sending the same score
+        // with the same timestamp is idempotent, and a new timestamp updates it.
+        let eventID = "score:\(withID["id"]?.stringValue ?? ""):\(timestamp)"
+        return .success(IngestionEvent(id: eventID, type: .scoreCreate, timestampMicros: timestamp, body: withID))
+    }
+
+    private static func store(_ events: [IngestionEvent], projectID: Int64, database: Database) async throws {
+        guard !events.isEmpty else { return }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            _ = try await database.writer.write { db in
+                try IngestionStore.apply(events, projectID: projectID, now: now, on: db)
+            }
+        } catch {
+            throw StorageFailure.apiError(error)
+        }
+    }
+}

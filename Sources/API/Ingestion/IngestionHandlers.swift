@@ -1,0 +1,105 @@
+import Foundation
+import Model
+import Storage
+import Transport
+
+/// `POST /api/public/ingestion` (operationId `ingestionBatch`), langfuse-api.md §3.
+enum IngestionHandlers {
+    struct Limits: Sendable {
+        /// Largest batch body accepted (Langfuse documents 3.5 MB; its SDKs send at most 2.5 MB).
+        var maxBatchBytes = 3_500_000
+    }
+
+    static func batch(database: Database, authenticator: Authenticator, limits: Limits) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: true)
+            guard request.http.body.count <= limits.maxBatchBytes else {
+                throw APIError(status: 413, code: "PayloadTooLargeError",
+                               message: "Batch larger than \(limits.maxBatchBytes) bytes; send smaller batches")
+            }
+            let document = try parseJSONBody(request)
+            guard let batch = document["batch"]?.arrayValue else {
+                throw APIError(status: 400, code: "InvalidRequestError", message: "Invalid request data: batch must be an array")
+            }
+
+            var accepted: [(index: Int, event: IngestionEvent)] = []
+            var rejections: [(index: Int, id: String, rejection: EventValidator.Rejection)] = []
+            for (index, raw) in batch.enumerated() {
+                switch EventValidator.validate(raw) {
+                case .success(let event):
+                    if auth.accessLevel == .scores && event.type != .scoreCreate && event.type != .sdkLog {
+                        rejections.append((index, event.id, EventValidator.Rejection(
+                            status: 401, message: "Authentication error", error: "Access Scope Denied")))
+                    } else {
+                        accepted.append((index, event))
+                    }
+                case .failure(let rejection):
+                    rejections.append((index, EventValidator.reportedID(raw), rejection))
+                }
+            }
+
+            let events = accepted.map(\.event)
+            let projectID = auth.project.rowID
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            do {
+                _ = try await database.writer.write { db in
+                    try IngestionStore.apply(events, projectID: projectID, now: now, on: db)
+                }
+            } catch {
+                throw StorageFailure.apiError(error)
+            }
+
+            // sdk-log events appear in neither list (Langfuse runtime behaviour).
+            let successes: [JSONValue] = accepted.filter { $0.event.type != .sdkLog }.map {
+                .object([("id", .string($0.event.id)), ("status", JSONValue(201))])
+            }
+            let errors: [JSONValue] = rejections.sorted { $0.index < $1.index }.map {
+                .object([
+                    ("id", .string($0.id)), ("status", JSONValue($0.rejection.status)),
+                    ("message", .string($0.rejection.message)), ("error", .string($0.rejection.error)),
+                ])
+            }
+            return jsonResponse(.object([("successes", .array(successes)), ("errors", .array(errors))]), status: 207)
+        }
+    }
+}
+
+/// Shared pieces of authenticated JSON handlers.
+func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool) throws -> AuthContext {
+    do {
+        return try authenticator.authenticate(request.http.headers["Authorization"], allowPublicKeyOnly: allowPublicKeyOnly)
+    } catch let error as AuthError {
+        throw error.apiError
+    }
+}
+
+/// Parses the body as JSON, with a clear 400 on anything else.
+func parseJSONBody(_ request: APIRequest) throws -> JSONValue {
+    do {
+        return try JSONParser.parse(request.http.body)
+    } catch {
+        throw APIError(status: 400, code: "InvalidRequestError", message: "Invalid request data: body is not valid JSON (\(error))")
+    }
+}
+
+func jsonResponse(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
+    HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(value.jsonText.utf8))
+}
+
+/// Maps storage failures to answers SDKs handle well: anything transient is 503 with
+/// Retry-After (exporters retry it; they drop data on 500).
+enum StorageFailure {
+    static func apiError(_ error: any Error) -> any Error {
+        if let error = error as? StorageError {
+            switch error {
+            case .overloaded: return APIError.unavailable("Write queue is full; retry later")
+            case .closed: return APIError.unavailable("Server is shutting down; retry later")
+            default: return error
+            }
+        }
+        if let error = error as? SQLiteError, error.isTransient {
+            return APIError.unavailable("Storage is busy; retry later")
+        }
+        return error
+    }
+}

@@ -1,0 +1,94 @@
+import API
+import ArgumentParser
+import Foundation
+import Storage
+
+/// `parley keys create|list|revoke`: manage API keys in the database file directly (works
+/// while the server runs; the server notices within its key-cache lifetime, 10 s).
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Create, list and revoke API keys.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct DatabaseOption: ParsableArguments {
+        @Option(help: "SQLite database file (env PARLEY_DB). Default ./parley.sqlite.")
+        var db: String?
+
+        func open() throws -> Database {
+            try Database(path: db ?? Environment.string("PARLEY_DB") ?? "./parley.sqlite")
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key pair (and the project if it is new).")
+        @Option(help: "Project name.")
+        var project: String
+        @OptionGroup var database: DatabaseOption
+
+        func run() throws {
+            let db = try database.open()
+            defer { db.close() }
+            let pair = KeyService.generatePair()
+            let projectName = project
+            let created = try blockingAwait {
+                try await KeyService.create(projectName: projectName, publicKey: pair.publicKey, secretKey: pair.secretKey, database: db)
+            }
+            print("project:    \(created.project.name) (\(created.project.publicID))")
+            print("public key: \(created.publicKey)")
+            print("secret key: \(created.secretKey)")
+            print("The secret key is shown only now; Parley stores only its hash.")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (secrets are never shown).")
+        @OptionGroup var database: DatabaseOption
+
+        func run() throws {
+            let db = try database.open()
+            defer { db.close() }
+            let keys = try db.read { try ProjectStore.keys(on: $0) }
+            print("public key\tsecret\tproject\tcreated\tstatus")
+            for key in keys {
+                let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(key.createdAt) / 1000))
+                print("\(key.publicKey)\t\(key.secretHint)\t\(key.project.name)\t\(created)\t\(key.revokedAt == nil ? "active" : "revoked")")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key by its public key.")
+        @Argument(help: "The public key (pk-lf-…).")
+        var publicKey: String
+        @OptionGroup var database: DatabaseOption
+
+        func run() throws {
+            let db = try database.open()
+            defer { db.close() }
+            let key = publicKey
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let revoked = try blockingAwait { try await db.writer.write { try ProjectStore.revoke(publicKey: key, now: now, on: $0) } }
+            guard revoked else { throw ValidationError("no active key \(key)") }
+            print("revoked \(key)")
+        }
+    }
+}
+
+/// `parley db check`: SQLite's integrity check; exit status 1 when it finds problems.
+struct DBCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db", abstract: "Database maintenance.", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run PRAGMA integrity_check.")
+        @OptionGroup var database: KeysCommand.DatabaseOption
+
+        func run() throws {
+            let db = try database.open()
+            defer { db.close() }
+            let result = try db.integrityCheck()
+            print(result)
+            if result != "ok" { throw ExitCode(1) }
+        }
+    }
+}

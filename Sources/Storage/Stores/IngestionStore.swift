@@ -1,0 +1,183 @@
+import Model
+
+/// Applies validated ingestion events inside a writer transaction.
+///
+/// Each event is first recorded in `events` under its envelope id; an id seen before is a
+/// re-delivery and changes nothing. Each entity touched is then re-folded from all its stored
+/// events (`Merge`), so the stored row depends only on the set of events, never on their
+/// arrival order or on how often the SDK re-sent them.
+public enum IngestionStore {
+    /// What became of one event.
+    public enum Outcome: Sendable, Equatable {
+        /// Stored now.
+        case applied
+        /// Its envelope id was already applied earlier: nothing changed.
+        case duplicate
+    }
+
+    /// Applies `events` for `projectID`; call from `DatabaseWriter.write`.
+    public static func apply(
+        _ events: [IngestionEvent], projectID: Int64, now: Int64, on db: SQLiteConnection
+    ) throws -> [Outcome] {
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(events.count)
+        var touched: [EntityKey] = []
+        var seen = Set<EntityKey>()
+        let insert = try db.statement("""
+            INSERT INTO events (project_id, event_id, entity_kind, entity_id, type, timestamp_us, body, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, event_id) DO NOTHING
+            """)
+        for event in events {
+            guard let kind = event.type.entityKind, let entityID = event.entityID else {
+                outcomes.append(.applied)
+                continue
+            }
+            try insert.run([
+                .integer(projectID), .text(event.id), .integer(kind.rawValue), .text(entityID),
+                .text(event.type.rawValue), .integer(event.timestampMicros), .text(event.body.jsonText), .integer(now),
+            ])
+            if db.changes == 0 {
+                outcomes.append(.duplicate)
+                continue
+            }
+            outcomes.append(.applied)
+            let key = EntityKey(kind: kind, id: entityID)
+            if seen.insert(key).inserted { touched.append(key) }
+        }
+        for key in touched {
+            let stored = try storedEvents(for: key, projectID: projectID, on: db)
+            switch key.kind {
+            case .trace:
+                try upsert(Merge.trace(id: key.id, events: stored), projectID: projectID, now: now, on: db)
+            case .observation:
+                try upsert(Merge.observation(id: key.id, events: stored), projectID: projectID, now: now, on: db)
+            case .score:
+                if let record = Merge.score(id: key.id, events: stored) {
+                    try upsert(record, projectID: projectID, now: now, on: db)
+                }
+            }
+        }
+        return outcomes
+    }
+
+    private struct EntityKey: Hashable {
+        let kind: EntityKind
+        let id: String
+    }
+
+    private static func storedEvents(for key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> [StoredEvent] {
+        let select = try db.statement("""
+            SELECT type, timestamp_us, body FROM events
+            WHERE project_id = ? AND entity_kind = ? AND entity_id = ?
+            """)
+        var events: [StoredEvent] = []
+        try select.query([.integer(projectID), .integer(key.kind.rawValue), .text(key.id)]) { row in
+            guard let type = row.text(0).flatMap(IngestionEventType.init(rawValue:)),
+                  let body = try? JSONParser.parse(row.text(2) ?? "{}") else { return }
+            events.append(StoredEvent(type: type, timestampMicros: row.int(1), body: body))
+        }
+        return events
+    }
+
+    // MARK: Upserts (created_at keeps its first value)
+
+    private static func upsert(_ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
+        let tags = JSONValue.array(trace.tags.map(JSONValue.string)).jsonText
+        try db.statement("""
+            INSERT INTO traces (project_id, trace_id, timestamp, name, user_id, session_id, release, version,
+                                input, output, metadata, tags, public, environment, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, trace_id) DO UPDATE SET
+                timestamp = excluded.timestamp, name = excluded.name, user_id = excluded.user_id,
+                session_id = excluded.session_id, release = excluded.release, version = excluded.version,
+                input = excluded.input, output = excluded.output, metadata = excluded.metadata,
+                tags = excluded.tags, public = excluded.public, environment = excluded.environment,
+                updated_at = excluded.updated_at
+            """).run([
+                .integer(projectID), .text(trace.traceID), .integer(trace.timestampMillis), .optional(trace.name),
+                .optional(trace.userID), .optional(trace.sessionID), .optional(trace.release), .optional(trace.version),
+                .optional(trace.input), .optional(trace.output), .optional(trace.metadata), .text(tags),
+                .integer(trace.isPublic ? 1 : 0), .text(trace.environment), .integer(now), .integer(now),
+            ])
+        if let sessionID = trace.sessionID {
+            // Langfuse: only traces create sessions, insert-if-absent (langfuse-api.md §3.8).
+            try db.statement("""
+                INSERT INTO sessions (project_id, session_id, environment, user_id, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (project_id, session_id) DO UPDATE SET
+                    user_id = coalesce(sessions.user_id, excluded.user_id), updated_at = excluded.updated_at
+                """).run([
+                    .integer(projectID), .text(sessionID), .text(trace.environment), .optional(trace.userID),
+                    .integer(now), .integer(now),
+                ])
+        }
+        if let userID = trace.userID {
+            try db.statement("""
+                INSERT INTO users (project_id, user_id, first_seen, last_seen) VALUES (?, ?, ?, ?)
+                ON CONFLICT (project_id, user_id) DO UPDATE SET
+                    first_seen = min(users.first_seen, excluded.first_seen),
+                    last_seen = max(users.last_seen, excluded.last_seen)
+                """).run([.integer(projectID), .text(userID), .integer(trace.timestampMillis), .integer(trace.timestampMillis)])
+        }
+    }
+
+    private static func upsert(_ o: ObservationRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
+        try db.statement("""
+            INSERT INTO observations (project_id, observation_id, trace_id, type, parent_observation_id, name,
+                start_time, end_time, completion_start_time, model, model_parameters, input, output, metadata,
+                level, status_message, version, environment, usage_details, cost_details, input_tokens,
+                output_tokens, total_tokens, total_cost, prompt_name, prompt_version, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, observation_id) DO UPDATE SET
+                trace_id = excluded.trace_id, type = excluded.type,
+                parent_observation_id = excluded.parent_observation_id, name = excluded.name,
+                start_time = excluded.start_time, end_time = excluded.end_time,
+                completion_start_time = excluded.completion_start_time, model = excluded.model,
+                model_parameters = excluded.model_parameters, input = excluded.input, output = excluded.output,
+                metadata = excluded.metadata, level = excluded.level, status_message = excluded.status_message,
+                version = excluded.version, environment = excluded.environment,
+                usage_details = excluded.usage_details, cost_details = excluded.cost_details,
+                input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+                total_tokens = excluded.total_tokens, total_cost = excluded.total_cost,
+                prompt_name = excluded.prompt_name, prompt_version = excluded.prompt_version,
+                updated_at = excluded.updated_at
+            """).run([
+                .integer(projectID), .text(o.observationID), .optional(o.traceID), .text(o.type),
+                .optional(o.parentObservationID), .optional(o.name), .integer(o.startTimeMillis),
+                .optional(o.endTimeMillis), .optional(o.completionStartTimeMillis), .optional(o.model),
+                .optional(o.modelParameters), .optional(o.input), .optional(o.output), .optional(o.metadata),
+                .text(o.level), .optional(o.statusMessage), .optional(o.version), .text(o.environment),
+                .optional(o.usageDetails), .optional(o.costDetails), .optional(o.inputTokens),
+                .optional(o.outputTokens), .optional(o.totalTokens), .optional(o.totalCost),
+                .optional(o.promptName), .optional(o.promptVersion), .integer(now), .integer(now),
+            ])
+    }
+
+    private static func upsert(_ s: ScoreRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
+        try db.statement("""
+            INSERT INTO scores (project_id, score_id, timestamp, name, value, string_value, data_type, source,
+                trace_id, observation_id, session_id, dataset_run_id, comment, metadata, config_id, queue_id,
+                environment, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (project_id, score_id) DO UPDATE SET
+                timestamp = excluded.timestamp, name = excluded.name, value = excluded.value,
+                string_value = excluded.string_value, data_type = excluded.data_type, source = excluded.source,
+                trace_id = excluded.trace_id, observation_id = excluded.observation_id,
+                session_id = excluded.session_id, dataset_run_id = excluded.dataset_run_id,
+                comment = excluded.comment, metadata = excluded.metadata, config_id = excluded.config_id,
+                queue_id = excluded.queue_id, environment = excluded.environment, updated_at = excluded.updated_at
+            """).run([
+                .integer(projectID), .text(s.scoreID), .integer(s.timestampMillis), .text(s.name),
+                .optional(s.value), .optional(s.stringValue), .text(s.dataType), .text(s.source),
+                .optional(s.traceID), .optional(s.observationID), .optional(s.sessionID), .optional(s.datasetRunID),
+                .optional(s.comment), .optional(s.metadata), .optional(s.configID), .optional(s.queueID),
+                .text(s.environment), .integer(now), .integer(now),
+            ])
+    }
+}
+
+extension SQLiteValue {
+    static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
+    static func optional(_ number: Int64?) -> SQLiteValue { number.map(SQLiteValue.integer) ?? .null }
+    static func optional(_ number: Double?) -> SQLiteValue { number.map(SQLiteValue.real) ?? .null }
+}
