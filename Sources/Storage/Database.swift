@@ -68,8 +68,10 @@ public final class Database: Sendable {
 
     /// Finishes queued writes, then closes every connection. Reads afterwards fail.
     public func close() {
-        writer.close()
+        // Readers first: the last connection to close checkpoints the WAL into the main file and
+        // removes it, and only a read-write connection can do that.
         pool.close()
+        writer.close()
     }
 }
 
@@ -101,9 +103,11 @@ final class ReaderPool: Sendable {
     }
 
     func close() {
-        state.withLock {
-            $0.closed = true
-            $0.idle.removeAll()
+        let connections = state.withLock { state -> [SQLiteConnection] in
+            state.closed = true
+            defer { state.idle.removeAll() }
+            return state.idle
         }
+        connections.forEach { $0.close() }
     }
 }

@@ -36,7 +36,17 @@ public final class SQLiteConnection: @unchecked Sendable {
         sqlite3_busy_timeout(db, busyTimeoutMillis)
     }
 
+    private var isClosed = false
+
     deinit {
+        close()
+    }
+
+    /// Finalizes cached statements and closes the handle; the last connection to close
+    /// checkpoints the WAL into the database file. Safe to call more than once.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
         statements.removeAll()
         sqlite3_close_v2(handle)
     }

@@ -125,7 +125,10 @@ public final class DatabaseWriter: Sendable {
                 // Jobs left over from a full batch need another turn without a new signal.
                 if state.withLock({ !$0.jobs.isEmpty }) { wake.signal() }
             }
-            if closed { return }
+            if closed {
+                connection.close()
+                return
+            }
         }
     }
 
