@@ -26,3 +26,6 @@ swift test --skip-build
 
 echo "== smoke test against a live server"
 scripts/run-smoke.sh .build/debug/parley
+
+echo "== real SDK: langfuse 2.60.10 (venv built from PyPI on first run)"
+PARLEY_BIN=.build/debug/parley scripts/sdk/run.sh -q

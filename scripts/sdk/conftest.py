@@ -1,0 +1,144 @@
+"""Fixtures for the real-SDK end-to-end tests: a live parley server on an ephemeral port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+PUBLIC_KEY = "pk-lf-test"
+SECRET_KEY = "sk-lf-test"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+
+
+def parley_binary() -> Path:
+    path = Path(os.environ.get("PARLEY_BIN", ".build/debug/parley"))
+    if not path.is_absolute():
+        path = (REPO / path) if not path.exists() else path.resolve()
+    return path
+
+
+class ParleyServer:
+    """One `parley serve --port 0 --db FILE` process; stderr is drained by a thread."""
+
+    def __init__(self, binary: Path, db_path: Path):
+        self.binary = binary
+        self.db_path = db_path
+        self.process: Optional[subprocess.Popen] = None
+        self.stderr_lines: List[str] = []
+        self.url: Optional[str] = None
+        self.returncode: Optional[int] = None
+        self._listening = threading.Event()
+        self._reader: Optional[threading.Thread] = None
+
+    def start(self) -> "ParleyServer":
+        env = dict(os.environ)
+        env["PARLEY_INIT_PUBLIC_KEY"] = PUBLIC_KEY
+        env["PARLEY_INIT_SECRET_KEY"] = SECRET_KEY
+        for name in ("PARLEY_PORT", "PARLEY_HOST", "PARLEY_TLS_PORT"):
+            env.pop(name, None)
+        self.process = subprocess.Popen(
+            [str(self.binary), "serve", "--port", "0", "--db", str(self.db_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            errors="replace",
+        )
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._listening.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop(expect_clean=False)
+                raise RuntimeError(
+                    f"parley did not start (exit {self.process.returncode}):\n" + "".join(self.stderr_lines)
+                )
+        return self
+
+    def _drain(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr_lines.append(line)
+            if self.url is None and line.startswith("listening on http://"):
+                self.url = line.split("listening on ", 1)[1].strip()
+                self._listening.set()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, expect_clean: bool = True) -> Optional[int]:
+        """SIGTERM, wait, and return the exit code (kills after STOP_TIMEOUT_S)."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                if expect_clean:
+                    raise AssertionError("parley did not exit within %ss of SIGTERM" % STOP_TIMEOUT_S)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        self.returncode = self.process.returncode
+        return self.returncode
+
+    def log(self) -> str:
+        return "".join(self.stderr_lines)
+
+    @contextlib.contextmanager
+    def connect_readonly(self) -> Iterator[sqlite3.Connection]:
+        """A read-only SQLite connection, closed on exit (fine while the server runs: WAL mode)."""
+        connection = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        connection.row_factory = sqlite3.Row
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="session")
+def parley_bin() -> Path:
+    binary = parley_binary()
+    if not binary.exists():
+        pytest.fail(f"parley binary not found at {binary} (build it with `swift build` or set PARLEY_BIN)")
+    return binary
+
+
+@pytest.fixture(autouse=True)
+def _no_langfuse_env(monkeypatch):
+    """The SDK falls back to LANGFUSE_* variables (sample rate, debug, host...); keep them out."""
+    for name in list(os.environ):
+        if name.startswith("LANGFUSE_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def parley(parley_bin, tmp_path):
+    """A fresh server with an empty database; stopped with SIGTERM at the end (must exit 0)."""
+    server = ParleyServer(parley_bin, tmp_path / "parley.sqlite").start()
+    try:
+        yield server
+    finally:
+        was_running = server.running
+        code = server.stop()
+        if was_running:
+            assert code == 0, f"parley exited with {code} after SIGTERM:\n{server.log()}"
