@@ -65,8 +65,19 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["Transport", "API", "Storage", "COpenSSL"],
+            dependencies: [
+                "Transport", "API", "Storage", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelTests",
+            dependencies: ["Model"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "Model", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TransportTests",
@@ -74,7 +85,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "Transport", "Storage", "TestSupport"],
+            dependencies: ["API", "Transport", "Storage", "Model", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",

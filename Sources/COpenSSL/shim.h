@@ -25,11 +25,18 @@ static inline int copenssl_set_tlsext_host_name(SSL *ssl, const char *name) {
 }
 
 static inline int copenssl_tls1_2_version(void) { return TLS1_2_VERSION; }
+static inline int copenssl_tls1_3_version(void) { return TLS1_3_VERSION; }
 static inline long copenssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
 static inline long copenssl_mode_partial_write(void) { return SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
 static inline uint64_t copenssl_op_server_preference(void) {
     return SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION;
 }
+
+// SSL_OP_IGNORE_UNEXPECTED_EOF is built with the SSL_OP_BIT() macro: a peer that closes TCP
+// without close_notify then reads as a clean end of stream (SSL_ERROR_ZERO_RETURN).
+static inline uint64_t copenssl_op_ignore_unexpected_eof(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
+// OPENSSL_free is a macro over CRYPTO_free(ptr, __FILE__, __LINE__), e.g. for BN_bn2hex results.
+static inline void copenssl_free(void *pointer) { OPENSSL_free(pointer); }
 
 // ALPN selection callback: choose http/1.1 when the client offers it, otherwise carry on without ALPN.
 static int copenssl_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,

@@ -31,7 +31,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(10)
     /// How often each loop checks deadlines; the granularity of every timeout above.
     public var timerResolution: Duration = .milliseconds(100)
-    /// Bytes of pipelined input buffered while a response is pending, before reading pauses.
+    /// Bytes of pipelined input buffered while a response is pending, before reading pauses; also
+    /// the unsent response bytes past which no further pipelined request is answered until the
+    /// client reads.
     public var maxPipelineBufferBytes: Int = 64 * 1024
     /// `Retry-After` seconds sent with 503 answers from the transport.
     public var retryAfterSeconds: Int = 1

@@ -61,7 +61,17 @@ enum ScoreHandlers {
         } catch {
             return .failure(.invalid("\(error)"))
         }
-        let timestamp = body["timestamp"]?.stringValue.flatMap(Timestamp.parseMicros) ?? nowMicros
+        let timestamp: Int64
+        if let value = body["timestamp"], !value.isNull {
+            // Request datetimes must carry Z or an offset (langfuse-api.md §1); a naive or
+            // malformed one is rejected rather than silently replaced by "now".
+            guard let text = value.stringValue, let micros = Timestamp.parseMicros(text) else {
+                return .failure(.invalid("timestamp: expected an ISO-8601 datetime with Z or an offset"))
+            }
+            timestamp = micros
+        } else {
+            timestamp = nowMicros
+        }
         // The envelope id is derived from the score id and time, so re-sending the same score
         // with the same timestamp is idempotent, and a new timestamp updates it.
         let eventID = "score:\(withID["id"]?.stringValue ?? ""):\(timestamp)"

@@ -101,6 +101,10 @@ enum EventValidator {
         try optionalString(body, "name", "userId", "release", "version", "environment", "externalId")
         try optionalIdentifier(body, "sessionId")
         try optionalDatetime(body, "timestamp")
+        // TraceBody.name is at most 1000 characters (langfuse-api.md §3.3, §8).
+        if let name = body["name"]?.stringValue, name.count > 1000 {
+            throw Rejection.invalid("body.name: must be at most 1000 characters")
+        }
         if let tags = body["tags"], !tags.isNull {
             guard let values = tags.arrayValue, values.allSatisfy({ $0.stringValue != nil }) else {
                 throw Rejection.invalid("body.tags: expected an array of strings")
@@ -158,6 +162,10 @@ enum EventValidator {
             guard let text = dataType.stringValue, ScoreValue.dataTypes.contains(text.uppercased()) else {
                 throw Rejection.invalid("body.dataType: expected NUMERIC, BOOLEAN, CATEGORICAL, TEXT or CORRECTION")
             }
+        }
+        // ScoreBody.source is an enum (langfuse-api.md §3.3): anything else is a 400, not stored as sent.
+        if let source = body["source"]?.stringValue, !["API", "EVAL", "ANNOTATION"].contains(source.uppercased()) {
+            throw Rejection.invalid("body.source: expected API, EVAL or ANNOTATION")
         }
         if ScoreValue(body: body) == nil {
             throw Rejection.invalid("body.value: does not match dataType")

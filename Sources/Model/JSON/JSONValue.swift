@@ -14,7 +14,7 @@ public enum JSONValue: Sendable, Equatable {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
-        case let (.number(a), .number(b)): return a == b || (Double(a) != nil && Double(a) == Double(b))
+        case let (.number(a), .number(b)): return a == b || DecimalText(a).map { $0 == DecimalText(b) } ?? false
         case let (.string(a), .string(b)): return a == b
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
@@ -84,5 +84,52 @@ extension JSONValue {
     public init(_ number: Int) { self = .number(String(number)) }
     public init(_ number: Double) {
         self = number.isFinite ? .number(JSONWriter.format(number)) : .null
+    }
+}
+
+/// A JSON number's exact value as sign, significant digits and power of ten, so `1`, `1.0` and
+/// `1e0` compare equal while `12345678901234567890` and `12345678901234567891` (the same Double)
+/// do not: comparing through `Double` would round ids and large integers, which `JSONValue`
+/// exists to avoid.
+private struct DecimalText: Equatable {
+    let negative: Bool
+    /// No leading or trailing zeros; empty for zero.
+    let digits: Substring
+    let exponent: Int
+
+    /// Nil unless `text` is digits with an optional sign, point and exponent (every `.number` the
+    /// parser or the initialisers make is), or when the exponent does not fit in an `Int`.
+    init?(_ text: String) {
+        var rest = Substring(text)
+        let negative = rest.first == "-"
+        if negative { rest = rest.dropFirst() }
+        var exponent = 0
+        if let mark = rest.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            var power = rest[rest.index(after: mark)...]
+            if power.first == "+" { power = power.dropFirst() }
+            guard let value = Int(power) else { return nil }
+            exponent = value
+            rest = rest[..<mark]
+        }
+        var digits = ""
+        if let dot = rest.firstIndex(of: ".") {
+            let fraction = rest[rest.index(after: dot)...]
+            digits = String(rest[..<dot]) + fraction
+            guard exponent >= Int.min + fraction.count else { return nil }
+            exponent -= fraction.count
+        } else {
+            digits = String(rest)
+        }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        var significant = Substring(digits).drop { $0 == "0" }
+        while significant.last == "0" {
+            significant = significant.dropLast()
+            guard exponent < Int.max else { return nil }
+            exponent += 1
+        }
+        // Zero has no sign and no exponent: -0 == 0 == 0e5.
+        self.negative = negative && !significant.isEmpty
+        self.digits = significant
+        self.exponent = significant.isEmpty ? 0 : exponent
     }
 }

@@ -9,6 +9,7 @@ enum Migrations {
 
     static let all: [Migration] = [
         Migration(version: 1, sql: schemaV1),
+        Migration(version: 2, sql: schemaV2),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -174,5 +175,12 @@ enum Migrations {
         UNIQUE (project_id, event_id)
     );
     CREATE INDEX events_by_entity ON events (project_id, entity_kind, entity_id, timestamp_us);
+    """
+
+    /// Version 2. A user's first and last seen are recomputed from the traces that name it
+    /// (`IngestionStore`), so they need an index to find that user's earliest and latest trace
+    /// in O(log n): https://sqlite.org/optoverview.html#minmax.
+    static let schemaV2 = """
+    CREATE INDEX traces_by_user ON traces (project_id, user_id, timestamp) WHERE user_id IS NOT NULL;
     """
 }

@@ -83,6 +83,9 @@ public enum IngestionStore {
 
     private static func upsert(_ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
         let tags = JSONValue.array(trace.tags.map(JSONValue.string)).jsonText
+        var previousUserID: String?
+        try db.statement("SELECT user_id FROM traces WHERE project_id = ? AND trace_id = ?")
+            .query([.integer(projectID), .text(trace.traceID)]) { row in previousUserID = row.text(0) }
         try db.statement("""
             INSERT INTO traces (project_id, trace_id, timestamp, name, user_id, session_id, release, version,
                                 input, output, metadata, tags, public, environment, created_at, updated_at)
@@ -112,12 +115,33 @@ public enum IngestionStore {
                 ])
         }
         if let userID = trace.userID {
-            try db.statement("""
-                INSERT INTO users (project_id, user_id, first_seen, last_seen) VALUES (?, ?, ?, ?)
-                ON CONFLICT (project_id, user_id) DO UPDATE SET
-                    first_seen = min(users.first_seen, excluded.first_seen),
-                    last_seen = max(users.last_seen, excluded.last_seen)
-                """).run([.integer(projectID), .text(userID), .integer(trace.timestampMillis), .integer(trace.timestampMillis)])
+            try refreshUser(userID, projectID: projectID, on: db)
+        }
+        if let previousUserID, previousUserID != trace.userID {
+            try refreshUser(previousUserID, projectID: projectID, on: db)
+        }
+    }
+
+    /// Sets a user's first and last seen to the earliest and latest time of the traces that name
+    /// it now, and forgets a user no trace names any more (docs/DATA_MODEL.md).
+    ///
+    /// Recomputed, not accumulated with min/max: a trace's time and user can change when an
+    /// earlier event arrives late (its time is the first event's, §3.7 rule 8), and a running
+    /// min/max would keep the superseded value, making the row depend on arrival order (§3.8).
+    private static func refreshUser(_ userID: String, projectID: Int64, on db: SQLiteConnection) throws {
+        // Two scalar subqueries, so each is a single probe of `traces_by_user`.
+        try db.statement("""
+            INSERT INTO users (project_id, user_id, first_seen, last_seen)
+            SELECT ?1, ?2,
+                   (SELECT min(timestamp) FROM traces WHERE project_id = ?1 AND user_id = ?2),
+                   (SELECT max(timestamp) FROM traces WHERE project_id = ?1 AND user_id = ?2)
+            WHERE EXISTS (SELECT 1 FROM traces WHERE project_id = ?1 AND user_id = ?2)
+            ON CONFLICT (project_id, user_id) DO UPDATE SET
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen
+            """).run([.integer(projectID), .text(userID)])
+        if db.changes == 0 {
+            try db.statement("DELETE FROM users WHERE project_id = ? AND user_id = ?")
+                .run([.integer(projectID), .text(userID)])
         }
     }
 

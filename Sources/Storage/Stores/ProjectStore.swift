@@ -37,7 +37,7 @@ public enum ProjectStore {
                 INSERT INTO api_keys (project_id, public_key, secret_salt, secret_hash, secret_hint, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """).run([.integer(projectID), .text(publicKey), .blob(salt), .blob(secretHash), .text(secretHint), .integer(now)])
-        } catch let error as SQLiteError where error.isConstraintViolation {
+        } catch where error.isConstraintViolation {
             throw StorageError.conflict
         }
     }

@@ -48,6 +48,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     private var deadline: UInt64 = 0
     private var interest: UInt32 = 0
     private var dispatching = false
+    /// Set when `processInput` stopped because output is backed up, not because input ran out.
+    private var waitingForOutput = false
     private var inlineResponse: HTTPResponse?
 
     init(fd: Int32, loop: EventLoop, shared: ServerShared, tls: TLSStream?) {
@@ -83,6 +85,11 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     func handle(events: UInt32) {
         if events & clinux_epollout() != 0 {
             flush()
+            if phase == .open && waitingForOutput && !outputBackedUp {
+                // Requests that waited behind backed-up output can go now.
+                pump()
+                refreshDeadline(progress: false)
+            }
         }
         if events & (clinux_epollin() | clinux_epollrdhup() | clinux_epollhup() | clinux_epollerr()) != 0 {
             readAvailable()
@@ -150,10 +157,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         var gotBytes = false
         // Bounded reads per wake-up keep one busy client from starving the others on this loop.
         while phase != .closed && reads < 16 {
-            if let inFlight = inFlight, inFlight.keepAlive,
-               parser.bufferedByteCount >= shared.configuration.maxPipelineBufferBytes {
-                break
-            }
+            if inputPaused { break }
             let result: IOResult<Int>
             do {
                 result = try Socket.read(fd, into: loop.readBuffer)
@@ -191,14 +195,21 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             decrypt()
             if phase == .closed { return }
         }
-        processInput()
-        if peerClosed && phase != .closed && inFlight == nil && outboundOffset >= outbound.count {
-            // The client half-closed and nothing is pending: a partial request can never finish.
-            close()
-            return
-        }
-        flush()
+        pump()
         refreshDeadline(progress: gotBytes)
+    }
+
+    /// After the peer's FIN: a half-close is not an abort (RFC 9112 §9.6), so requests already
+    /// complete in the buffer are still answered, pipelined ones included. Once none is in
+    /// flight and none waits behind backed-up output, whatever is left can never become a
+    /// request: close as soon as the answers are out.
+    private func closeIfPeerFinished() {
+        guard peerClosed, inFlight == nil, !waitingForOutput, phase == .open || phase == .handshaking else { return }
+        if outboundOffset >= outbound.count {
+            close()
+        } else {
+            closeAfterFlush = true
+        }
     }
 
     /// Runs the TLS handshake, then moves decrypted bytes into the parser.
@@ -243,9 +254,26 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         }
     }
 
+    /// Dispatches buffered requests and writes what is ready until neither can progress: output
+    /// that drains during the flush may unblock requests that waited behind it.
+    private func pump() {
+        repeat {
+            processInput()
+            closeIfPeerFinished()
+            flush()
+        } while phase == .open && waitingForOutput && !outputBackedUp
+    }
+
     /// Parses and dispatches buffered requests, one at a time.
     private func processInput() {
+        waitingForOutput = false
         while phase == .open && inFlight == nil && !closeAfterFlush {
+            if outputBackedUp {
+                // The client is not reading: answer nothing more until it does; `pump()` or
+                // `handle(events:)` (on EPOLLOUT) resumes once the output drains.
+                waitingForOutput = true
+                return
+            }
             let step: HTTPParser.Step
             do {
                 step = try parser.next()
@@ -287,18 +315,37 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     private func complete(_ response: HTTPResponse) {
         guard phase == .open, inFlight != nil else { return }
         writeResponse(response)
-        processInput()
-        flush()
+        pump()
         refreshDeadline(progress: false)
         updateInterestIfOpen()
     }
 
     // MARK: - Writing
 
+    /// Response bytes not yet taken by the socket.
+    private var pendingOutputBytes: Int { outbound.count - outboundOffset }
+
+    /// True while the client reads slower than it asks: no further request is dispatched until
+    /// the output drains, so a client that pipelines without reading cannot make the server
+    /// buffer responses without bound.
+    private var outputBackedUp: Bool {
+        pendingOutputBytes >= shared.configuration.maxPipelineBufferBytes
+    }
+
+    /// True when reading must pause: a response is pending (being produced, or waiting for the
+    /// client to read it) and `maxPipelineBufferBytes` of pipelined input is already buffered.
+    private var inputPaused: Bool {
+        (inFlight != nil || outputBackedUp)
+            && parser.bufferedByteCount >= shared.configuration.maxPipelineBufferBytes
+    }
+
     private func writeResponse(_ response: HTTPResponse) {
         guard let request = inFlight else { return }
         inFlight = nil
-        let keepAlive = request.keepAlive && !peerClosed && !shared.isShuttingDown
+        // After a half-close the connection lives on only while pipelined bytes may still hold
+        // a complete request; the last answer says `Connection: close`.
+        let keepAlive = request.keepAlive && !shared.isShuttingDown
+            && !(peerClosed && parser.bufferedByteCount == 0)
         if !keepAlive { closeAfterFlush = true }
         if tls == nil {
             ResponseEncoder.encode(
@@ -412,11 +459,13 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
+        // Release the connection slot before the fd: once the peer can see the close, it may
+        // reconnect at once and must not be refused with 503 for a slot that is already free.
+        shared.stats.open.subtract(1, ordering: .relaxed)
         loop.unregister(fd: fd)
         Socket.close(fd)
         tls = nil
         outbound = []
-        shared.stats.open.subtract(1, ordering: .relaxed)
     }
 
     private func updateInterestIfOpen() {
@@ -425,9 +474,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     private func updateInterest() {
         var wanted: UInt32 = 0
-        let pipelineFull = inFlight != nil
-            && parser.bufferedByteCount >= shared.configuration.maxPipelineBufferBytes
-        if phase == .lingering || (!closeAfterFlush && !pipelineFull && !peerClosed) {
+        if phase == .lingering || (!closeAfterFlush && !inputPaused && !peerClosed) {
             wanted |= clinux_epollin() | clinux_epollrdhup()
         }
         if outboundOffset < outbound.count {

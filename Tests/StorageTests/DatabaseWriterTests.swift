@@ -1,0 +1,202 @@
+import Dispatch
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+/// The group-commit writer: every caller resumes after its transaction committed, a failing job
+/// rolls back alone, the queue is bounded, and nothing is accepted after `close()`.
+@Suite("DatabaseWriter")
+struct DatabaseWriterTests {
+    struct Boom: Error, Equatable {}
+
+    /// Holds the writer thread inside a job until `release()`, so the jobs submitted meanwhile
+    /// queue up and are taken together as the next group transaction.
+    final class WriterGate: Sendable {
+        private let gate: DispatchSemaphore
+        /// The blocking job; it returns the commit count it saw, i.e. the transactions before its own.
+        let blocker: Task<Int, any Error>
+
+        init(_ writer: DatabaseWriter) async {
+            let gate = DispatchSemaphore(value: 0)
+            let (started, continuation) = AsyncStream.makeStream(of: Void.self)
+            self.gate = gate
+            blocker = Task {
+                try await writer.write { _ in
+                    continuation.yield()
+                    gate.wait()  // blocks the writer thread only, never the cooperative pool
+                    return writer.commitCount
+                }
+            }
+            for await _ in started { break }
+        }
+
+        func release() { gate.signal() }
+    }
+
+    static func createTable(_ database: Database) async throws {
+        try await database.writer.write { db in try db.execute("CREATE TABLE t (name TEXT NOT NULL UNIQUE)") }
+    }
+
+    static func insert(_ name: String, on db: SQLiteConnection) throws {
+        try db.statement("INSERT INTO t (name) VALUES (?)").run([.text(name)])
+    }
+
+    static func names(_ database: Database) throws -> [String] {
+        try database.read { db in
+            var names: [String] = []
+            try db.statement("SELECT name FROM t ORDER BY name").query { names.append($0.text(0) ?? "") }
+            return names
+        }
+    }
+
+    @Test func manyConcurrentWritesAllCompleteAndCommit() async throws {
+        try await TestDatabase.with { test async throws in
+            let database = test.database
+            try await Self.createTable(database)
+            let count = 1_000
+            let results = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        try await database.writer.write { db in
+                            try Self.insert("row-\(index)", on: db)
+                            return index
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(results.sorted() == Array(0..<count))
+            #expect(try test.count("t") == count)
+            #expect(database.writer.commitCount <= count + 1)
+            #expect(try await test.writerBusyStatementCount() == 0)
+        }
+    }
+
+    @Test func aThrowingJobRollsBackAloneWhileItsTransactionCommits() async throws {
+        try await TestDatabase.with { test async throws in
+            let database = test.database
+            try await Self.createTable(database)
+            let gate = await WriterGate(database.writer)
+            let failedInCommit = Mutex<Int?>(nil)
+
+            // Task.immediate runs up to the first suspension, which is after `write` enqueued.
+            let before = Task.immediate {
+                try await database.writer.write { db in
+                    try Self.insert("before", on: db)
+                    return database.writer.commitCount
+                }
+            }
+            let failing = Task.immediate {
+                try await database.writer.write { db -> Int in
+                    try Self.insert("failing", on: db)
+                    try db.execute("UPDATE t SET name = 'clobbered' WHERE name = 'before'")
+                    failedInCommit.withLock { $0 = database.writer.commitCount }
+                    throw Boom()
+                }
+            }
+            let after = Task.immediate {
+                try await database.writer.write { db in
+                    try Self.insert("after", on: db)
+                    return database.writer.commitCount
+                }
+            }
+            gate.release()
+
+            let blockerSaw = try await gate.blocker.value
+            let beforeSaw = try await before.value
+            let afterSaw = try await after.value
+            await #expect(throws: Boom.self) { try await failing.value }
+            // Jobs in one transaction see the same number of earlier commits.
+            #expect(beforeSaw == blockerSaw + 1)
+            #expect(afterSaw == beforeSaw)
+            #expect(failedInCommit.withLock { $0 } == beforeSaw)
+            #expect(try Self.names(database) == ["after", "before"])
+        }
+    }
+
+    @Test func aJobViolatingAConstraintFailsAloneWithTheSQLiteError() async throws {
+        try await TestDatabase.with { test async throws in
+            let database = test.database
+            try await Self.createTable(database)
+            let gate = await WriterGate(database.writer)
+            let first = Task.immediate { try await database.writer.write { db in try Self.insert("x", on: db) } }
+            let duplicate = Task.immediate { try await database.writer.write { db in try Self.insert("x", on: db) } }
+            let other = Task.immediate { try await database.writer.write { db in try Self.insert("y", on: db) } }
+            gate.release()
+            _ = try await gate.blocker.value
+            try await first.value
+            try await other.value
+            do {
+                try await duplicate.value
+                Issue.record("a duplicate UNIQUE value was accepted")
+            } catch let error as SQLiteError {
+                #expect(error.isConstraintViolation)
+            }
+            #expect(try Self.names(database) == ["x", "y"])
+        }
+    }
+
+    @Test func queueBeyondMaxPendingJobsIsOverloadedAtOnce() async throws {
+        var configuration = Database.Configuration()
+        configuration.writer.maxPendingJobs = 2
+        try await TestDatabase.with(configuration: configuration) { test async throws in
+            let database = test.database
+            try await Self.createTable(database)
+            let gate = await WriterGate(database.writer)  // running, so no longer pending
+            let queued = (0..<2).map { index in
+                Task.immediate { try await database.writer.write { db in try Self.insert("queued-\(index)", on: db) } }
+            }
+            await #expect(throws: StorageError.overloaded) {
+                try await database.writer.write { db in try Self.insert("overflow", on: db) }
+            }
+            gate.release()
+            _ = try await gate.blocker.value
+            for task in queued { try await task.value }
+            // Overload is momentary: once the queue drains, writes are accepted again.
+            try await database.writer.write { db in try Self.insert("later", on: db) }
+            #expect(try Self.names(database) == ["later", "queued-0", "queued-1"])
+        }
+    }
+
+    @Test func closeFinishesQueuedWritesThenRefusesNewOnes() async throws {
+        let test = try TestDatabase()
+        let database = test.database
+        try await Self.createTable(database)
+        let gate = await WriterGate(database.writer)
+        let queued = (0..<3).map { index in
+            Task.immediate { try await database.writer.write { db in try Self.insert("queued-\(index)", on: db) } }
+        }
+        gate.release()
+        database.close()
+
+        _ = try await gate.blocker.value
+        for task in queued { try await task.value }
+        await #expect(throws: StorageError.closed) {
+            try await database.writer.write { db in try Self.insert("too late", on: db) }
+        }
+        #expect(throws: StorageError.closed) { try database.read { _ in 0 } }
+        database.close()  // a second close is harmless
+
+        try withExtendedLifetime(test) {  // its temp directory holds the file
+            let reopened = try Database(path: test.path)
+            defer { reopened.close() }
+            #expect(try Self.names(reopened) == ["queued-0", "queued-1", "queued-2"])
+        }
+    }
+
+    @Test func readersSeeOnlyCommittedData() async throws {
+        try await TestDatabase.with { test async throws in
+            let database = test.database
+            try await Self.createTable(database)
+            let seenInside = try await database.writer.write { db in
+                try Self.insert("pending", on: db)
+                // Another connection reads the last committed snapshot (https://sqlite.org/wal.html).
+                return try database.read { reader in try reader.scalarText("SELECT count(*) FROM t") }
+            }
+            #expect(seenInside == "0")
+            #expect(try test.count("t") == 1)
+            #expect(try test.readerBusyStatementCounts() == [0, 0, 0, 0])
+        }
+    }
+}

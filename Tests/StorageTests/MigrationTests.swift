@@ -1,0 +1,77 @@
+@testable import Storage
+import Testing
+import TestSupport
+
+/// Opening a database file: WAL, pragmas, schema version, and refusal of newer schemas
+/// (docs/DATA_MODEL.md; https://sqlite.org/pragma.html#pragma_user_version).
+@Suite("Migrations")
+struct MigrationTests {
+    @Test func freshFileGetsWALAndTheLatestSchemaVersion() async throws {
+        try await TestDatabase.with { test async throws in
+            let journal = try test.database.read { try $0.scalarText("PRAGMA journal_mode") }
+            #expect(journal == "wal")
+            let version = try test.database.read { try $0.scalarText("PRAGMA user_version") }
+            #expect(version == String(Migrations.latestVersion))
+            #expect(Migrations.latestVersion >= 1)
+            let tables = try test.database.read { db in
+                var names: [String] = []
+                try db.statement("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").query { names.append($0.text(0) ?? "") }
+                return names
+            }
+            #expect(tables == TestDatabase.allTables.sorted())
+        }
+    }
+
+    @Test func writerRunsWithForeignKeysAndNormalSynchronous() async throws {
+        try await TestDatabase.with { test async throws in
+            let pragmas = try await test.database.writer.write { db in
+                [try db.scalarText("PRAGMA foreign_keys"), try db.scalarText("PRAGMA synchronous")]
+            }
+            #expect(pragmas == ["1", "1"])  // synchronous 1 = NORMAL
+        }
+    }
+
+    @Test func fullDurabilitySetsSynchronousFull() async throws {
+        var configuration = Database.Configuration()
+        configuration.durability = .full
+        try await TestDatabase.with(configuration: configuration) { test async throws in
+            let synchronous = try await test.database.writer.write { db in try db.scalarText("PRAGMA synchronous") }
+            #expect(synchronous == "2")  // FULL
+        }
+    }
+
+    @Test func reopeningKeepsDataAndVersion() async throws {
+        let directory = try TempDirectory(prefix: "parley-db")
+        let path = directory.file("parley.sqlite")
+        let first = try Database(path: path)
+        _ = try await first.writer.write { db in try ProjectStore.createProject(publicID: "p", name: "kept", now: 1, on: db) }
+        first.close()
+
+        let second = try Database(path: path)
+        defer { second.close() }
+        #expect(try second.read { try ProjectStore.project(named: "kept", on: $0) }?.publicID == "p")
+        #expect(try second.read { try $0.scalarText("PRAGMA user_version") } == String(Migrations.latestVersion))
+    }
+
+    @Test func newerSchemaVersionIsRefusedWithoutMigratingIt() throws {
+        let directory = try TempDirectory(prefix: "parley-db")
+        let path = directory.file("future.sqlite")
+        let newer = Migrations.latestVersion + 1
+        do {
+            let connection = try SQLiteConnection(path: path)
+            try connection.execute("CREATE TABLE from_the_future (x); PRAGMA user_version = \(newer)")
+        }
+
+        #expect(throws: StorageError.schemaTooNew(found: newer, known: Migrations.latestVersion)) {
+            _ = try Database(path: path)
+        }
+
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        #expect(try connection.scalarText("PRAGMA user_version") == String(newer))
+        #expect(try connection.scalarText("SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'") == "from_the_future")
+    }
+
+    @Test func migrationsAreNumberedInOrderWithoutGaps() {
+        #expect(Migrations.all.map(\.version) == Array(1...Migrations.latestVersion))
+    }
+}

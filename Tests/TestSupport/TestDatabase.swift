@@ -1,0 +1,92 @@
+import Storage
+
+/// A Parley database on a fresh file in its own temp directory (WAL and the reader pool need a
+/// real file, not `:memory:`), plus the inspection helpers storage and API tests share.
+public final class TestDatabase: Sendable {
+    public let directory: TempDirectory
+    public let database: Database
+    /// The readers in the pool, so `readerBusyStatementCounts` can visit each one.
+    private let readers: Int
+
+    /// Every table of schema v1, in dependency order.
+    public static let allTables = ["projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events"]
+    /// The tables ingestion writes.
+    public static let ingestionTables = ["traces", "observations", "scores", "sessions", "users", "events"]
+    /// Columns that hold a row id or a server clock, which differ between two databases fed
+    /// the same events in another order or at another time.
+    public static let arrivalColumns: Set<String> = ["id", "created_at", "updated_at", "received_at"]
+
+    public init(configuration: Database.Configuration = Database.Configuration()) throws {
+        directory = try TempDirectory(prefix: "parley-db")
+        database = try Database(path: directory.file("parley.sqlite"), configuration: configuration)
+        readers = max(1, configuration.readers)
+    }
+
+    /// The database file.
+    public var path: String { database.path }
+
+    /// Runs `body` with a fresh database and closes it afterwards, also when `body` throws, so
+    /// no writer thread outlives its test.
+    public static func with<Result>(
+        configuration: Database.Configuration = Database.Configuration(),
+        _ body: (TestDatabase) async throws -> Result
+    ) async throws -> Result {
+        let test = try TestDatabase(configuration: configuration)
+        defer { test.database.close() }
+        return try await body(test)
+    }
+
+    /// Creates a project with a fixed public id and returns its row id.
+    public func createProject(publicID: String = "project-1", name: String = "test") async throws -> Int64 {
+        try await database.writer.write { db in
+            try ProjectStore.createProject(publicID: publicID, name: name, now: 0, on: db).rowID
+        }
+    }
+
+    /// Every row of `table` as one line of SQL literals (`quote()`), sorted, leaving out `excluding`
+    /// columns. Two databases with the same content give the same lines.
+    public func rows(of table: String, excluding: Set<String> = []) throws -> [String] {
+        try database.read { db in
+            var columns: [String] = []
+            try db.statement("SELECT name FROM pragma_table_info(?) ORDER BY cid").query([.text(table)]) { row in
+                if let name = row.text(0), !excluding.contains(name) { columns.append(name) }
+            }
+            guard !columns.isEmpty else { return [] }
+            let rendered = columns.map { "'\($0)=' || quote(\"\($0)\")" }.joined(separator: " || ' | ' || ")
+            var lines: [String] = []
+            try db.statement("SELECT \(rendered) FROM \"\(table)\"").query { row in
+                lines.append(row.text(0) ?? "")
+            }
+            return lines.sorted()
+        }
+    }
+
+    /// `rows(of:excluding:)` for each of `tables`, keyed by table name.
+    public func dump(tables: [String] = TestDatabase.allTables, excluding: Set<String> = []) throws -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for table in tables { result[table] = try rows(of: table, excluding: excluding) }
+        return result
+    }
+
+    /// `SELECT count(*) FROM table`.
+    public func count(_ table: String, where condition: String = "1") throws -> Int {
+        try database.read { db in
+            Int(try db.scalarText("SELECT count(*) FROM \"\(table)\" WHERE \(condition)") ?? "0") ?? 0
+        }
+    }
+
+    /// Statements left stepped but not reset on the writer connection.
+    public func writerBusyStatementCount() async throws -> Int {
+        try await database.writer.write { db in db.busyStatementCount }
+    }
+
+    /// Statements left stepped but not reset on each reader of the pool. Nested `read` calls
+    /// hold one connection each, so every reader is visited exactly once.
+    public func readerBusyStatementCounts() throws -> [Int] {
+        func visit(_ remaining: Int, _ counts: [Int]) throws -> [Int] {
+            guard remaining > 0 else { return counts }
+            return try database.read { db in try visit(remaining - 1, counts + [db.busyStatementCount]) }
+        }
+        return try visit(readers, [])
+    }
+}
