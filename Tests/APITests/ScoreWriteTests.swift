@@ -63,6 +63,30 @@ struct ScoreWriteTests {
         }
     }
 
+    @Test func resendingAScoreWithTheSameIDAndTimestampButNewValuesUpdatesIt() async throws {
+        try await APIHarness.with { api async throws in
+            func body(_ value: Double, _ comment: String) -> [UInt8] {
+                Array("""
+                    [{"id":"upd-1","traceId":"t-upd","name":"quality","value":\(value),"comment":"\(comment)",
+                      "timestamp":"2026-11-24T10:00:00.000Z"}]
+                    """.utf8)
+            }
+            #expect(await api.post("/api/public/scores", body: body(0.2, "first")).status == 202)
+            #expect(await api.post("/api/public/scores", body: body(0.9, "second")).status == 202)
+            let time = try Self.millis("2026-11-24T10:00:00.000Z")
+            #expect(try Self.score("upd-1", in: api) == "quality|0.9|NUMERIC|t-upd|second|default|\(time)")
+        }
+    }
+
+    @Test func evalSourceIsRejectedOnTheScoresEndpoint() async throws {
+        try await APIHarness.with { api async throws in
+            let response = await api.post("/api/public/scores", body: Array("""
+                {"traceId":"t1","name":"n","value":1,"source":"EVAL"}
+                """.utf8))
+            #expect(response.status == 400)
+        }
+    }
+
     @Test func singleScoreObjectAnswers200WithItsID() async throws {
         try await APIHarness.with { api async throws in
             let captured = try SDKFixtures.request("opentelemetry-python-1.45.2/score-create-single")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Model
 import Storage
@@ -45,8 +46,7 @@ enum ScoreHandlers {
         }
     }
 
-    /// Wraps a CreateScoreRequest into a `score-create` event; `id` is generated when absent,
-    /// and the event time is the body's `timestamp` when given, else now.
+    /// Wraps a CreateScoreRequest into a `score-create` event; `id` is generated when absent.
     private static func scoreEvent(_ body: JSONValue, nowMicros: Int64) -> Result<IngestionEvent, EventValidator.Rejection> {
         guard case .object(var members) = body else { return .failure(.invalid("expected an object")) }
         if body["id"]?.stringValue.map({ $0.isEmpty }) ?? true {
@@ -61,20 +61,23 @@ enum ScoreHandlers {
         } catch {
             return .failure(.invalid("\(error)"))
         }
-        let timestamp: Int64
         if let value = body["timestamp"], !value.isNull {
             // Request datetimes must carry Z or an offset (langfuse-api.md §1); a naive or
             // malformed one is rejected rather than silently replaced by "now".
-            guard let text = value.stringValue, let micros = Timestamp.parseMicros(text) else {
+            guard let text = value.stringValue, Timestamp.parseMicros(text) != nil else {
                 return .failure(.invalid("timestamp: expected an ISO-8601 datetime with Z or an offset"))
             }
-            timestamp = micros
-        } else {
-            timestamp = nowMicros
         }
-        // The envelope id is derived from the score id and time, so re-sending the same score
-        // with the same timestamp is idempotent, and a new timestamp updates it.
-        let eventID = "score:\(withID["id"]?.stringValue ?? ""):\(timestamp)"
+        if let source = body["source"]?.stringValue, source.uppercased() == "EVAL" {
+            return .failure(.invalid("source: EVAL scores cannot be created through this endpoint"))
+        }
+        // The score's own time is its `timestamp` (kept in the body and read by the merge),
+        // while the event is ordered by arrival: re-sending a score with the same id and
+        // timestamp but new values updates it (langfuse-api.md §6.3). The envelope id is the
+        // score id plus a digest of the body, so an identical re-send changes nothing.
+        let digest = Digest.hex(Array(Digest.sha256(Array(withID.jsonText.utf8)).prefix(12)))
+        let eventID = "score:\(withID["id"]?.stringValue ?? ""):\(digest)"
+        let timestamp = nowMicros
         return .success(IngestionEvent(id: eventID, type: .scoreCreate, timestampMicros: timestamp, body: withID))
     }
 

@@ -189,7 +189,7 @@ public enum Merge {
         let events = ordered(events)
         guard let first = events.first else { return nil }
         var record = ScoreRecord(
-            scoreID: scoreID, timestampMillis: first.timestampMicros / 1000, name: "", value: nil,
+            scoreID: scoreID, timestampMillis: millis(first.body, "timestamp") ?? first.timestampMicros / 1000, name: "", value: nil,
             stringValue: nil, dataType: "NUMERIC", source: "API", traceID: nil, observationID: nil,
             sessionID: nil, datasetRunID: nil, comment: nil, metadata: nil, configID: nil, queueID: nil,
             environment: EnvironmentName.fallback)
