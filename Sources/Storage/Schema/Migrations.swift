@@ -10,6 +10,7 @@ enum Migrations {
     static let all: [Migration] = [
         Migration(version: 1, sql: schemaV1),
         Migration(version: 2, sql: schemaV2),
+        Migration(version: 3, sql: schemaV3),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -182,5 +183,57 @@ enum Migrations {
     /// in O(log n): https://sqlite.org/optoverview.html#minmax.
     static let schemaV2 = """
     CREATE INDEX traces_by_user ON traces (project_id, user_id, timestamp) WHERE user_id IS NOT NULL;
+    """
+
+    /// Version 3: session lifecycle fields and the aggregates kept current on write
+    /// (`AggregateStore`), per trace and per session, so lists and drill-downs read rows instead
+    /// of scanning observations.
+    static let schemaV3 = """
+    ALTER TABLE traces ADD COLUMN turn_number INTEGER;
+    ALTER TABLE traces ADD COLUMN observation_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN generation_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN tool_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN error_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN total_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN total_cost REAL NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN first_start INTEGER;
+    ALTER TABLE traces ADD COLUMN last_end INTEGER;
+    ALTER TABLE traces ADD COLUMN latency_ms INTEGER NOT NULL DEFAULT 0;
+
+    ALTER TABLE sessions ADD COLUMN type TEXT;
+    ALTER TABLE sessions ADD COLUMN channel TEXT;
+    ALTER TABLE sessions ADD COLUMN client_version TEXT;
+    ALTER TABLE sessions ADD COLUMN locale TEXT;
+    ALTER TABLE sessions ADD COLUMN user_tier TEXT;
+    ALTER TABLE sessions ADD COLUMN org_id TEXT;
+    ALTER TABLE sessions ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE sessions ADD COLUMN start_time INTEGER;
+    ALTER TABLE sessions ADD COLUMN end_time INTEGER;
+    ALTER TABLE sessions ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+    ALTER TABLE sessions ADD COLUMN end_reason TEXT;
+    ALTER TABLE sessions ADD COLUMN first_activity INTEGER;
+    ALTER TABLE sessions ADD COLUMN last_activity INTEGER;
+    ALTER TABLE sessions ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN turn_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN observation_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN generation_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN tool_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN error_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN total_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN total_cost REAL NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN latency_mean_ms REAL;
+    ALTER TABLE sessions ADD COLUMN latency_p95_ms REAL;
+    ALTER TABLE sessions ADD COLUMN scores TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE sessions ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+
+    CREATE INDEX sessions_by_last_activity ON sessions (project_id, last_activity);
+    CREATE INDEX sessions_by_cost ON sessions (project_id, total_cost);
+    CREATE INDEX sessions_by_turns ON sessions (project_id, turn_count);
+    CREATE INDEX sessions_by_duration ON sessions (project_id, duration_ms);
+    CREATE INDEX sessions_by_user ON sessions (project_id, user_id) WHERE user_id IS NOT NULL;
     """
 }

@@ -44,19 +44,33 @@ public enum IngestionStore {
             let key = EntityKey(kind: kind, id: entityID)
             if seen.insert(key).inserted { touched.append(key) }
         }
+        // Traces and sessions whose aggregates the merged rows may change.
+        var traces: [String] = []
+        var sessions: [String] = []
         for key in touched {
             let stored = try storedEvents(for: key, projectID: projectID, on: db)
             switch key.kind {
             case .trace:
-                try upsert(Merge.trace(id: key.id, events: stored), projectID: projectID, now: now, on: db)
+                if let previous = try upsert(Merge.trace(id: key.id, events: stored), projectID: projectID, now: now, on: db) {
+                    sessions.append(previous)
+                }
+                traces.append(key.id)
             case .observation:
-                try upsert(Merge.observation(id: key.id, events: stored), projectID: projectID, now: now, on: db)
+                let record = Merge.observation(id: key.id, events: stored)
+                try upsert(record, projectID: projectID, now: now, on: db)
+                if let traceID = record.traceID { traces.append(traceID) }
             case .score:
                 if let record = Merge.score(id: key.id, events: stored) {
                     try upsert(record, projectID: projectID, now: now, on: db)
+                    if let traceID = record.traceID { traces.append(traceID) }
+                    if let sessionID = record.sessionID { sessions.append(sessionID) }
                 }
             }
         }
+        var seenTraces = Set<String>()
+        traces.removeAll { !seenTraces.insert($0).inserted }
+        sessions += try AggregateStore.refreshTraces(traces, projectID: projectID, on: db)
+        try AggregateStore.refreshSessions(sessions, projectID: projectID, on: db)
         return outcomes
     }
 
@@ -81,11 +95,18 @@ public enum IngestionStore {
 
     // MARK: Upserts (created_at keeps its first value)
 
-    private static func upsert(_ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
+    /// Upserts the trace; returns the session it belonged to before, when that differs (so the
+    /// old session's aggregates are refreshed too).
+    @discardableResult
+    private static func upsert(_ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws -> String? {
         let tags = JSONValue.array(trace.tags.map(JSONValue.string)).jsonText
         var previousUserID: String?
-        try db.statement("SELECT user_id FROM traces WHERE project_id = ? AND trace_id = ?")
-            .query([.integer(projectID), .text(trace.traceID)]) { row in previousUserID = row.text(0) }
+        var previousSessionID: String?
+        try db.statement("SELECT user_id, session_id FROM traces WHERE project_id = ? AND trace_id = ?")
+            .query([.integer(projectID), .text(trace.traceID)]) { row in
+                previousUserID = row.text(0)
+                previousSessionID = row.text(1)
+            }
         try db.statement("""
             INSERT INTO traces (project_id, trace_id, timestamp, name, user_id, session_id, release, version,
                                 input, output, metadata, tags, public, environment, created_at, updated_at)
@@ -120,6 +141,7 @@ public enum IngestionStore {
         if let previousUserID, previousUserID != trace.userID {
             try refreshUser(previousUserID, projectID: projectID, on: db)
         }
+        return previousSessionID == trace.sessionID ? nil : previousSessionID
     }
 
     /// Sets a user's first and last seen to the earliest and latest time of the traces that name
