@@ -16,6 +16,22 @@ public enum Routes {
         router.post("/api/public/ingestion", IngestionHandlers.batch(
             database: database, authenticator: authenticator, limits: IngestionHandlers.Limits()))
         router.post("/api/public/scores", ScoreHandlers.create(database: database, authenticator: authenticator))
+        router.get("/api/public/scores", ObservationHandlers.scores(database: database, authenticator: authenticator))
+        router.delete("/api/public/scores/:id", ObservationHandlers.deleteScore(database: database, authenticator: authenticator))
+
+        router.post("/api/public/sessions", SessionHandlers.create(database: database, authenticator: authenticator))
+        router.get("/api/public/sessions", SessionHandlers.list(database: database, authenticator: authenticator))
+        router.get("/api/public/sessions/:id", SessionHandlers.get(database: database, authenticator: authenticator))
+        router.post("/api/public/sessions/:id/end", SessionHandlers.end(database: database, authenticator: authenticator))
+
+        router.post("/api/public/traces", TraceHandlers.create(database: database, authenticator: authenticator))
+        router.get("/api/public/traces", TraceHandlers.list(database: database, authenticator: authenticator))
+        router.delete("/api/public/traces", TraceHandlers.deleteMany(database: database, authenticator: authenticator))
+        router.get("/api/public/traces/:id", TraceHandlers.get(database: database, authenticator: authenticator))
+        router.delete("/api/public/traces/:id", TraceHandlers.delete(database: database, authenticator: authenticator))
+
+        router.get("/api/public/observations", ObservationHandlers.list(database: database, authenticator: authenticator))
+        router.get("/api/public/observations/:id", ObservationHandlers.get(database: database, authenticator: authenticator))
         return Application(router: router, metrics: metrics, transportStats: transportStats, logger: logger)
     }
 }

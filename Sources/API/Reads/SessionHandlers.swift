@@ -1,0 +1,185 @@
+import Foundation
+import Model
+import Storage
+import Transport
+
+/// Sessions: native lifecycle calls and the session reads dashboards use.
+enum SessionHandlers {
+    /// operationId `sessionCreate`: `POST /api/public/sessions` → 201 `{"id"}`. Idempotent: the
+    /// same call again leaves the same row (given fields overwrite, absent ones stay).
+    static func create(database: Database, authenticator: Authenticator) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let body = try parseJSONBody(request)
+            guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
+            let sessionID = try optionalText(body, "id") ?? UUID().uuidString.lowercased()
+            guard !sessionID.isEmpty, sessionID.count <= 800, !sessionID.contains("\r") else {
+                throw APIError.badRequest("Invalid request data: id must be 1 to 800 characters")
+            }
+            var attributes = SessionStore.Attributes()
+            attributes.userID = try optionalText(body, "userId")
+            attributes.type = try optionalText(body, "type")
+            if let type = attributes.type, !["chat", "api", "batch"].contains(type) {
+                throw APIError.badRequest("Invalid request data: type must be chat, api or batch")
+            }
+            attributes.channel = try optionalText(body, "channel")
+            attributes.clientVersion = try optionalText(body, "clientVersion")
+            attributes.locale = try optionalText(body, "locale")
+            attributes.userTier = try optionalText(body, "userTier")
+            attributes.orgID = try optionalText(body, "orgId")
+            attributes.environment = try optionalText(body, "environment").map(EnvironmentName.normalise)
+            if let metadata = body["metadata"], !metadata.isNull {
+                guard metadata.objectValue != nil else { throw APIError.badRequest("Invalid request data: metadata must be an object") }
+                attributes.metadata = metadata.jsonText
+            }
+            attributes.startTime = try optionalTime(body, "startTime")
+            let projectID = auth.project.rowID
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let frozen = attributes
+            try await write(database) { db in
+                try SessionStore.upsert(sessionID, frozen, projectID: projectID, now: now, on: db)
+            }
+            return jsonResponse(.object([("id", .string(sessionID))]), status: 201)
+        }
+    }
+
+    /// operationId `sessionEnd`: `POST /api/public/sessions/{id}/end` with `{reason?, endTime?}`.
+    static func end(database: Database, authenticator: Authenticator) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let sessionID = request.parameters["id"] ?? ""
+            let body = request.http.body.isEmpty ? JSONValue.object([]) : try parseJSONBody(request)
+            guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
+            let reason = try optionalText(body, "reason")
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let endTime = try optionalTime(body, "endTime") ?? now
+            let projectID = auth.project.rowID
+            let found = try await write(database) { db in
+                try SessionStore.end(sessionID, reason: reason, endTime: endTime, projectID: projectID, now: now, on: db)
+            }
+            guard found else { throw APIError.notFound("Session not found within authorized project") }
+            let row = try database.read { try ReadStore.session(sessionID, projectID: projectID, on: $0) }
+            guard let row else { throw APIError.notFound("Session not found within authorized project") }
+            return jsonResponse(.object(ReadJSON.session(row, projectID: auth.project.publicID)))
+        }
+    }
+
+    /// operationId `sessionsList`: `GET /api/public/sessions`, Langfuse's page shape with
+    /// Parley's aggregates, filters and sorting.
+    static func list(database: Database, authenticator: Authenticator) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let query = request.query
+            let paging = try Paging(query)
+            var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
+            if let from = try query.millis("fromTimestamp") { conditions.add("created_at >= ?", .integer(from)) }
+            if let to = try query.millis("toTimestamp") { conditions.add("created_at < ?", .integer(to)) }
+            conditions.any("environment", query.list("environment"))
+            if let userID = query["userId"] { conditions.add("user_id = ?", .text(userID)) }
+            if let status = query["status"] {
+                guard ["active", "ended", "timed_out"].contains(status) else {
+                    throw APIError.badRequest("Invalid request data: status must be active, ended or timed_out")
+                }
+                conditions.add("status = ?", .text(status))
+            }
+            if let channel = query["channel"] { conditions.add("channel = ?", .text(channel)) }
+            if let text = query["minTurns"] {
+                guard let minTurns = Int64(text), minTurns >= 0 else {
+                    throw APIError.badRequest("Invalid request data: minTurns must be a non-negative integer")
+                }
+                conditions.add("turn_count >= ?", .integer(minTurns))
+            }
+            for tag in query.list("tag") {
+                conditions.add("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)", .text(tag))
+            }
+            for (key, value) in query.all where key.hasPrefix("metadata[") && key.hasSuffix("]") {
+                let field = String(key.dropFirst("metadata[".count).dropLast())
+                guard !field.isEmpty else { continue }
+                let path = "$.\"" + field.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+                // Matches the session's own metadata or the metadata of any of its traces.
+                conditions.add("""
+                    (CAST(json_extract(sessions.metadata, ?) AS TEXT) = ? OR EXISTS (
+                        SELECT 1 FROM traces t WHERE t.project_id = sessions.project_id
+                        AND t.session_id = sessions.session_id AND CAST(json_extract(t.metadata, ?) AS TEXT) = ?))
+                    """, .text(path), .text(value), .text(path), .text(value))
+            }
+            let sortFields = Set(ReadStore.SessionSort.allCases.map(\.rawValue))
+            var (field, descending) = try query.orderBy(default: "createdAt", descending: true, fields: sortFields)
+            if let sort = query["sort"] {
+                guard sortFields.contains(sort) else {
+                    throw APIError.badRequest("Invalid request data: sort must be one of \(sortFields.sorted().joined(separator: ", "))")
+                }
+                field = sort
+                descending = query["order"].map { $0.lowercased() != "asc" } ?? true
+            }
+            let sort = ReadStore.SessionSort(rawValue: field) ?? .createdAt
+            let frozen = conditions
+            let page = try database.read {
+                try ReadStore.sessions(frozen, sort: sort, descending: descending, limit: paging.limit, offset: paging.offset, on: $0)
+            }
+            let items = page.rows.map { JSONValue.object(ReadJSON.session($0, projectID: auth.project.publicID)) }
+            return jsonResponse(paging.response(items, totalItems: page.totalItems))
+        }
+    }
+
+    /// operationId `sessionGet`: the session, its aggregates, every trace in turn order with its
+    /// aggregates and observation tree, and the session's scores.
+    static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let sessionID = request.parameters["id"] ?? ""
+            let projectID = auth.project.rowID
+            let publicID = auth.project.publicID
+            let detail = try database.read { db -> (SessionRow, [TraceRow], [String: [ObservationRow]], [String: [ScoreRow]], [ScoreRow])? in
+                guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
+                return (
+                    session,
+                    try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db),
+                    try ReadStore.observations(inSession: sessionID, projectID: projectID, on: db),
+                    try ReadStore.traceScores(inSession: sessionID, projectID: projectID, on: db),
+                    try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db))
+            }
+            guard let (session, traces, observations, traceScores, sessionScores) = detail else {
+                throw APIError.notFound("Session not found within authorized project")
+            }
+            let traceItems: [JSONValue] = traces.map { trace in
+                let rows = observations[trace.traceID] ?? []
+                return .object(ReadJSON.trace(trace, projectID: publicID) + [
+                    ("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)")),
+                    ("latency", JSONValue(Double(trace.latencyMs) / 1000)), ("totalCost", JSONValue(trace.totalCost)),
+                ] + ReadJSON.traceAggregates(trace) + [
+                    ("observations", .array(ReadJSON.tree(rows, projectID: publicID))),
+                    ("scores", .array((traceScores[trace.traceID] ?? []).map { ReadJSON.score($0, projectID: publicID) })),
+                ])
+            }
+            let body = JSONValue.object(ReadJSON.session(session, projectID: publicID) + [
+                ("traces", .array(traceItems)),
+                ("sessionScores", .array(sessionScores.map { ReadJSON.score($0, projectID: publicID) })),
+            ])
+            return jsonResponse(body)
+        }
+    }
+}
+
+/// Runs `work` on the writer and maps storage failures to 503 where a retry helps.
+func write<T: Sendable>(_ database: Database, _ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    do {
+        return try await database.writer.write(work)
+    } catch {
+        throw StorageFailure.apiError(error)
+    }
+}
+
+func optionalText(_ body: JSONValue, _ key: String) throws -> String? {
+    guard let value = body[key], !value.isNull else { return nil }
+    guard let text = value.stringValue else { throw APIError.badRequest("Invalid request data: \(key) must be a string") }
+    return text
+}
+
+func optionalTime(_ body: JSONValue, _ key: String) throws -> Int64? {
+    guard let text = try optionalText(body, key) else { return nil }
+    guard let micros = Timestamp.parseMicros(text) else {
+        throw APIError.badRequest("Invalid request data: \(key) must be an ISO-8601 datetime with Z or an offset")
+    }
+    return micros / 1000
+}

@@ -1,0 +1,214 @@
+import Foundation
+
+/// Read queries for the API. Every query is scoped by project and uses an index named in
+/// docs/DATA_MODEL.md; statements are cached per reader connection by their SQL text (which
+/// varies only with the set of filters given, so the cache stays small).
+public enum ReadStore {
+    /// WHERE clauses and their bound values, built up filter by filter.
+    public struct Conditions: Sendable {
+        var clauses: [String] = []
+        var values: [SQLiteValue] = []
+
+        public init(projectID: Int64, column: String = "project_id") {
+            add("\(column) = ?", .integer(projectID))
+        }
+
+        public mutating func add(_ clause: String, _ bound: SQLiteValue...) {
+            clauses.append(clause)
+            values.append(contentsOf: bound)
+        }
+
+        /// `column IN (?, ?, …)`, skipped when `options` is empty.
+        public mutating func any(_ column: String, _ options: [String]) {
+            guard !options.isEmpty else { return }
+            add("\(column) IN (\(Array(repeating: "?", count: options.count).joined(separator: ", ")))")
+            values.append(contentsOf: options.map(SQLiteValue.text))
+        }
+
+        var sql: String { clauses.joined(separator: " AND ") }
+    }
+
+    /// A page of rows plus the total the filters match.
+    public struct Page<Row: Sendable>: Sendable {
+        public let rows: [Row]
+        public let totalItems: Int
+    }
+
+    // MARK: Sessions
+
+    /// Sortable session columns (`orderBy` values of `GET /api/public/sessions`).
+    public enum SessionSort: String, Sendable, CaseIterable {
+        case createdAt, lastActivity, duration, cost, turns
+
+        var column: String {
+            switch self {
+            case .createdAt: "created_at"
+            case .lastActivity: "last_activity"
+            case .duration: "duration_ms"
+            case .cost: "total_cost"
+            case .turns: "turn_count"
+            }
+        }
+    }
+
+    public static func sessions(
+        _ conditions: Conditions, sort: SessionSort, descending: Bool, limit: Int, offset: Int, on db: SQLiteConnection
+    ) throws -> Page<SessionRow> {
+        let direction = descending ? "DESC" : "ASC"
+        var rows: [SessionRow] = []
+        try db.statement("""
+            SELECT \(SessionRow.columns) FROM sessions WHERE \(conditions.sql)
+            ORDER BY \(sort.column) \(direction), id \(direction) LIMIT ? OFFSET ?
+            """).query(conditions.values + [.integer(Int64(limit)), .integer(Int64(offset))]) { rows.append(SessionRow($0)) }
+        return Page(rows: rows, totalItems: try count("sessions", conditions, on: db))
+    }
+
+    public static func session(_ sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> SessionRow? {
+        var found: SessionRow?
+        try db.statement("SELECT \(SessionRow.columns) FROM sessions WHERE project_id = ? AND session_id = ?")
+            .query([.integer(projectID), .text(sessionID)]) { found = SessionRow($0) }
+        return found
+    }
+
+    /// Every trace of a session, in turn order: the sent turn number first, then start time.
+    public static func traces(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [TraceRow] {
+        var rows: [TraceRow] = []
+        try db.statement("""
+            SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND session_id = ?
+            ORDER BY turn_number IS NULL, turn_number, timestamp, trace_id
+            """).query([.integer(projectID), .text(sessionID)]) { rows.append(TraceRow($0)) }
+        return rows
+    }
+
+    // MARK: Traces
+
+    /// Sortable trace columns (`orderBy` of `GET /api/public/traces`).
+    public static let traceSortColumns: [String: String] = [
+        "id": "trace_id", "timestamp": "timestamp", "name": "name", "userId": "user_id", "release": "release",
+        "version": "version", "public": "public", "sessionId": "session_id", "bookmarked": "timestamp",
+    ]
+
+    public static func traces(
+        _ conditions: Conditions, sortColumn: String, descending: Bool, limit: Int, offset: Int, on db: SQLiteConnection
+    ) throws -> Page<TraceRow> {
+        let direction = descending ? "DESC" : "ASC"
+        var rows: [TraceRow] = []
+        try db.statement("""
+            SELECT \(TraceRow.columns) FROM traces WHERE \(conditions.sql)
+            ORDER BY \(sortColumn) \(direction), id \(direction) LIMIT ? OFFSET ?
+            """).query(conditions.values + [.integer(Int64(limit)), .integer(Int64(offset))]) { rows.append(TraceRow($0)) }
+        return Page(rows: rows, totalItems: try count("traces", conditions, on: db))
+    }
+
+    public static func trace(_ traceID: String, projectID: Int64, on db: SQLiteConnection) throws -> TraceRow? {
+        var found: TraceRow?
+        try db.statement("SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND trace_id = ?")
+            .query([.integer(projectID), .text(traceID)]) { found = TraceRow($0) }
+        return found
+    }
+
+    // MARK: Observations
+
+    /// The observations of each trace, by start time.
+    public static func observations(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
+        var result: [String: [ObservationRow]] = [:]
+        let statement = try db.statement("""
+            SELECT \(ObservationRow.columns) FROM observations WHERE project_id = ? AND trace_id = ?
+            ORDER BY start_time, observation_id
+            """)
+        for traceID in traceIDs {
+            var rows: [ObservationRow] = []
+            try statement.query([.integer(projectID), .text(traceID)]) { rows.append(ObservationRow($0)) }
+            result[traceID] = rows
+        }
+        return result
+    }
+
+    /// Every observation of every trace in a session, grouped by trace: one query, driven by
+    /// the session's traces index and then the observations-by-trace index.
+    public static func observations(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
+        var result: [String: [ObservationRow]] = [:]
+        let columns = ObservationRow.columns.split(separator: ",").map { "o." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        try db.statement("""
+            SELECT \(columns.joined(separator: ", ")) FROM traces t
+            JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.trace_id
+            WHERE t.project_id = ? AND t.session_id = ?
+            ORDER BY o.start_time, o.observation_id
+            """).query([.integer(projectID), .text(sessionID)]) { row in
+                let observation = ObservationRow(row)
+                result[observation.traceID ?? "", default: []].append(observation)
+            }
+        return result
+    }
+
+    /// Scores of the traces in a session, grouped by trace.
+    public static func traceScores(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
+        var result: [String: [ScoreRow]] = [:]
+        let columns = ScoreRow.columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        try db.statement("""
+            SELECT \(columns.joined(separator: ", ")) FROM traces t
+            JOIN scores s ON s.project_id = t.project_id AND s.trace_id = t.trace_id
+            WHERE t.project_id = ? AND t.session_id = ?
+            ORDER BY s.timestamp, s.score_id
+            """).query([.integer(projectID), .text(sessionID)]) { row in
+                let score = ScoreRow(row)
+                result[score.traceID ?? "", default: []].append(score)
+            }
+        return result
+    }
+
+    public static func observation(_ observationID: String, projectID: Int64, on db: SQLiteConnection) throws -> ObservationRow? {
+        var found: ObservationRow?
+        try db.statement("SELECT \(ObservationRow.columns) FROM observations WHERE project_id = ? AND observation_id = ?")
+            .query([.integer(projectID), .text(observationID)]) { found = ObservationRow($0) }
+        return found
+    }
+
+    public static func observations(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<ObservationRow> {
+        var rows: [ObservationRow] = []
+        try db.statement("""
+            SELECT \(ObservationRow.columns) FROM observations WHERE \(conditions.sql)
+            ORDER BY start_time DESC, id DESC LIMIT ? OFFSET ?
+            """).query(conditions.values + [.integer(Int64(limit)), .integer(Int64(offset))]) { rows.append(ObservationRow($0)) }
+        return Page(rows: rows, totalItems: try count("observations", conditions, on: db))
+    }
+
+    // MARK: Scores
+
+    public static func scores(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
+        var result: [String: [ScoreRow]] = [:]
+        let statement = try db.statement("""
+            SELECT \(ScoreRow.columns) FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY timestamp, score_id
+            """)
+        for traceID in traceIDs {
+            var rows: [ScoreRow] = []
+            try statement.query([.integer(projectID), .text(traceID)]) { rows.append(ScoreRow($0)) }
+            result[traceID] = rows
+        }
+        return result
+    }
+
+    /// Scores attached to the session itself (not to its traces).
+    public static func scores(ofSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [ScoreRow] {
+        var rows: [ScoreRow] = []
+        try db.statement("""
+            SELECT \(ScoreRow.columns) FROM scores WHERE project_id = ? AND session_id = ? ORDER BY timestamp, score_id
+            """).query([.integer(projectID), .text(sessionID)]) { rows.append(ScoreRow($0)) }
+        return rows
+    }
+
+    public static func scores(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<ScoreRow> {
+        var rows: [ScoreRow] = []
+        try db.statement("""
+            SELECT \(ScoreRow.columns) FROM scores WHERE \(conditions.sql)
+            ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?
+            """).query(conditions.values + [.integer(Int64(limit)), .integer(Int64(offset))]) { rows.append(ScoreRow($0)) }
+        return Page(rows: rows, totalItems: try count("scores", conditions, on: db))
+    }
+
+    private static func count(_ table: String, _ conditions: Conditions, on db: SQLiteConnection) throws -> Int {
+        var total = 0
+        try db.statement("SELECT count(*) FROM \(table) WHERE \(conditions.sql)").query(conditions.values) { total = Int($0.int(0)) }
+        return total
+    }
+}

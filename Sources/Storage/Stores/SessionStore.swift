@@ -1,0 +1,105 @@
+/// Native session lifecycle (`POST /api/public/sessions`, `POST /api/public/sessions/{id}/end`)
+/// and trace deletion.
+public enum SessionStore {
+    /// Fields a client may set on a session; nil means "not given" and leaves the stored value.
+    public struct Attributes: Sendable {
+        public var userID: String?
+        public var type: String?
+        public var channel: String?
+        public var clientVersion: String?
+        public var locale: String?
+        public var userTier: String?
+        public var orgID: String?
+        /// A JSON object, deep-merged by the caller; replaces the stored one when given.
+        public var metadata: String?
+        public var startTime: Int64?
+        public var environment: String?
+
+        public init() {}
+    }
+
+    /// Creates the session or updates the given fields (idempotent: the same call twice leaves
+    /// the same row). Returns true when the session is new.
+    @discardableResult
+    public static func upsert(
+        _ sessionID: String, _ attributes: Attributes, projectID: Int64, now: Int64, on db: SQLiteConnection
+    ) throws -> Bool {
+        let existed = try ReadStore.session(sessionID, projectID: projectID, on: db) != nil
+        try db.statement("""
+            INSERT INTO sessions (project_id, session_id, environment, user_id, type, channel, client_version,
+                                  locale, user_tier, org_id, metadata, start_time, created_at, updated_at)
+            VALUES (?1, ?2, coalesce(?3, 'default'), ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, '{}'), ?12, ?13, ?13)
+            ON CONFLICT (project_id, session_id) DO UPDATE SET
+                environment = coalesce(?3, sessions.environment), user_id = coalesce(?4, sessions.user_id),
+                type = coalesce(?5, sessions.type), channel = coalesce(?6, sessions.channel),
+                client_version = coalesce(?7, sessions.client_version), locale = coalesce(?8, sessions.locale),
+                user_tier = coalesce(?9, sessions.user_tier), org_id = coalesce(?10, sessions.org_id),
+                metadata = coalesce(?11, sessions.metadata), start_time = coalesce(?12, sessions.start_time),
+                updated_at = ?13
+            """).run([
+                .integer(projectID), .text(sessionID), .optional(attributes.environment), .optional(attributes.userID),
+                .optional(attributes.type), .optional(attributes.channel), .optional(attributes.clientVersion),
+                .optional(attributes.locale), .optional(attributes.userTier), .optional(attributes.orgID),
+                .optional(attributes.metadata), .optional(attributes.startTime), .integer(now),
+            ])
+        return !existed
+    }
+
+    /// Marks a session ended with `reason` at `endTime`; false when the session does not exist.
+    /// Ending twice keeps the first end (idempotent).
+    public static func end(
+        _ sessionID: String, reason: String?, endTime: Int64, projectID: Int64, now: Int64, on db: SQLiteConnection
+    ) throws -> Bool {
+        try db.statement("""
+            UPDATE sessions SET status = 'ended', end_reason = coalesce(end_reason, ?3),
+                end_time = coalesce(end_time, ?4), updated_at = ?5
+            WHERE project_id = ?1 AND session_id = ?2
+            """).run([.integer(projectID), .text(sessionID), .optional(reason), .integer(endTime), .integer(now)])
+        return db.changes > 0
+    }
+
+    /// Deletes traces with their observations, scores and stored events, then refreshes the
+    /// aggregates of the sessions they were in.
+    public static func deleteTraces(_ traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws {
+        var sessions: [String] = []
+        for traceID in traceIDs {
+            try db.statement("SELECT session_id FROM traces WHERE project_id = ? AND trace_id = ? AND session_id IS NOT NULL")
+                .query([.integer(projectID), .text(traceID)]) { if let id = $0.text(0) { sessions.append(id) } }
+            let bound: [SQLiteValue] = [.integer(projectID), .text(traceID)]
+            try db.statement("""
+                DELETE FROM events WHERE project_id = ?1 AND entity_kind = 2 AND entity_id IN (
+                    SELECT observation_id FROM observations WHERE project_id = ?1 AND trace_id = ?2)
+                """).run(bound)
+            try db.statement("""
+                DELETE FROM events WHERE project_id = ?1 AND entity_kind = 3 AND entity_id IN (
+                    SELECT score_id FROM scores WHERE project_id = ?1 AND trace_id = ?2)
+                """).run(bound)
+            try db.statement("DELETE FROM events WHERE project_id = ?1 AND entity_kind = 1 AND entity_id = ?2").run(bound)
+            try db.statement("DELETE FROM observations WHERE project_id = ?1 AND trace_id = ?2").run(bound)
+            try db.statement("DELETE FROM scores WHERE project_id = ?1 AND trace_id = ?2").run(bound)
+            try db.statement("DELETE FROM traces WHERE project_id = ?1 AND trace_id = ?2").run(bound)
+        }
+        try AggregateStore.refreshSessions(sessions, projectID: projectID, on: db)
+    }
+
+    /// Deletes one score by id; false when there is none.
+    public static func deleteScore(_ scoreID: String, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
+        var traceID: String?
+        var sessionID: String?
+        try db.statement("SELECT trace_id, session_id FROM scores WHERE project_id = ? AND score_id = ?")
+            .query([.integer(projectID), .text(scoreID)]) { row in
+                traceID = row.text(0)
+                sessionID = row.text(1)
+            }
+        try db.statement("DELETE FROM events WHERE project_id = ? AND entity_kind = 3 AND entity_id = ?")
+            .run([.integer(projectID), .text(scoreID)])
+        try db.statement("DELETE FROM scores WHERE project_id = ? AND score_id = ?").run([.integer(projectID), .text(scoreID)])
+        let deleted = db.changes > 0
+        var sessions: [String] = sessionID.map { [$0] } ?? []
+        if let traceID {
+            sessions += try AggregateStore.refreshTraces([traceID], projectID: projectID, on: db)
+        }
+        try AggregateStore.refreshSessions(sessions, projectID: projectID, on: db)
+        return deleted
+    }
+}
