@@ -42,7 +42,9 @@ public final class Database: Sendable {
             readers.append(reader)
         }
         pool = ReaderPool(readers)
-        writer = DatabaseWriter(connection: connection, configuration: configuration.writer)
+        writer = DatabaseWriter(connection: connection, configuration: configuration.writer) { db in
+            try AggregateStore.flushStaleSessions(on: db)
+        }
     }
 
     public convenience init(path: String, durability: Durability) throws {

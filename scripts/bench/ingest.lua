@@ -1,7 +1,7 @@
 -- wrk script: POST /api/public/ingestion batches of BATCH events (env), shaped like the
 -- langfuse 2.60.10 capture (trace-create, agent span, generation create+update, tool span
 -- create+update, event, agent span update, trace update), with fresh ids on every request so
--- nothing is deduplicated away.
+-- nothing is deduplicated away. A session gets about 20 turns (200 ids) before the next one starts.
 local batch = tonumber(os.getenv("BATCH") or "100")
 local auth = os.getenv("AUTH") or "cGstbGYtYmVuY2g6c2stbGYtYmVuY2g="
 local counter = 0
@@ -14,7 +14,7 @@ wrk.headers["Authorization"] = "Basic " .. auth
 local function id(kind, n) return string.format("%s-%s-%08d", kind, thread_tag, n) end
 
 local templates = {
-  function(t, e) return '{"id":"' .. e .. '","type":"trace-create","timestamp":"2026-11-24T21:58:28.426856Z","body":{"id":"' .. t .. '","timestamp":"2026-11-24T21:58:28.426712Z","name":"chat-turn","userId":"bench-user","input":{"role":"user","content":"What is the weather in Paris today?"},"sessionId":"bench-session-' .. thread_tag .. '","release":"1.0.0","version":"1.0.0","metadata":{"conversation_id":"conv-1","turn_number":1,"channel":"web"},"tags":["bench","chat"],"environment":"production"}}' end,
+  function(t, e) return '{"id":"' .. e .. '","type":"trace-create","timestamp":"2026-11-24T21:58:28.426856Z","body":{"id":"' .. t .. '","timestamp":"2026-11-24T21:58:28.426712Z","name":"chat-turn","userId":"bench-user","input":{"role":"user","content":"What is the weather in Paris today?"},"sessionId":"bench-session-' .. thread_tag .. '-' .. math.floor(counter / 200) .. '","release":"1.0.0","version":"1.0.0","metadata":{"conversation_id":"conv-1","turn_number":1,"channel":"web"},"tags":["bench","chat"],"environment":"production"}}' end,
   function(t, e, a) return '{"id":"' .. e .. '","type":"span-create","timestamp":"2026-11-24T21:58:28.427000Z","body":{"traceId":"' .. t .. '","name":"agent-run","startTime":"2026-11-24T21:58:28.427001Z","metadata":{"agent":"planner"},"input":{"goal":"answer"},"environment":"production","id":"' .. a .. '"}}' end,
   function(t, e, a, g) return '{"id":"' .. e .. '","type":"generation-create","timestamp":"2026-11-24T21:58:28.427792Z","body":{"traceId":"' .. t .. '","name":"llm-call","startTime":"2026-11-24T21:58:28.427363Z","metadata":{"provider":"openai"},"input":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the weather in Paris today?"}],"parentObservationId":"' .. a .. '","environment":"production","id":"' .. g .. '","model":"gpt-4o-mini","modelParameters":{"temperature":"0.2","max_tokens":256}}}' end,
   function(t, e, a, g) return '{"id":"' .. e .. '","type":"generation-update","timestamp":"2026-11-24T21:58:28.452180Z","body":{"traceId":"' .. t .. '","output":{"role":"assistant","content":"It is sunny in Paris, 21 degrees."},"id":"' .. g .. '","endTime":"2026-11-24T21:58:28.451491Z","usageDetails":{"input":200,"output":40,"total":240},"costDetails":{"input":3e-05,"output":2.4e-05,"total":5.4e-05}}}' end,

@@ -16,6 +16,9 @@ public final class SQLiteConnection: @unchecked Sendable {
     public let path: String
     /// Prepared statements by SQL text, kept for the life of the connection.
     private var statements: [String: Statement] = [:]
+    /// Sessions whose aggregates the current transaction changed, by project; refreshed once
+    /// just before COMMIT (`AggregateStore.flushStaleSessions`). Writer thread only.
+    var staleSessions: [Int64: Set<String>] = [:]
 
     /// Opens (creating if needed, in read-write mode) the database at `path`.
     public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {

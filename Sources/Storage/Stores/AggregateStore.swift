@@ -47,6 +47,22 @@ public enum AggregateStore {
         return sessions
     }
 
+    /// Notes sessions to refresh before the transaction commits. Recomputing a session costs a
+    /// pass over its traces, so it is done once per group transaction, however many requests in
+    /// it touched the session.
+    static func markStale(_ sessionIDs: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) {
+        db.staleSessions[projectID, default: []].formUnion(sessionIDs)
+    }
+
+    /// Refreshes every session marked stale in this transaction; the writer calls it before COMMIT.
+    public static func flushStaleSessions(on db: SQLiteConnection) throws {
+        let stale = db.staleSessions
+        db.staleSessions = [:]
+        for (projectID, sessions) in stale {
+            try refreshSessions(sessions, projectID: projectID, on: db)
+        }
+    }
+
     /// Recomputes each session's aggregates from its traces and scores.
     static func refreshSessions(_ sessionIDs: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) throws {
         let latencies = try db.statement("""

@@ -27,6 +27,9 @@ public enum IngestionStore {
             INSERT INTO events (project_id, event_id, entity_kind, entity_id, type, timestamp_us, body, received_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, event_id) DO NOTHING
             """)
+        // Bodies applied in this call, already parsed: re-reading an entity's events then
+        // parses only the ones stored by earlier requests.
+        var fresh: [String: JSONValue] = [:]
         for event in events {
             guard let kind = event.type.entityKind, let entityID = event.entityID else {
                 outcomes.append(.applied)
@@ -41,6 +44,7 @@ public enum IngestionStore {
                 continue
             }
             outcomes.append(.applied)
+            fresh[event.id] = event.body
             let key = EntityKey(kind: kind, id: entityID)
             if seen.insert(key).inserted { touched.append(key) }
         }
@@ -48,7 +52,7 @@ public enum IngestionStore {
         var traces: [String] = []
         var sessions: [String] = []
         for key in touched {
-            let stored = try storedEvents(for: key, projectID: projectID, on: db)
+            let stored = try storedEvents(for: key, projectID: projectID, fresh: fresh, on: db)
             switch key.kind {
             case .trace:
                 if let previous = try upsert(Merge.trace(id: key.id, events: stored), projectID: projectID, now: now, on: db) {
@@ -70,7 +74,7 @@ public enum IngestionStore {
         var seenTraces = Set<String>()
         traces.removeAll { !seenTraces.insert($0).inserted }
         sessions += try AggregateStore.refreshTraces(traces, projectID: projectID, on: db)
-        try AggregateStore.refreshSessions(sessions, projectID: projectID, on: db)
+        AggregateStore.markStale(sessions, projectID: projectID, on: db)
         return outcomes
     }
 
@@ -79,15 +83,23 @@ public enum IngestionStore {
         let id: String
     }
 
-    private static func storedEvents(for key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> [StoredEvent] {
+    private static func storedEvents(
+        for key: EntityKey, projectID: Int64, fresh: [String: JSONValue], on db: SQLiteConnection
+    ) throws -> [StoredEvent] {
         let select = try db.statement("""
-            SELECT type, timestamp_us, body FROM events
+            SELECT type, timestamp_us, event_id, body FROM events
             WHERE project_id = ? AND entity_kind = ? AND entity_id = ?
             """)
         var events: [StoredEvent] = []
         try select.query([.integer(projectID), .integer(key.kind.rawValue), .text(key.id)]) { row in
-            guard let type = row.text(0).flatMap(IngestionEventType.init(rawValue:)),
-                  let body = try? JSONParser.parse(row.text(2) ?? "{}") else { return }
+            guard let type = row.text(0).flatMap(IngestionEventType.init(rawValue:)) else { return }
+            let body: JSONValue
+            if let eventID = row.text(2), let parsed = fresh[eventID] {
+                body = parsed
+            } else {
+                guard let parsed = try? JSONParser.parse(row.text(3) ?? "{}") else { return }
+                body = parsed
+            }
             events.append(StoredEvent(type: type, timestampMicros: row.int(1), body: body))
         }
         return events

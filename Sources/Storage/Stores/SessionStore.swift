@@ -79,7 +79,7 @@ public enum SessionStore {
             try db.statement("DELETE FROM scores WHERE project_id = ?1 AND trace_id = ?2").run(bound)
             try db.statement("DELETE FROM traces WHERE project_id = ?1 AND trace_id = ?2").run(bound)
         }
-        try AggregateStore.refreshSessions(sessions, projectID: projectID, on: db)
+        AggregateStore.markStale(sessions, projectID: projectID, on: db)
     }
 
     /// Deletes one score by id; false when there is none.
@@ -99,7 +99,7 @@ public enum SessionStore {
         if let traceID {
             sessions += try AggregateStore.refreshTraces([traceID], projectID: projectID, on: db)
         }
-        try AggregateStore.refreshSessions(sessions, projectID: projectID, on: db)
+        AggregateStore.markStale(sessions, projectID: projectID, on: db)
         return deleted
     }
 }

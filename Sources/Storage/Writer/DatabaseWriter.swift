@@ -50,9 +50,17 @@ public final class DatabaseWriter: Sendable {
     /// Transactions committed since start (for metrics and tests).
     private let commits = Atomic<Int>(0)
 
+    /// Runs inside every group transaction after its jobs and before COMMIT (derived data that
+    /// is cheaper to compute once per transaction than once per job).
+    private let beforeCommit: @Sendable (SQLiteConnection) throws -> Void
+
     /// Takes ownership of `connection`, which from now on is used only on the writer thread.
-    public init(connection: sending SQLiteConnection, configuration: Configuration = Configuration()) {
+    public init(
+        connection: sending SQLiteConnection, configuration: Configuration = Configuration(),
+        beforeCommit: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in }
+    ) {
         self.configuration = configuration
+        self.beforeCommit = beforeCommit
         let box = ConnectionBox(connection)
         let thread = Thread { [self] in
             run(box.connection)
@@ -147,12 +155,14 @@ public final class DatabaseWriter: Sendable {
                     try connection.execute("RELEASE job")
                 }
             }
+            try beforeCommit(connection)
             try connection.execute("COMMIT")
             commits.add(1, ordering: .relaxed)
         } catch {
             // The transaction itself failed (disk full, I/O error): nothing in it is durable, so
             // every job in it fails and its caller answers with an error instead of an ack.
             try? connection.execute("ROLLBACK")
+            connection.staleSessions = [:]
             outcomes = Array(repeating: error, count: batch.count)
         }
         for (job, outcome) in zip(batch, outcomes) { job.done(outcome) }
