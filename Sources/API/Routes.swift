@@ -32,6 +32,11 @@ public enum Routes {
 
         router.get("/api/public/observations", ObservationHandlers.list(database: database, authenticator: authenticator))
         router.get("/api/public/observations/:id", ObservationHandlers.get(database: database, authenticator: authenticator))
+        router.get("/api/public/v2/observations", V2Handlers.observations(database: database, authenticator: authenticator))
+        router.get("/api/public/v2/scores", V2Handlers.scoresV2(database: database, authenticator: authenticator))
+        router.get("/api/public/v2/scores/:id", V2Handlers.scoreV2(database: database, authenticator: authenticator))
+        router.get("/api/public/v3/scores", V2Handlers.scoresV3(database: database, authenticator: authenticator))
+        router.get("/api/public/metrics/daily", V2Handlers.metricsDaily(database: database, authenticator: authenticator))
         return Application(router: router, metrics: metrics, transportStats: transportStats, logger: logger)
     }
 }

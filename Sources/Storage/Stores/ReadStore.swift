@@ -173,6 +173,101 @@ public enum ReadStore {
         return Page(rows: rows, totalItems: try count("observations", conditions, on: db))
     }
 
+    /// A keyset page of observations, newest start first: rows strictly before `after`
+    /// (start time, row id) when given. Returns each row with its row id for the next cursor.
+    public static func observationsPage(
+        _ conditions: Conditions, after: (Int64, Int64)?, limit: Int, on db: SQLiteConnection
+    ) throws -> [(Int64, ObservationRow)] {
+        var conditions = conditions
+        if let after { conditions.add("(start_time < ? OR (start_time = ? AND id < ?))", .integer(after.0), .integer(after.0), .integer(after.1)) }
+        var rows: [(Int64, ObservationRow)] = []
+        try db.statement("""
+            SELECT \(ObservationRow.columns), id FROM observations WHERE \(conditions.sql)
+            ORDER BY start_time DESC, id DESC LIMIT ?
+            """).query(conditions.values + [.integer(Int64(limit))]) { rows.append(($0.int(24), ObservationRow($0))) }
+        return rows
+    }
+
+    /// Trace rows by id (for observation and score context).
+    public static func traces(ids: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) throws -> [String: TraceRow] {
+        var result: [String: TraceRow] = [:]
+        let statement = try db.statement("SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND trace_id = ?")
+        for id in Set(ids) {
+            try statement.query([.integer(projectID), .text(id)]) { result[id] = TraceRow($0) }
+        }
+        return result
+    }
+
+    /// Per UTC day (newest first): trace count, observation count, cost, and usage by model, for
+    /// traces matching `conditions` (columns of `traces`).
+    public struct DailyUsage: Sendable {
+        public let model: String?
+        public let inputUsage: Int64
+        public let outputUsage: Int64
+        public let totalUsage: Int64
+        public let observations: Int64
+        public let traces: Int64
+        public let totalCost: Double
+    }
+
+    public struct DailyMetrics: Sendable {
+        public let day: Int64
+        public let traces: Int64
+        public let observations: Int64
+        public let totalCost: Double
+        public var usage: [DailyUsage]
+    }
+
+    public static func dailyMetrics(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<DailyMetrics> {
+        var days: [DailyMetrics] = []
+        try db.statement("""
+            SELECT timestamp / 86400000 AS day, count(*), coalesce(sum(observation_count), 0), coalesce(sum(total_cost), 0)
+            FROM traces WHERE \(conditions.sql) GROUP BY day ORDER BY day DESC LIMIT ? OFFSET ?
+            """).query(conditions.values + [.integer(Int64(limit)), .integer(Int64(offset))]) { row in
+                days.append(DailyMetrics(day: row.int(0), traces: row.int(1), observations: row.int(2), totalCost: row.double(3), usage: []))
+            }
+        let usage = try db.statement("""
+            SELECT o.model, coalesce(sum(o.input_tokens), 0), coalesce(sum(o.output_tokens), 0), coalesce(sum(o.total_tokens), 0),
+                   count(*), count(DISTINCT o.trace_id), coalesce(sum(o.total_cost), 0)
+            FROM traces JOIN observations o ON o.project_id = traces.project_id AND o.trace_id = traces.trace_id
+            WHERE \(conditions.sql) AND traces.timestamp >= ? AND traces.timestamp < ?
+            GROUP BY o.model ORDER BY o.model
+            """)
+        for index in days.indices {
+            let start = days[index].day * 86_400_000
+            try usage.query(conditions.values + [.integer(start), .integer(start + 86_400_000)]) { row in
+                days[index].usage.append(DailyUsage(
+                    model: row.text(0), inputUsage: row.int(1), outputUsage: row.int(2), totalUsage: row.int(3),
+                    observations: row.int(4), traces: row.int(5), totalCost: row.double(6)))
+            }
+        }
+        var total = 0
+        try db.statement("SELECT count(DISTINCT timestamp / 86400000) FROM traces WHERE \(conditions.sql)")
+            .query(conditions.values) { total = Int($0.int(0)) }
+        return Page(rows: days, totalItems: total)
+    }
+
+    /// A keyset page of scores, newest first, strictly before `after` (timestamp, row id).
+    public static func scoresPage(
+        _ conditions: Conditions, after: (Int64, Int64)?, limit: Int, on db: SQLiteConnection
+    ) throws -> [(Int64, ScoreRow)] {
+        var conditions = conditions
+        if let after { conditions.add("(timestamp < ? OR (timestamp = ? AND id < ?))", .integer(after.0), .integer(after.0), .integer(after.1)) }
+        var rows: [(Int64, ScoreRow)] = []
+        try db.statement("""
+            SELECT \(ScoreRow.columns), id FROM scores WHERE \(conditions.sql)
+            ORDER BY timestamp DESC, id DESC LIMIT ?
+            """).query(conditions.values + [.integer(Int64(limit))]) { rows.append(($0.int(18), ScoreRow($0))) }
+        return rows
+    }
+
+    public static func score(_ scoreID: String, projectID: Int64, on db: SQLiteConnection) throws -> ScoreRow? {
+        var found: ScoreRow?
+        try db.statement("SELECT \(ScoreRow.columns) FROM scores WHERE project_id = ? AND score_id = ?")
+            .query([.integer(projectID), .text(scoreID)]) { found = ScoreRow($0) }
+        return found
+    }
+
     // MARK: Scores
 
     public static func scores(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
