@@ -10,26 +10,34 @@ enum ReadJSON {
 
     static func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
-    /// Stored JSON text as a value. Like Langfuse, a stored string that itself holds a JSON
-    /// object or array is returned parsed.
+    /// Stored JSON text as a value, passed through verbatim. Like Langfuse, a stored string that
+    /// itself holds a JSON object or array is returned parsed.
     static func stored(_ text: String?) -> JSONValue {
-        guard let text, let value = try? JSONParser.parse(text) else { return text.map(JSONValue.string) ?? .null }
-        if case .string(let inner) = value, let first = inner.first, first == "{" || first == "[",
-           let parsed = try? JSONParser.parse(inner) {
+        guard let text, !text.isEmpty else { return .null }
+        let utf8 = text.utf8
+        if utf8.first == UInt8(ascii: "\""), let second = utf8.dropFirst().first,
+           second == UInt8(ascii: "{") || second == UInt8(ascii: "["),
+           case .string(let inner)? = try? JSONParser.parse(text), let parsed = try? JSONParser.parse(inner) {
             return parsed
         }
-        return value
+        return .raw(text)
     }
 
-    /// A stored JSON object, or `{}`.
+    /// A stored JSON object passed through verbatim, or `{}`.
     static func object(_ text: String?) -> JSONValue {
+        guard let text, text.utf8.first == UInt8(ascii: "{") else { return .object([]) }
+        return .raw(text)
+    }
+
+    /// A stored JSON object parsed, for renderers that look inside it; `{}` otherwise.
+    static func parsedObject(_ text: String?) -> JSONValue {
         guard let text, let value = try? JSONParser.parse(text), value.objectValue != nil else { return .object([]) }
         return value
     }
 
     static func array(_ text: String?) -> JSONValue {
-        guard let text, let value = try? JSONParser.parse(text), value.arrayValue != nil else { return .array([]) }
-        return value
+        guard let text, text.utf8.first == UInt8(ascii: "[") else { return .array([]) }
+        return .raw(text)
     }
 
     static func number(_ value: Double?) -> JSONValue { value.map(JSONValue.init) ?? .null }
@@ -59,8 +67,8 @@ enum ReadJSON {
 
     /// Observation (APIObservation / ObservationsView) with Langfuse's derived usage fields.
     static func observation(_ row: ObservationRow, projectID: String) -> [(String, JSONValue)] {
-        let usage = object(row.usageDetails)
-        let cost = object(row.costDetails)
+        let usage = parsedObject(row.usageDetails)
+        let cost = parsedObject(row.costDetails)
         func sum(_ details: JSONValue, containing key: String) -> Double? {
             let values = (details.objectValue ?? []).filter { $0.0.contains(key) }.compactMap { $0.1.doubleValue }
             return values.isEmpty ? nil : values.reduce(0, +)

@@ -43,7 +43,7 @@ public enum Merge {
         case .bool(let flag): flag
         case .number(let text): (Double(text) ?? 1) != 0
         case .string(let text): !text.isEmpty
-        case .array, .object: true
+        case .array, .object, .raw: true
         }
     }
 

@@ -9,6 +9,10 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     /// Members in document order; a key repeated in the source keeps its last value.
     case object([(String, JSONValue)])
+    /// JSON text already known to be valid (this process wrote it to storage), written out
+    /// verbatim. Renderers use it to pass stored input, output and metadata through without
+    /// parsing and re-serialising them; it has no members to look into.
+    case raw(String)
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
@@ -17,6 +21,7 @@ public enum JSONValue: Sendable, Equatable {
         case let (.number(a), .number(b)): return a == b || DecimalText(a).map { $0 == DecimalText(b) } ?? false
         case let (.string(a), .string(b)): return a == b
         case let (.array(a), .array(b)): return a == b
+        case let (.raw(a), .raw(b)): return a == b
         case let (.object(a), .object(b)):
             guard a.count == b.count else { return false }
             for (key, value) in a {

@@ -5,6 +5,7 @@ public enum JSONWriter {
         case .null: out += "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .number(let text): out += text
+        case .raw(let text): out += text
         case .string(let text): writeString(text, into: &out)
         case .array(let values):
             out += "["

@@ -125,13 +125,15 @@ public enum ReadStore {
     }
 
     /// Every observation of every trace in a session, grouped by trace: one query, driven by
-    /// the session's traces index and then the observations-by-trace index.
+    /// the session's traces index and then the observations-by-trace index. CROSS JOIN fixes
+    /// that loop order (https://sqlite.org/optoverview.html#manual_control_of_query_plans_using_cross_join):
+    /// without statistics the planner otherwise scans every observation of the project.
     public static func observations(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
         var result: [String: [ObservationRow]] = [:]
         let columns = ObservationRow.columns.split(separator: ",").map { "o." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         try db.statement("""
             SELECT \(columns.joined(separator: ", ")) FROM traces t
-            JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.trace_id
+            CROSS JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.trace_id
             WHERE t.project_id = ? AND t.session_id = ?
             ORDER BY o.start_time, o.observation_id
             """).query([.integer(projectID), .text(sessionID)]) { row in
@@ -147,7 +149,7 @@ public enum ReadStore {
         let columns = ScoreRow.columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         try db.statement("""
             SELECT \(columns.joined(separator: ", ")) FROM traces t
-            JOIN scores s ON s.project_id = t.project_id AND s.trace_id = t.trace_id
+            CROSS JOIN scores s ON s.project_id = t.project_id AND s.trace_id = t.trace_id
             WHERE t.project_id = ? AND t.session_id = ?
             ORDER BY s.timestamp, s.score_id
             """).query([.integer(projectID), .text(sessionID)]) { row in
@@ -229,7 +231,7 @@ public enum ReadStore {
         let usage = try db.statement("""
             SELECT o.model, coalesce(sum(o.input_tokens), 0), coalesce(sum(o.output_tokens), 0), coalesce(sum(o.total_tokens), 0),
                    count(*), count(DISTINCT o.trace_id), coalesce(sum(o.total_cost), 0)
-            FROM traces JOIN observations o ON o.project_id = traces.project_id AND o.trace_id = traces.trace_id
+            FROM traces CROSS JOIN observations o ON o.project_id = traces.project_id AND o.trace_id = traces.trace_id
             WHERE \(conditions.sql) AND traces.timestamp >= ? AND traces.timestamp < ?
             GROUP BY o.model ORDER BY o.model
             """)
