@@ -83,7 +83,7 @@ func parseJSONBody(_ request: APIRequest) throws -> JSONValue {
 }
 
 func jsonResponse(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
-    HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(value.jsonText.utf8))
+    HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: value.jsonBytes)
 }
 
 /// Maps storage failures to answers SDKs handle well: anything transient is 503 with

@@ -78,9 +78,7 @@ public enum JSONValue: Sendable, Equatable {
 
     /// Compact JSON text.
     public var jsonText: String {
-        var out = ""
-        JSONWriter.write(self, into: &out)
-        return out
+        String(decoding: jsonBytes, as: UTF8.self)
     }
 }
 
