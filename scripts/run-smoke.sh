@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of a built parley binary: fresh dev certificates, a temporary
-# database, HTTP and HTTPS listeners on ephemeral ports, scripts/smoke.sh against both, then a
-# SIGTERM that must stop the server with exit 0. Builds nothing.
+# database with a known key pair (PARLEY_INIT_PUBLIC_KEY/SECRET_KEY), HTTP and HTTPS listeners
+# on ephemeral ports, scripts/smoke.sh against both (with the keys as SMOKE_PK/SMOKE_SK),
+# scripts/demo.sh, a certificate swap reloaded by SIGHUP, then a SIGTERM that must stop the
+# server with exit 0. Builds nothing.
 #
 #   scripts/run-smoke.sh [PARLEY_BINARY]      (default .build/debug/parley)
 #
@@ -13,6 +15,10 @@ scripts_dir=$(cd "$(dirname "$0")" && pwd)
 binary=${1:-$scripts_dir/../.build/debug/parley}
 start_timeout_s=${PARLEY_SMOKE_START_TIMEOUT:-30}  # a debug build opening a fresh db is quick; CI can be slow
 stop_timeout_s=${PARLEY_SMOKE_STOP_TIMEOUT:-15}    # above the server's default 10 s shutdown grace
+reload_timeout_s=10  # SIGHUP reloads on a Dispatch queue within milliseconds; 10 s only bounds a hang
+# The project key the fresh database is created with, for the authenticated checks.
+smoke_pk=pk-lf-smoke
+smoke_sk=sk-lf-smoke
 
 if [ ! -x "$binary" ]; then
     echo "run-smoke: $binary is not an executable; build it first (swift build)" >&2
@@ -45,6 +51,7 @@ echo "== certificates"
 
 echo "== starting $binary"
 # Loopback only, ephemeral ports: parallel runs and other services cannot collide with us.
+PARLEY_INIT_PUBLIC_KEY=$smoke_pk PARLEY_INIT_SECRET_KEY=$smoke_sk \
 "$binary" serve --host 127.0.0.1 --port 0 --tls-port 0 \
     --tls-cert "$work/certs/server.pem" --tls-key "$work/certs/server-key.pem" \
     --db "$work/parley.sqlite" 2>"$work/server.log" &
@@ -80,7 +87,8 @@ echo "server pid $server_pid: $http_url and $https_url"
 
 echo "== smoke checks"
 smoke_status=0
-"$scripts_dir/smoke.sh" "$http_url" "$https_url" "$work/certs/ca.pem" | tee "$work/smoke.out" || smoke_status=$?
+SMOKE_PK=$smoke_pk SMOKE_SK=$smoke_sk \
+    "$scripts_dir/smoke.sh" "$http_url" "$https_url" "$work/certs/ca.pem" | tee "$work/smoke.out" || smoke_status=$?
 # Carry smoke.sh's counts into this script's own closing line; no summary means it broke.
 passed=0
 failed=1
@@ -88,6 +96,72 @@ summary=$(tail -n 1 "$work/smoke.out")
 if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
     passed=${BASH_REMATCH[1]}
     failed=${BASH_REMATCH[2]}
+fi
+
+# The checks below count into the same totals; any failure fails the run.
+extra_ok=1
+check_ok() {
+    passed=$((passed + 1))
+    echo "ok - $1"
+}
+check_not_ok() {
+    failed=$((failed + 1))
+    extra_ok=0
+    echo "not ok - $1"
+}
+
+echo "== demo"
+if "$scripts_dir/demo.sh" "$http_url" "$smoke_pk" "$smoke_sk" >"$work/demo.out" 2>&1; then
+    # The demo prints every request and answer; its closing summary is enough here.
+    grep -E '^(session |  turn )' "$work/demo.out" | sed 's/^/# /' || true
+    check_ok "scripts/demo.sh: session, three turns, end, list and drill-down"
+else
+    tail -n 30 "$work/demo.out" | sed 's/^/# /'
+    check_not_ok "scripts/demo.sh failed"
+fi
+
+echo "== TLS certificate reload (SIGHUP)"
+# A second, unrelated CA and server certificate replace the files the server was started with;
+# after SIGHUP, new handshakes must verify against the new CA and no longer against the old.
+"$scripts_dir/gen-dev-cert.sh" "$work/certs2" >/dev/null
+cp "$work/certs2/server.pem" "$work/certs/server.pem"
+cp "$work/certs2/server-key.pem" "$work/certs/server-key.pem"
+reloads_before=$(grep -c 'reloaded TLS certificate' "$work/server.log" || true)
+kill -HUP "$server_pid"
+# The server logs the reload (or its failure); poll for that line instead of sleeping.
+deadline=$((SECONDS + reload_timeout_s))
+reload_result=none
+while [ "$SECONDS" -lt "$deadline" ]; do
+    if grep -q 'TLS reload failed' "$work/server.log"; then
+        reload_result=failed
+        break
+    fi
+    if [ "$(grep -c 'reloaded TLS certificate' "$work/server.log" || true)" -gt "$reloads_before" ]; then
+        reload_result=reloaded
+        break
+    fi
+    sleep 0.1
+done
+if [ "$reload_result" = reloaded ]; then
+    check_ok "SIGHUP: the server logs that it reloaded the certificate"
+else
+    check_not_ok "SIGHUP: no reload logged within ${reload_timeout_s}s (result: $reload_result)"
+fi
+if code=$(curl --silent --show-error --max-time 10 --cacert "$work/certs2/ca.pem" -o /dev/null -w '%{http_code}' \
+    "$https_url/api/public/health" 2>"$work/reload-new.err") && [ "$code" = 200 ]; then
+    check_ok "after SIGHUP, HTTPS verifies against the new CA"
+else
+    check_not_ok "after SIGHUP, HTTPS with the new CA: status ${code:-none}: $(cat "$work/reload-new.err")"
+fi
+# Exit 60 is curl's "peer certificate cannot be authenticated": the handshake happened and the
+# certificate was the new one. Any other failure (refused, timeout) would prove nothing.
+old_rc=0
+curl --silent --show-error --max-time 10 --cacert "$work/certs/ca.pem" -o /dev/null \
+    "$https_url/api/public/health" 2>"$work/reload-old.err" || old_rc=$?
+if [ "$old_rc" -eq 60 ]; then
+    check_ok "after SIGHUP, the old CA no longer verifies the server"
+else
+    check_not_ok "after SIGHUP, HTTPS with the old CA: curl exit $old_rc, want 60: $(cat "$work/reload-old.err")"
 fi
 
 echo "== graceful shutdown"
@@ -118,9 +192,9 @@ if [ "$shutdown_ok" -eq 1 ]; then
 else
     failed=$((failed + 1))
 fi
-if [ "$smoke_status" -ne 0 ] || [ "$shutdown_ok" -ne 1 ]; then
+if [ "$smoke_status" -ne 0 ] || [ "$shutdown_ok" -ne 1 ] || [ "$extra_ok" -ne 1 ]; then
     show_log
 fi
-# One closing line, in the "N passed, M failed" form, counting the shutdown check too.
+# One closing line, in the "N passed, M failed" form, counting the checks of this script too.
 echo "run-smoke: $passed passed, $failed failed"
-[ "$smoke_status" -eq 0 ] && [ "$shutdown_ok" -eq 1 ]
+[ "$smoke_status" -eq 0 ] && [ "$shutdown_ok" -eq 1 ] && [ "$extra_ok" -eq 1 ]

@@ -8,6 +8,10 @@
 #
 # The HTTPS checks run only when both HTTPS_BASE_URL and CA_PEM are given. The server must use
 # the default limits (16384 header bytes): the oversized-header check sends 20 KB.
+#
+# Environment: SMOKE_PK and SMOKE_SK, a project key pair of the server (run-smoke.sh starts it
+# with PARLEY_INIT_PUBLIC_KEY/SECRET_KEY). When both are set, the authenticated checks run too
+# (ingestion 207, session list and drill-down); otherwise they are reported as skipped.
 set -euo pipefail
 
 usage() {
@@ -19,6 +23,8 @@ base=${1%/}
 https_base=${2:-}
 https_base=${https_base%/}
 ca_pem=${3:-}
+smoke_pk=${SMOKE_PK:-}
+smoke_sk=${SMOKE_SK:-}
 
 for tool in curl python3; do
     command -v "$tool" >/dev/null 2>&1 || { echo "smoke: $tool not found on PATH" >&2; exit 2; }
@@ -68,6 +74,37 @@ def json_check(path, want):
         return "no string message/error fields: %s" % json.dumps(doc)[:200]
     if want == "ok":
         return "" if doc.get("status") == "OK" else "status is not OK: %s" % json.dumps(doc)[:200]
+    if want == "message":
+        # Langfuse 401/403 bodies: {"message": ...}, maybe with "error".
+        return "" if isinstance(doc.get("message"), str) else "no string message: %s" % json.dumps(doc)[:200]
+    if want.startswith("ingested:"):
+        # A 207 with every one of N events a 201 success and no errors.
+        count = int(want.split(":", 1)[1])
+        successes = doc.get("successes")
+        if doc.get("errors") != [] or not isinstance(successes, list):
+            return "errors or no successes list: %s" % json.dumps(doc)[:200]
+        if len(successes) != count or any(item.get("status") != 201 for item in successes):
+            return "want %d successes with status 201: %s" % (count, json.dumps(successes)[:200])
+        return ""
+    if want.startswith("page-with:"):
+        # Langfuse page shape (data + integer meta) holding an item with this id.
+        wanted = want.split(":", 1)[1]
+        meta = doc.get("meta")
+        if not isinstance(doc.get("data"), list) or not isinstance(meta, dict):
+            return "no data list and meta object: %s" % json.dumps(doc)[:200]
+        for key in ("page", "limit", "totalItems", "totalPages"):
+            if not isinstance(meta.get(key), int) or isinstance(meta.get(key), bool):
+                return "meta.%s is not an integer: %s" % (key, json.dumps(meta))
+        if not any(isinstance(item, dict) and item.get("id") == wanted for item in doc["data"]):
+            return "no item with id %s among %d" % (wanted, len(doc["data"]))
+        return ""
+    if want.startswith("traces:"):
+        # A session drill-down with N traces.
+        count = int(want.split(":", 1)[1])
+        traces = doc.get("traces")
+        if not isinstance(traces, list) or len(traces) != count:
+            return "want %d traces: %s" % (count, json.dumps(doc)[:200])
+        return ""
     return "unknown check " + want
 
 def parse_responses(data):
@@ -321,8 +358,9 @@ else
 fi
 
 # --- gzip request body ----------------------------------------------------------------------
-# No POST route exists yet, so this only proves the decoder path does not hurt the server:
-# the answer must be the router's 405, and the server must still be healthy afterwards.
+# A compressed body to a GET-only route proves the decoder path does not hurt the server: the
+# answer must be the router's 405, and the server must still be healthy afterwards. (A gzip
+# ingestion batch is checked with the read API below, when keys are given.)
 name="gzip-encoded POST to a GET-only route is 405 and the server stays up"
 printf '{"batch":[{"id":"smoke","type":"trace-create","body":{}}]}' | gzip -c >"$work/body.gz"
 if curl_ -X POST -H 'Content-Type: application/json' -H 'Content-Encoding: gzip' \
@@ -382,6 +420,82 @@ if curl_ -o "$work/metrics.body" -w '%{http_code}' "$base/metrics" >"$work/metri
     fi
 else
     not_ok "$name" "curl failed: $(cat "$work/metrics.err")"
+fi
+
+# --- read API and ingestion -----------------------------------------------------------------
+# Every project route needs credentials: without them, 401 with a JSON message (Langfuse's
+# shape, langfuse-api.md §2.3), before any body is looked at.
+for route in "GET /api/public/sessions" "GET /api/public/sessions/smoke" "GET /api/public/traces" \
+    "GET /api/public/observations" "GET /api/public/scores" "POST /api/public/ingestion"; do
+    method=${route%% *}
+    path=${route#* }
+    name="$method $path without credentials is 401 with a JSON message"
+    if curl_ -X "$method" -H 'Content-Type: application/json' -o "$work/noauth.body" -w '%{http_code}' \
+        "$base$path" >"$work/noauth.code" 2>"$work/noauth.err"; then
+        code=$(status_of "$work/noauth")
+        if [ "$code" != 401 ]; then
+            not_ok "$name" "status $code: $(cat "$work/noauth.body")"
+        elif problem=$(json_is "$work/noauth.body" message); then
+            ok "$name"
+        else
+            not_ok "$name" "$problem"
+        fi
+    else
+        not_ok "$name" "curl failed: $(cat "$work/noauth.err")"
+    fi
+done
+
+# authed_check NAME METHOD PATH STATUS WANT [curl args...]: one request with SMOKE_PK/SMOKE_SK,
+# its status, and a json_is WANT check of the answer.
+authed_check() {
+    local check=$1 method=$2 path=$3 status=$4 want=$5 code problem
+    shift 5
+    if curl_ -u "$smoke_pk:$smoke_sk" -X "$method" "$@" -o "$work/authed.body" -w '%{http_code}' \
+        "$base$path" >"$work/authed.code" 2>"$work/authed.err"; then
+        code=$(status_of "$work/authed")
+        if [ "$code" != "$status" ]; then
+            not_ok "$check" "status $code: $(cat "$work/authed.body")"
+        elif problem=$(json_is "$work/authed.body" "$want"); then
+            ok "$check"
+        else
+            not_ok "$check" "$problem"
+        fi
+    else
+        not_ok "$check" "curl failed: $(cat "$work/authed.err")"
+    fi
+}
+
+authed_names=(
+    "POST /api/public/ingestion with a trace and a generation is 207 with both accepted"
+    "gzip-encoded ingestion batch is 207 with its event accepted"
+    "GET /api/public/sessions is 200 with data, meta and the new session"
+    "GET /api/public/sessions/{id} is 200 with both of the session's traces"
+)
+if [ -n "$smoke_pk" ] && [ -n "$smoke_sk" ]; then
+    # Ids unique per run, so the checks also pass against a server that has seen earlier runs.
+    run="smoke-$$-$RANDOM"
+    now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    cat >"$work/batch.json" <<JSON
+{"batch": [
+ {"id": "$run-e1", "type": "trace-create", "timestamp": "$now",
+  "body": {"id": "$run-trace", "name": "smoke", "sessionId": "$run-session", "userId": "smoke-user", "metadata": {"turn_number": 1}}},
+ {"id": "$run-e2", "type": "generation-create", "timestamp": "$now",
+  "body": {"id": "$run-gen", "traceId": "$run-trace", "name": "llm", "model": "gpt-4o-mini", "startTime": "$now", "endTime": "$now",
+           "usageDetails": {"input": 10, "output": 2, "total": 12}, "costDetails": {"total": 0.00001}}}
+]}
+JSON
+    authed_check "${authed_names[0]}" POST /api/public/ingestion 207 ingested:2 \
+        -H 'Content-Type: application/json' --data-binary "@$work/batch.json"
+    printf '{"batch": [{"id": "%s-e3", "type": "trace-create", "timestamp": "%s", "body": {"id": "%s-gz", "sessionId": "%s-session", "metadata": {"turn_number": 2}}}]}' \
+        "$run" "$now" "$run" "$run" | gzip -c >"$work/batch.json.gz"
+    authed_check "${authed_names[1]}" POST /api/public/ingestion 207 ingested:1 \
+        -H 'Content-Type: application/json' -H 'Content-Encoding: gzip' --data-binary "@$work/batch.json.gz"
+    authed_check "${authed_names[2]}" GET "/api/public/sessions?limit=100" 200 "page-with:$run-session"
+    authed_check "${authed_names[3]}" GET "/api/public/sessions/$run-session" 200 traces:2
+else
+    for name in "${authed_names[@]}"; do
+        ok "$name # SKIP SMOKE_PK and SMOKE_SK not set"
+    done
 fi
 
 # --- HTTPS ----------------------------------------------------------------------------------

@@ -69,6 +69,12 @@ final class APIHarness: Sendable {
         return await respond(HTTPRequest(method: "GET", target: path, headers: headers))
     }
 
+    func delete(_ path: String, json: String? = nil, authorization: String? = APIHarness.basic) async -> HTTPResponse {
+        var headers: HTTPHeaders = json == nil ? [:] : ["Content-Type": "application/json"]
+        if let authorization { headers.add("Authorization", authorization) }
+        return await respond(HTTPRequest(method: "DELETE", target: path, headers: headers, body: Array((json ?? "").utf8)))
+    }
+
     /// Adds another key pair to the capture project (never used before, so not in the auth cache).
     func addKey(publicKey: String, secretKey: String, revoked: Bool = false) async throws {
         _ = try await KeyService.create(projectName: "capture", publicKey: publicKey, secretKey: secretKey, database: database)

@@ -49,7 +49,8 @@ enum ScoreHandlers {
     /// Wraps a CreateScoreRequest into a `score-create` event; `id` is generated when absent.
     private static func scoreEvent(_ body: JSONValue, nowMicros: Int64) -> Result<IngestionEvent, EventValidator.Rejection> {
         guard case .object(var members) = body else { return .failure(.invalid("expected an object")) }
-        if body["id"]?.stringValue.map({ $0.isEmpty }) ?? true {
+        // Only a missing, null or empty id is generated; any other non-string is the validator's 400.
+        if body["id"].map({ $0.isNull || $0.stringValue == "" }) ?? true {
             members.removeAll { $0.0 == "id" }
             members.insert(("id", .string(UUID().uuidString.lowercased())), at: 0)
         }

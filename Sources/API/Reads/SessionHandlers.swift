@@ -36,7 +36,7 @@ enum SessionHandlers {
             let projectID = auth.project.rowID
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let frozen = attributes
-            try await write(database) { db in
+            _ = try await write(database) { db in
                 try SessionStore.upsert(sessionID, frozen, projectID: projectID, now: now, on: db)
             }
             return jsonResponse(.object([("id", .string(sessionID))]), status: 201)
@@ -97,11 +97,20 @@ enum SessionHandlers {
                 guard !field.isEmpty else { continue }
                 let path = "$.\"" + field.replacingOccurrences(of: "\"", with: "\\\"") + "\""
                 // Matches the session's own metadata or the metadata of any of its traces.
+                // json_extract gives JSON true/false as 1/0 (https://sqlite.org/json1.html#jex),
+                // so booleans are compared by their JSON type name, the text a query carries.
+                // Plain `?`s, bound in order: numbered ones would count from the statement's start.
+                func matches(_ column: String) -> String {
+                    """
+                    CASE json_type(\(column), ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+                        ELSE CAST(json_extract(\(column), ?) AS TEXT) END = ?
+                    """
+                }
                 conditions.add("""
-                    (CAST(json_extract(sessions.metadata, ?) AS TEXT) = ? OR EXISTS (
+                    (\(matches("sessions.metadata")) OR EXISTS (
                         SELECT 1 FROM traces t WHERE t.project_id = sessions.project_id
-                        AND t.session_id = sessions.session_id AND CAST(json_extract(t.metadata, ?) AS TEXT) = ?))
-                    """, .text(path), .text(value), .text(path), .text(value))
+                        AND t.session_id = sessions.session_id AND \(matches("t.metadata"))))
+                    """, .text(path), .text(path), .text(value), .text(path), .text(path), .text(value))
             }
             let sortFields = Set(ReadStore.SessionSort.allCases.map(\.rawValue))
             var (field, descending) = try query.orderBy(default: "createdAt", descending: true, fields: sortFields)

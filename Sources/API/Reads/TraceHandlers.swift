@@ -13,7 +13,9 @@ enum TraceHandlers {
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let body = try parseJSONBody(request)
             guard case .object(var members) = body else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
-            if body["id"]?.stringValue.map({ $0.isEmpty }) ?? true {
+            // A missing, null or empty id is generated (langfuse-api.md §3.10); any other
+            // non-string id is left for the validator to reject with 400, not replaced.
+            if body["id"].map({ $0.isNull || $0.stringValue == "" }) ?? true {
                 members.removeAll { $0.0 == "id" }
                 members.insert(("id", .string(UUID().uuidString.lowercased())), at: 0)
             }

@@ -70,7 +70,7 @@ public enum AggregateStore {
             WHERE project_id = ? AND session_id = ? AND observation_count > 0
             """)
         let scores = try db.statement("""
-            SELECT name, count(*), avg(value) FROM scores
+            SELECT name, count(*), avg(CASE WHEN data_type IN ('NUMERIC', 'BOOLEAN') THEN value END) FROM scores
             WHERE project_id = ?1 AND (session_id = ?2 OR trace_id IN (
                 SELECT trace_id FROM traces WHERE project_id = ?1 AND session_id = ?2))
             GROUP BY name ORDER BY name

@@ -42,6 +42,11 @@ public enum SessionStore {
                 .optional(attributes.locale), .optional(attributes.userTier), .optional(attributes.orgID),
                 .optional(attributes.metadata), .optional(attributes.startTime), .integer(now),
             ])
+        if !existed {
+            // Session-level scores may arrive before the session is created (langfuse-api.md
+            // §7: a score can target any session id); summarise them now, not at the next trace.
+            AggregateStore.markStale([sessionID], projectID: projectID, on: db)
+        }
         return !existed
     }
 
