@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing, builds, runs the Swift
-# tests, then starts a real server on ephemeral ports and runs scripts/smoke.sh against it.
+# tests, then starts a real server on ephemeral ports and runs scripts/smoke.sh against it, the
+# real-SDK suites (scripts/sdk/run.sh) and the API contract check (scripts/api-contract.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,5 +28,8 @@ swift test --skip-build
 echo "== smoke test against a live server"
 scripts/run-smoke.sh .build/debug/parley
 
-echo "== real SDK: langfuse 2.60.10 (venv built from PyPI on first run)"
+echo "== real SDKs: langfuse 2.60.10 and 4.18.0 (venvs built from PyPI on first run)"
 PARLEY_BIN=.build/debug/parley scripts/sdk/run.sh -q
+
+echo "== API contract: openapi.yaml validation and schemathesis"
+scripts/api-contract.sh .build/debug/parley

@@ -17,6 +17,7 @@ public enum Routes {
             database: database, authenticator: authenticator, limits: IngestionHandlers.Limits()))
         router.post("/api/public/scores", ScoreHandlers.create(database: database, authenticator: authenticator))
         router.get("/api/public/scores", ObservationHandlers.scores(database: database, authenticator: authenticator))
+        router.get("/api/public/scores/:id", ObservationHandlers.score(database: database, authenticator: authenticator))
         router.delete("/api/public/scores/:id", ObservationHandlers.deleteScore(database: database, authenticator: authenticator))
 
         router.post("/api/public/sessions", SessionHandlers.create(database: database, authenticator: authenticator))

@@ -35,9 +35,11 @@ def parley_binary() -> Path:
 class ParleyServer:
     """One `parley serve --port 0 --db FILE` process; stderr is drained by a thread."""
 
-    def __init__(self, binary: Path, db_path: Path):
+    def __init__(self, binary: Path, db_path: Path, public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY):
         self.binary = binary
         self.db_path = db_path
+        self.public_key = public_key
+        self.secret_key = secret_key
         self.process: Optional[subprocess.Popen] = None
         self.stderr_lines: List[str] = []
         self.url: Optional[str] = None
@@ -47,8 +49,8 @@ class ParleyServer:
 
     def start(self) -> "ParleyServer":
         env = dict(os.environ)
-        env["PARLEY_INIT_PUBLIC_KEY"] = PUBLIC_KEY
-        env["PARLEY_INIT_SECRET_KEY"] = SECRET_KEY
+        env["PARLEY_INIT_PUBLIC_KEY"] = self.public_key
+        env["PARLEY_INIT_SECRET_KEY"] = self.secret_key
         for name in ("PARLEY_PORT", "PARLEY_HOST", "PARLEY_TLS_PORT"):
             env.pop(name, None)
         self.process = subprocess.Popen(

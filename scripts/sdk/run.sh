@@ -1,42 +1,73 @@
 #!/usr/bin/env bash
-# End-to-end tests with the real langfuse==2.60.10 Python SDK against a live parley binary.
+# End-to-end tests with real Langfuse Python SDKs against a live parley binary:
+#   v2: langfuse==2.60.10 (ingestion and reads), scripts/sdk/*.py, venv .venv-sdk/
+#   v4: langfuse==4.18.0 (the read API client), scripts/sdk/v4/, venv .venv-sdk-v4/
+# The two SDKs cannot share a venv, so each suite runs in its own pytest process.
 #
-#   scripts/sdk/run.sh [pytest args...]
+#   scripts/sdk/run.sh [pytest args...]     (the args go to both pytest runs)
 #
 # PARLEY_BIN: the server binary (default .build/debug/parley, relative to the repo root).
-# PYTHON:     the interpreter that creates the venv (default python3; CPython 3.11 tested).
-# The venv lives in .venv-sdk/ and is reused while requirements-v2.txt (and the interpreter's
-# version) are unchanged; otherwise it is rebuilt. Exit code: pytest's.
+# PYTHON:     the interpreter that creates the venvs (default python3; CPython 3.11 tested).
+# SDK_SUITES: which suites to run (default "v2 v4").
+# Each venv is reused while its requirements file (and the interpreter's version) is unchanged;
+# otherwise it is rebuilt. Exit code: 0 when every suite passed, else the first failing
+# suite's pytest status (a suite whose args selected no test, pytest's 5, counts as passed as
+# long as another suite ran tests).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
 
-requirements=scripts/sdk/requirements-v2.txt
-venv=.venv-sdk
 python="${PYTHON:-python3}"
 export PARLEY_BIN="${PARLEY_BIN:-.build/debug/parley}"
+suites="${SDK_SUITES:-v2 v4}"
 
 if [ ! -x "$PARLEY_BIN" ]; then
     echo "run.sh: no parley binary at $PARLEY_BIN (run 'swift build' or set PARLEY_BIN)" >&2
     exit 2
 fi
 
-key="$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-stamp="$venv/.requirements.sha256"
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$key" ] \
-        || ! "$venv/bin/python" -c 'import langfuse, pytest, requests' >/dev/null 2>&1; then
-    echo "== creating $venv (requirements changed or venv missing)"
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
-    echo "$key" > "$stamp"
-else
-    echo "== reusing $venv"
-fi
+# ensure_venv VENV REQUIREMENTS: (re)creates VENV from REQUIREMENTS unless its stamp matches.
+ensure_venv() {
+    local venv="$1" requirements="$2" key stamp
+    key="$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+    stamp="$venv/.requirements.sha256"
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$key" ] \
+            || ! "$venv/bin/python" -c 'import langfuse, pytest, requests' >/dev/null 2>&1; then
+        echo "== creating $venv (requirements changed or venv missing)"
+        rm -rf "$venv"
+        "$python" -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+        echo "$key" > "$stamp"
+    else
+        echo "== reusing $venv"
+    fi
+}
 
-echo "== pytest scripts/sdk (PARLEY_BIN=$PARLEY_BIN)"
-set +e
-"$venv/bin/python" -m pytest scripts/sdk -p no:cacheprovider "$@"
-status=$?
-set -e
-exit $status
+final=0
+ran_tests=0
+no_tests=0
+for suite in $suites; do
+    case "$suite" in
+        v2) venv=.venv-sdk; requirements=scripts/sdk/requirements-v2.txt
+            target=(scripts/sdk --ignore=scripts/sdk/v4); label="langfuse 2.60.10" ;;
+        v4) venv=.venv-sdk-v4; requirements=scripts/sdk/requirements-v4.txt
+            target=(scripts/sdk/v4); label="langfuse 4.18.0" ;;
+        *) echo "run.sh: unknown suite '$suite' in SDK_SUITES (v2, v4)" >&2; exit 2 ;;
+    esac
+    ensure_venv "$venv" "$requirements"
+    echo "== pytest ${target[0]} ($label, PARLEY_BIN=$PARLEY_BIN)"
+    set +e
+    "$venv/bin/python" -m pytest "${target[@]}" -p no:cacheprovider "$@"
+    status=$?
+    set -e
+    case $status in
+        0) ran_tests=1 ;;
+        5) no_tests=1 ;;
+        *) echo "== $label suite FAILED (pytest exit $status)" >&2
+           [ "$final" -ne 0 ] || final=$status ;;
+    esac
+done
+if [ "$final" -eq 0 ] && [ "$ran_tests" -eq 0 ] && [ "$no_tests" -eq 1 ]; then
+    final=5
+fi
+exit "$final"

@@ -176,26 +176,69 @@ enum ObservationHandlers {
         }
     }
 
-    /// `GET /api/public/scores`: filters traceId, observationId, sessionId, name, source,
-    /// dataType, fromTimestamp, toTimestamp; newest first.
+    /// `GET /api/public/scores` (v1): like Langfuse, trace-linked scores only, each with a `trace`
+    /// object (`userId`, `tags`, `environment`) that the 2.x SDK's models require. With
+    /// `sessionId`, the list is that session's scores and its traces' scores (`trace` is null
+    /// for a session score). Filters traceId, observationId, userId, name, source, dataType,
+    /// configId, environment, fromTimestamp, toTimestamp; newest first.
     static func scores(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
-            for (parameter, column) in [("traceId", "trace_id"), ("observationId", "observation_id"), ("sessionId", "session_id"),
+            for (parameter, column) in [("traceId", "trace_id"), ("observationId", "observation_id"),
                                         ("name", "name"), ("source", "source"), ("dataType", "data_type"), ("configId", "config_id")] {
                 if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
+            }
+            if let sessionID = query["sessionId"] {
+                conditions.add("""
+                    (session_id = ? OR trace_id IN (SELECT trace_id FROM traces WHERE project_id = scores.project_id AND session_id = ?))
+                    """, .text(sessionID), .text(sessionID))
+            } else {
+                conditions.add("trace_id IS NOT NULL")
+            }
+            if let userID = query["userId"] {
+                conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = scores.project_id AND user_id = ?)", .text(userID))
             }
             conditions.any("environment", query.list("environment"))
             if let from = try query.millis("fromTimestamp") { conditions.add("timestamp >= ?", .integer(from)) }
             if let to = try query.millis("toTimestamp") { conditions.add("timestamp < ?", .integer(to)) }
             let frozen = conditions
-            let page = try database.read { try ReadStore.scores(frozen, limit: paging.limit, offset: paging.offset, on: $0) }
+            let projectID = auth.project.rowID
+            let (page, traces) = try database.read { db in
+                let page = try ReadStore.scores(frozen, limit: paging.limit, offset: paging.offset, on: db)
+                return (page, try ReadStore.traces(ids: page.rows.compactMap(\.traceID), projectID: projectID, on: db))
+            }
             let publicID = auth.project.publicID
-            return jsonResponse(paging.response(page.rows.map { ReadJSON.score($0, projectID: publicID) }, totalItems: page.totalItems))
+            let items = page.rows.map { scoreWithTrace($0, trace: $0.traceID.flatMap { traces[$0] }, projectID: publicID) }
+            return jsonResponse(paging.response(items, totalItems: page.totalItems))
         }
+    }
+
+    /// `GET /api/public/scores/{id}` (v1 `score.get_by_id`).
+    static func score(database: Database, authenticator: Authenticator) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let id = request.parameters["id"] ?? ""
+            let projectID = auth.project.rowID
+            let found = try database.read { db -> (ScoreRow, TraceRow?)? in
+                guard let score = try ReadStore.score(id, projectID: projectID, on: db) else { return nil }
+                let trace = try score.traceID.flatMap { try ReadStore.trace($0, projectID: projectID, on: db) }
+                return (score, trace)
+            }
+            guard let (score, trace) = found else { throw APIError.notFound("Score not found") }
+            return jsonResponse(scoreWithTrace(score, trace: trace, projectID: auth.project.publicID))
+        }
+    }
+
+    static func scoreWithTrace(_ score: ScoreRow, trace: TraceRow?, projectID: String) -> JSONValue {
+        var members = ReadJSON.score(score, projectID: projectID).objectValue ?? []
+        members.append(("trace", trace.map { trace in
+            .object([("userId", ReadJSON.text(trace.userID)), ("tags", ReadJSON.array(trace.tags)),
+                     ("environment", .string(trace.environment))])
+        } ?? .null))
+        return .object(members)
     }
 
     static func deleteScore(database: Database, authenticator: Authenticator) -> RouteHandler {
