@@ -124,37 +124,39 @@ public enum ReadStore {
         return result
     }
 
-    /// Every observation of every trace in a session, grouped by trace: one query, driven by
-    /// the session's traces index and then the observations-by-trace index. CROSS JOIN fixes
-    /// that loop order (https://sqlite.org/optoverview.html#manual_control_of_query_plans_using_cross_join):
-    /// without statistics the planner otherwise scans every observation of the project.
+    /// Every observation of every trace in a session, grouped by trace.
     public static func observations(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
-        var result: [String: [ObservationRow]] = [:]
-        let columns = ObservationRow.columns.split(separator: ",").map { "o." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        try db.statement("""
-            SELECT \(columns.joined(separator: ", ")) FROM traces t
-            CROSS JOIN observations o ON o.project_id = t.project_id AND o.trace_id = t.trace_id
-            WHERE t.project_id = ? AND t.session_id = ?
-            ORDER BY o.start_time, o.observation_id
-            """).query([.integer(projectID), .text(sessionID)]) { row in
-                let observation = ObservationRow(row)
-                result[observation.traceID ?? "", default: []].append(observation)
-            }
-        return result
+        try rowsOfSessionTraces(
+            sessionID, projectID: projectID, table: "observations", columns: ObservationRow.columns,
+            orderBy: "start_time, observation_id", on: db, make: ObservationRow.init, traceID: \.traceID)
     }
 
     /// Scores of the traces in a session, grouped by trace.
     public static func traceScores(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
-        var result: [String: [ScoreRow]] = [:]
-        let columns = ScoreRow.columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        try rowsOfSessionTraces(
+            sessionID, projectID: projectID, table: "scores", columns: ScoreRow.columns,
+            orderBy: "timestamp, score_id", on: db, make: ScoreRow.init, traceID: \.traceID)
+    }
+
+    /// Rows of `table` that belong to the traces of a session, grouped by trace id: one query,
+    /// driven by the session's traces index and then `table`'s by-trace index. CROSS JOIN fixes
+    /// that loop order (https://sqlite.org/optoverview.html#manual_control_of_query_plans_using_cross_join):
+    /// without statistics the planner otherwise scans every row of the project in `table`.
+    private static func rowsOfSessionTraces<Row>(
+        _ sessionID: String, projectID: Int64, table: String, columns: String, orderBy: String,
+        on db: SQLiteConnection, make: (Statement) -> Row, traceID: (Row) -> String?
+    ) throws -> [String: [Row]] {
+        let qualified = columns.split(separator: ",").map { "x." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let order = orderBy.split(separator: ",").map { "x." + $0.trimmingCharacters(in: .whitespaces) }
+        var result: [String: [Row]] = [:]
         try db.statement("""
-            SELECT \(columns.joined(separator: ", ")) FROM traces t
-            CROSS JOIN scores s ON s.project_id = t.project_id AND s.trace_id = t.trace_id
+            SELECT \(qualified.joined(separator: ", ")) FROM traces t
+            CROSS JOIN \(table) x ON x.project_id = t.project_id AND x.trace_id = t.trace_id
             WHERE t.project_id = ? AND t.session_id = ?
-            ORDER BY s.timestamp, s.score_id
-            """).query([.integer(projectID), .text(sessionID)]) { row in
-                let score = ScoreRow(row)
-                result[score.traceID ?? "", default: []].append(score)
+            ORDER BY \(order.joined(separator: ", "))
+            """).query([.integer(projectID), .text(sessionID)]) { statement in
+                let row = make(statement)
+                result[traceID(row) ?? "", default: []].append(row)
             }
         return result
     }
