@@ -92,7 +92,8 @@ final class Listener: EventHandler, @unchecked Sendable {
                 HTTPResponse.jsonError(
                     status: 503, error: "ServiceUnavailable",
                     message: "Too many open connections; retry later",
-                    headers: ["Retry-After": String(shared.configuration.retryAfterSeconds)]),
+                    headers: ["Retry-After": String(shared.configuration.retryAfterSeconds),
+                              "X-Request-Id": String(UInt64.random(in: 0...UInt64.max), radix: 16)]),
                 keepAlive: false, version: .http1_1, omitBody: false, date: loop.dateHeader,
                 serverName: shared.configuration.serverName, into: &bytes)
             _ = try? bytes.withUnsafeBytes { raw in try Socket.write(clientFD, raw) }

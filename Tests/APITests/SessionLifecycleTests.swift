@@ -254,4 +254,19 @@ struct SessionLifecycleTests {
             #expect(session["turnCount"]?.intValue == 1)
         }
     }
+
+    @Test func nativeSessionWithoutEnvironmentTakesItsTracesEnvironment() async throws {
+        try await APIHarness.with { api async throws in
+            _ = try await api.json(post: "/api/public/sessions", #"{"id": "env-s"}"#, status: 201)
+            _ = try await api.json(post: "/api/public/traces",
+                                   #"{"id": "env-t", "sessionId": "env-s", "environment": "production"}"#, status: 200)
+            let session = try await api.json("/api/public/sessions/env-s")
+            #expect(session["environment"]?.stringValue == "production")
+            // An environment given explicitly is kept.
+            _ = try await api.json(post: "/api/public/sessions", #"{"id": "env-x", "environment": "staging"}"#, status: 201)
+            _ = try await api.json(post: "/api/public/traces",
+                                   #"{"id": "env-u", "sessionId": "env-x", "environment": "production"}"#, status: 200)
+            #expect(try await api.json("/api/public/sessions/env-x")["environment"]?.stringValue == "staging")
+        }
+    }
 }

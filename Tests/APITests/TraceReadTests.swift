@@ -220,6 +220,8 @@ struct TraceReadTests {
             #expect(empty["meanTurnLatencyMs"]?.isNull == true)
             #expect(empty["traces"] == .array([]))
             #expect(try api.test.count("scores") == 0)
+            // The user no remaining trace names is forgotten too.
+            #expect(try api.test.count("users") == 0)
             #expect(try api.test.count("observations") == 0)
         }
     }

@@ -32,7 +32,7 @@ func expectServesNewConnection(
 }
 
 /// Checks the shape every transport-generated error has: the status, a JSON body of exactly
-/// `{"message": ..., "error": ...}`, and `Connection: close`.
+/// `{"message": ..., "error": ...}`, a request id, and `Connection: close`.
 func expectJSONError(
     _ response: RawResponse, status: Int, error: String, sourceLocation: SourceLocation = #_sourceLocation
 ) {
@@ -41,4 +41,5 @@ func expectJSONError(
     #expect(response.errorBody?.error == error, "body: \(response.text)", sourceLocation: sourceLocation)
     #expect(response.errorBody?.message.isEmpty == false, sourceLocation: sourceLocation)
     #expect(response.announcesClose, "no Connection: close on \(response)", sourceLocation: sourceLocation)
+    #expect(response.header("X-Request-Id")?.isEmpty == false, "no X-Request-Id on \(response)", sourceLocation: sourceLocation)
 }

@@ -85,6 +85,9 @@ public enum AggregateStore {
                 user_id = coalesce(sessions.user_id, (
                     SELECT user_id FROM traces WHERE project_id = ?1 AND session_id = ?2 AND user_id IS NOT NULL
                     ORDER BY timestamp LIMIT 1)),
+                environment = CASE WHEN sessions.environment = 'default' THEN coalesce((
+                    SELECT environment FROM traces WHERE project_id = ?1 AND session_id = ?2
+                    ORDER BY timestamp LIMIT 1), 'default') ELSE sessions.environment END,
                 channel = coalesce(sessions.channel, (
                     SELECT coalesce(json_extract(metadata, '$."session.channel"'), json_extract(metadata, '$.channel'))
                     FROM traces WHERE project_id = ?1 AND session_id = ?2 AND metadata IS NOT NULL

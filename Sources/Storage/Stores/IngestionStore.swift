@@ -162,7 +162,7 @@ public enum IngestionStore {
     /// Recomputed, not accumulated with min/max: a trace's time and user can change when an
     /// earlier event arrives late (its time is the first event's, §3.7 rule 8), and a running
     /// min/max would keep the superseded value, making the row depend on arrival order (§3.8).
-    private static func refreshUser(_ userID: String, projectID: Int64, on db: SQLiteConnection) throws {
+    static func refreshUser(_ userID: String, projectID: Int64, on db: SQLiteConnection) throws {
         // Two scalar subqueries, so each is a single probe of `traces_by_user`.
         try db.statement("""
             INSERT INTO users (project_id, user_id, first_seen, last_seen)

@@ -67,9 +67,13 @@ public enum SessionStore {
     /// aggregates of the sessions they were in.
     public static func deleteTraces(_ traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws {
         var sessions: [String] = []
+        var users: Set<String> = []
         for traceID in traceIDs {
-            try db.statement("SELECT session_id FROM traces WHERE project_id = ? AND trace_id = ? AND session_id IS NOT NULL")
-                .query([.integer(projectID), .text(traceID)]) { if let id = $0.text(0) { sessions.append(id) } }
+            try db.statement("SELECT session_id, user_id FROM traces WHERE project_id = ? AND trace_id = ?")
+                .query([.integer(projectID), .text(traceID)]) { row in
+                    if let id = row.text(0) { sessions.append(id) }
+                    if let user = row.text(1) { users.insert(user) }
+                }
             let bound: [SQLiteValue] = [.integer(projectID), .text(traceID)]
             try db.statement("""
                 DELETE FROM events WHERE project_id = ?1 AND entity_kind = 2 AND entity_id IN (
@@ -84,6 +88,8 @@ public enum SessionStore {
             try db.statement("DELETE FROM scores WHERE project_id = ?1 AND trace_id = ?2").run(bound)
             try db.statement("DELETE FROM traces WHERE project_id = ?1 AND trace_id = ?2").run(bound)
         }
+        // A user's first and last seen follow their remaining traces; one with none is forgotten.
+        for user in users { try IngestionStore.refreshUser(user, projectID: projectID, on: db) }
         AggregateStore.markStale(sessions, projectID: projectID, on: db)
     }
 

@@ -364,10 +364,14 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     private func respondWithError(status: Int, code: String, message: String) {
         var headers: HTTPHeaders = [:]
         if status == 503 { headers.add("Retry-After", String(shared.configuration.retryAfterSeconds)) }
+        // The request never reached the application, so it gets its id here: every answer
+        // carries one, and the log line below names the same id.
+        let requestID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        headers.add("X-Request-Id", requestID)
         let response = HTTPResponse.jsonError(status: status, error: code, message: message, headers: headers)
         inFlight = InFlight(keepAlive: false, version: .http1_1, isHead: false)
         writeResponse(response)
-        shared.observer?.transportAnswered(status: status, reason: message)
+        shared.observer?.transportAnswered(status: status, reason: "\(message) request_id=\(requestID)")
         flush()
     }
 
