@@ -45,7 +45,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "OTLP",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+            dependencies: ["Model", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "Model",
             swiftSettings: swiftSettings),
@@ -56,8 +56,9 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Transport", "Storage", "Model", "Crypto",
+                "Transport", "Storage", "Model", "Crypto", "OTLP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),
         .executableTarget(

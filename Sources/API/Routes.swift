@@ -16,6 +16,9 @@ public enum Routes {
         router.post("/api/public/ingestion", IngestionHandlers.batch(
             database: database, authenticator: authenticator, limits: IngestionHandlers.Limits()))
         router.post("/api/public/scores", ScoreHandlers.create(database: database, authenticator: authenticator))
+        let otlp = OTLPHandlers.traces(database: database, authenticator: authenticator)
+        router.post("/api/public/otel/v1/traces", otlp)
+        router.post("/v1/traces", otlp)  // exporters pointed at the server root
         router.get("/api/public/scores", ObservationHandlers.scores(database: database, authenticator: authenticator))
         router.get("/api/public/scores/:id", ObservationHandlers.score(database: database, authenticator: authenticator))
         router.delete("/api/public/scores/:id", ObservationHandlers.deleteScore(database: database, authenticator: authenticator))

@@ -1,0 +1,48 @@
+import Foundation
+import Model
+import OTLP
+import Storage
+import SwiftProtobuf
+import Transport
+
+/// `POST /api/public/otel/v1/traces` and `POST /v1/traces` (operationId `otlpTraces`):
+/// OTLP/HTTP trace export, protobuf or JSON, gzip undone by the transport
+/// (https://opentelemetry.io/docs/specs/otlp/#otlphttp). The spans are stored before the
+/// answer, through the same writer and merge as batch ingestion.
+enum OTLPHandlers {
+    static func traces(database: Database, authenticator: Authenticator) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            if let version = request.http.headers["x-langfuse-ingestion-version"], !version.isEmpty {
+                guard let number = Int(version), number <= 4 else {
+                    throw APIError.badRequest("Unsupported x-langfuse-ingestion-version: \"\(version)\". Maximum supported: \"4\".")
+                }
+            }
+            let contentType = (request.http.headers["Content-Type"] ?? "").lowercased()
+            let isProtobuf = contentType.contains("application/x-protobuf") || contentType.contains("application/protobuf")
+            guard isProtobuf || contentType.contains("application/json") else {
+                throw APIError(status: 415, code: "UnsupportedMediaType",
+                               message: "Content-Type must be application/x-protobuf or application/json")
+            }
+            let spans: [OTLPSpan]
+            do {
+                spans = isProtobuf ? try OTLPDecoder.decodeProtobuf(request.http.body) : try OTLPDecoder.decodeJSON(request.http.body)
+            } catch {
+                throw APIError.badRequest("Invalid OTLP trace export: \(error); no span was stored")
+            }
+            let events = OTLPMapper.events(for: spans)
+            let projectID = auth.project.rowID
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            if !events.isEmpty {
+                _ = try await write(database) { db in try IngestionStore.apply(events, projectID: projectID, now: now, on: db) }
+            }
+            // ExportTraceServiceResponse in the request's encoding; every span was accepted, so
+            // there is no partial_success to report.
+            if isProtobuf {
+                let body: [UInt8] = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse().serializedBytes()
+                return HTTPResponse(status: 200, headers: ["Content-Type": "application/x-protobuf"], body: body)
+            }
+            return jsonResponse(.object([]))
+        }
+    }
+}

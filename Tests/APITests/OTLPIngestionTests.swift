@@ -1,0 +1,103 @@
+import API
+import Foundation
+import Model
+import Storage
+import Testing
+import TestSupport
+import Transport
+
+/// OTLP/HTTP trace export (operationId `otlpTraces`): the captured exports of langfuse 4.18.0
+/// and 5.0.4 and of the plain OpenTelemetry SDK, as protobuf and as OTLP/JSON, each checked
+/// against its `expected.json` through the session drill-down.
+@Suite("OTLP ingestion")
+struct OTLPIngestionTests {
+    static let fixtures = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/sdk")
+
+    static func export(_ api: APIHarness, body: [UInt8], contentType: String, path: String = "/api/public/otel/v1/traces") async -> HTTPResponse {
+        await api.respond(HTTPRequest(
+            method: "POST", target: path,
+            headers: ["Content-Type": contentType, "Authorization": APIHarness.basic], body: body))
+    }
+
+    @Test(arguments: [
+        ("langfuse-python-5.0.4", "otel-traces-1.bin", "application/x-protobuf"),
+        ("langfuse-python-5.0.4", "otel-traces-1.otlp.json", "application/json"),
+        ("langfuse-python-4.18.0", "otel-traces-1.bin", "application/x-protobuf"),
+        ("langfuse-python-4.18.0", "otel-traces-1.otlp.json", "application/json"),
+        ("opentelemetry-python-1.45.2", "otel-traces-1.bin", "application/x-protobuf"),
+        ("opentelemetry-python-1.45.2", "otel-traces-1.otlp.json", "application/json"),
+    ])
+    func capturedExportMatchesExpected(folder: String, file: String, contentType: String) async throws {
+        try await APIHarness.with { api async throws in
+            let directory = Self.fixtures.appendingPathComponent(folder)
+            let body = Array(try Data(contentsOf: directory.appendingPathComponent(file)))
+            let response = await Self.export(api, body: body, contentType: contentType)
+            #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
+            #expect(response.headers["Content-Type"] == contentType)
+
+            let expected = try JSONParser.parse(Array(try Data(contentsOf: directory.appendingPathComponent("expected.json"))))
+            let sessionID = try #require(expected["session_id"]?.stringValue)
+            let session = try await api.json("/api/public/sessions/\(sessionID)")
+            #expect(session["userId"]?.stringValue == expected["user_id"]?.stringValue)
+            let traces = session["traces"]?.arrayValue ?? []
+            #expect(traces.count == Int(expected["trace_count"]?.intValue ?? -1))
+            for turn in expected["turns"]?.arrayValue ?? [] {
+                let traceID = try #require(turn["trace_id"]?.stringValue)
+                let trace = try #require(traces.first { $0["id"]?.stringValue == traceID }, "trace \(traceID)")
+                let detail = try await api.json("/api/public/traces/\(traceID)")
+                let observations = detail["observations"]?.arrayValue ?? []
+                let generation = try #require(observations.first { $0["type"]?.stringValue == "GENERATION" })
+                #expect(generation["name"]?.stringValue == turn["generation"]?["name"]?.stringValue)
+                #expect(generation["model"]?.stringValue == turn["generation"]?["model"]?.stringValue)
+                for key in ["input", "output", "total"] {
+                    #expect(generation["usageDetails"]?[key]?.intValue == turn["generation"]?["usage"]?[key]?.intValue, "usage \(key)")
+                    let cost = try #require(turn["generation"]?["cost"]?[key]?.doubleValue)
+                    #expect(abs((generation["costDetails"]?[key]?.doubleValue ?? -1) - cost) < 1e-12, "cost \(key)")
+                }
+                let tool = try #require(turn["tool_observation_name_contains"]?.stringValue)
+                #expect(observations.contains { ($0["name"]?.stringValue ?? "").contains(tool) })
+                #expect(observations.contains { $0["name"]?.stringValue == turn["event_name"]?.stringValue })
+                #expect(trace["totalTokens"]?.intValue == turn["generation"]?["usage"]?["total"]?.intValue)
+            }
+        }
+    }
+
+    @Test func reExportingTheSameSpansChangesNothing() async throws {
+        try await APIHarness.with { api async throws in
+            let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-1.bin")))
+            #expect(await Self.export(api, body: body, contentType: "application/x-protobuf").status == 200)
+            let before = try api.test.dump()
+            #expect(await Self.export(api, body: body, contentType: "application/x-protobuf", path: "/v1/traces").status == 200)
+            #expect(try api.test.dump() == before)
+        }
+    }
+
+    @Test(arguments: [
+        ("application/x-protobuf", Array("not a protobuf \u{01}\u{02}\u{03}".utf8), 400),
+        ("application/json", Array("{\"resourceSpans\": \"nope\"}".utf8), 400),
+        ("application/json", Array("{\"resourceSpans\": [{\"scopeSpans\": [{\"spans\": [{\"traceId\": \"xyz\", \"spanId\": \"1\"}]}]}]}".utf8), 400),
+        ("application/json", Array("{not json".utf8), 400),
+        ("text/plain", Array("hello".utf8), 415),
+    ] as [(String, [UInt8], Int)])
+    func badExportsAreRejectedWithAClearError(contentType: String, body: [UInt8], status: Int) async throws {
+        try await APIHarness.with { api async throws in
+            let response = await Self.export(api, body: body, contentType: contentType)
+            #expect(response.status == status)
+            let error = try JSONParser.parse(response.body)
+            #expect(error["message"]?.stringValue?.isEmpty == false)
+            #expect(error["error"]?.stringValue?.isEmpty == false)
+            #expect(try api.test.count("observations") == 0)
+        }
+    }
+
+    @Test func exportNeedsTheSecretKey() async throws {
+        try await APIHarness.with { api async throws in
+            let response = await api.respond(HTTPRequest(
+                method: "POST", target: "/api/public/otel/v1/traces",
+                headers: ["Content-Type": "application/json", "Authorization": "Bearer \(APIHarness.publicKey)"],
+                body: Array("{}".utf8)))
+            #expect(response.status == 403)
+        }
+    }
+}
