@@ -101,3 +101,27 @@ struct OTLPIngestionTests {
         }
     }
 }
+
+extension OTLPIngestionTests {
+    @Test func sessionTrackingAttributesOrderTurnsAndLandInTraceMetadata() async throws {
+        try await APIHarness.with { api async throws in
+            // Three turns exported out of order, each a root span with `turn.number`.
+            func span(_ turn: Int, start: Int) -> String {
+                let trace = String(repeating: String(turn), count: 32)
+                return """
+                    {"traceId": "\(trace)", "spanId": "\(String(repeating: String(turn), count: 16))", "name": "chat-turn",
+                     "startTimeUnixNano": "\(start)000000000", "endTimeUnixNano": "\(start + 1)000000000",
+                     "attributes": [{"key": "session.id", "value": {"stringValue": "s-otel"}},
+                                    {"key": "turn.number", "value": {"intValue": "\(turn)"}},
+                                    {"key": "conversation.topic", "value": {"stringValue": "weather"}}]}
+                    """
+            }
+            let body = "{\"resourceSpans\": [{\"scopeSpans\": [{\"spans\": [\(span(3, start: 1_700_000_000)), \(span(1, start: 1_700_000_300)), \(span(2, start: 1_700_000_100))]}]}]}"
+            #expect(await Self.export(api, body: Array(body.utf8), contentType: "application/json").status == 200)
+            let session = try await api.json("/api/public/sessions/s-otel")
+            let turns = (session["traces"]?.arrayValue ?? []).compactMap { $0["turnNumber"]?.intValue }
+            #expect(turns == [1, 2, 3])
+            #expect(session["traces"]?.arrayValue?.first?["metadata"]?["conversation.topic"]?.stringValue == "weather")
+        }
+    }
+}

@@ -80,7 +80,7 @@ enum OTLPMapper {
     static func traceBody(_ span: OTLPSpan, input: JSONValue?, output: JSONValue?, start: UInt64) -> [(String, JSONValue)]? {
         let root = isRoot(span)
         let carriesTrace = span.attributes.contains { key, _ in
-            traceKeys.contains(key) || key.hasPrefix("langfuse.trace.metadata")
+            traceKeys.contains(key) || key.hasPrefix("langfuse.trace.metadata") || isSessionTrackingKey(key)
         }
         var body: [(String, JSONValue)] = [("id", .string(span.traceID)), ("timestamp", .string(iso(start))),
                                            ("environment", .string(environment(span)))]
@@ -106,8 +106,20 @@ enum OTLPMapper {
         for (key, value) in prefixed(span.resourceAttributes, "langfuse.trace.metadata.") where !metadata.contains(where: { $0.0 == key }) {
             metadata.append((key, value))
         }
+        // Session-tracking attributes (session.*, conversation.*, turn.*, user.tier, journey.*,
+        // dropoff.*, context.*) keep their names in trace metadata, where the same keys sent
+        // through /api/public/ingestion land too (e.g. `turn.number` sets the turn order).
+        for (key, value) in span.attributes where isSessionTrackingKey(key) && !metadata.contains(where: { $0.0 == key }) {
+            metadata.append((key, decodedValue(value)))
+        }
         if !metadata.isEmpty { body.append(("metadata", .object(metadata))) }
         return body
+    }
+
+    static let sessionTrackingPrefixes = ["session.", "conversation.", "turn.", "journey.", "dropoff.", "context.", "user.tier", "user.org_id"]
+
+    static func isSessionTrackingKey(_ key: String) -> Bool {
+        key != "session.id" && sessionTrackingPrefixes.contains { key.hasPrefix($0) }
     }
 
     static func sessionID(_ span: OTLPSpan) -> String? {
