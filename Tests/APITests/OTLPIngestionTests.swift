@@ -125,3 +125,24 @@ extension OTLPIngestionTests {
         }
     }
 }
+
+extension OTLPIngestionTests {
+    @Test func spanEventsBecomeEventObservationsUnderTheirSpan() async throws {
+        try await APIHarness.with { api async throws in
+            let body = """
+                {"resourceSpans": [{"scopeSpans": [{"spans": [{
+                  "traceId": "abababababababababababababababab", "spanId": "cdcdcdcdcdcdcdcd", "name": "work",
+                  "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000",
+                  "events": [{"name": "exception", "timeUnixNano": "1700000000500000000",
+                              "attributes": [{"key": "exception.message", "value": {"stringValue": "boom"}}]}]}]}]}]}
+                """
+            #expect(await Self.export(api, body: Array(body.utf8), contentType: "application/json").status == 200)
+            let event = try await api.json("/api/public/observations/cdcdcdcdcdcdcdcd-0")
+            #expect(event["type"]?.stringValue == "EVENT")
+            #expect(event["parentObservationId"]?.stringValue == "cdcdcdcdcdcdcdcd")
+            #expect(event["level"]?.stringValue == "ERROR")
+            #expect(event["metadata"]?["exception.message"]?.stringValue == "boom")
+            #expect(event["startTime"]?.stringValue == "2023-11-14T22:13:20.500Z")
+        }
+    }
+}

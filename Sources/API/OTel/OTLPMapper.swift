@@ -7,7 +7,8 @@ import OTLP
 /// the span ids, so an exporter re-sending a batch changes nothing.
 ///
 /// Covered so far: Langfuse SDK attributes, OpenTelemetry GenAI (`gen_ai.*`), OpenInference
-/// (`input.value`, `openinference.span.kind`), Traceloop association properties, status → level.
+/// (`input.value`, `openinference.span.kind`), Traceloop association properties, status → level,
+/// span events as EVENT observations.
 /// Vendor-specific families (Vercel AI, genkit, Logfire, …) are not mapped yet (issue #5).
 enum OTLPMapper {
     static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
@@ -56,6 +57,23 @@ enum OTLPMapper {
             let type = IngestionEventType(rawValue: observationType.lowercased() + "-create") ?? .spanCreate
             events.append(IngestionEvent(
                 id: "otel:\(span.traceID):\(span.spanID)", type: type, timestampMicros: startMicros, body: .object(body)))
+
+            // Span events become EVENT observations under their span (issue #5), named after
+            // the event, at its time, with its attributes as metadata.
+            for (index, event) in span.events.enumerated() {
+                let time = event.timeNanos > 0 ? event.timeNanos : start
+                let eventBody: [(String, JSONValue)] = [
+                    ("id", .string("\(span.spanID)-\(index)")), ("traceId", .string(span.traceID)),
+                    ("parentObservationId", .string(span.spanID)), ("name", .string(event.name)),
+                    ("startTime", .string(iso(time))), ("endTime", .string(iso(time))),
+                    ("environment", .string(environment(span))),
+                    ("metadata", .object(event.attributes.map { ($0.0, decodedValue($0.1)) })),
+                    ("level", .string(event.name == "exception" ? "ERROR" : "DEFAULT")),
+                ]
+                events.append(IngestionEvent(
+                    id: "otel:\(span.traceID):\(span.spanID):event:\(index)", type: .eventCreate,
+                    timestampMicros: Int64(time / 1000), body: .object(eventBody)))
+            }
 
             if let trace = traceBody(span, input: input, output: output, start: start) {
                 events.append(IngestionEvent(
