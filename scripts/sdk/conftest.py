@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -35,8 +35,10 @@ def parley_binary() -> Path:
 class ParleyServer:
     """One `parley serve --port 0 --db FILE` process; stderr is drained by a thread."""
 
-    def __init__(self, binary: Path, db_path: Path, public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY):
+    def __init__(self, binary: Path, db_path: Path, public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY,
+                 extra_args: Sequence[str] = ()):
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.db_path = db_path
         self.public_key = public_key
         self.secret_key = secret_key
@@ -54,7 +56,7 @@ class ParleyServer:
         for name in ("PARLEY_PORT", "PARLEY_HOST", "PARLEY_TLS_PORT"):
             env.pop(name, None)
         self.process = subprocess.Popen(
-            [str(self.binary), "serve", "--port", "0", "--db", str(self.db_path)],
+            [str(self.binary), "serve", "--port", "0", "--db", str(self.db_path), *self.extra_args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

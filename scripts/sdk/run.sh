@@ -2,13 +2,15 @@
 # End-to-end tests with real Langfuse Python SDKs against a live parley binary:
 #   v2: langfuse==2.60.10 (ingestion and reads), scripts/sdk/*.py, venv .venv-sdk/
 #   v4: langfuse==4.18.0 (the read API client), scripts/sdk/v4/, venv .venv-sdk-v4/
-# The two SDKs cannot share a venv, so each suite runs in its own pytest process.
+#   v5: langfuse==5.0.4 and plain OpenTelemetry (OTLP/HTTP export over HTTP and HTTPS),
+#       scripts/sdk/v5/, venv .venv-sdk-v5/
+# The SDKs cannot share a venv, so each suite runs in its own pytest process.
 #
-#   scripts/sdk/run.sh [pytest args...]     (the args go to both pytest runs)
+#   scripts/sdk/run.sh [pytest args...]     (the args go to every pytest run)
 #
 # PARLEY_BIN: the server binary (default .build/debug/parley, relative to the repo root).
 # PYTHON:     the interpreter that creates the venvs (default python3; CPython 3.11 tested).
-# SDK_SUITES: which suites to run (default "v2 v4").
+# SDK_SUITES: which suites to run (default "v2 v4 v5").
 # Each venv is reused while its requirements file (and the interpreter's version) is unchanged;
 # otherwise it is rebuilt. Exit code: 0 when every suite passed, else the first failing
 # suite's pytest status (a suite whose args selected no test, pytest's 5, counts as passed as
@@ -19,7 +21,7 @@ cd "$repo"
 
 python="${PYTHON:-python3}"
 export PARLEY_BIN="${PARLEY_BIN:-.build/debug/parley}"
-suites="${SDK_SUITES:-v2 v4}"
+suites="${SDK_SUITES:-v2 v4 v5}"
 
 if [ ! -x "$PARLEY_BIN" ]; then
     echo "run.sh: no parley binary at $PARLEY_BIN (run 'swift build' or set PARLEY_BIN)" >&2
@@ -49,10 +51,12 @@ no_tests=0
 for suite in $suites; do
     case "$suite" in
         v2) venv=.venv-sdk; requirements=scripts/sdk/requirements-v2.txt
-            target=(scripts/sdk --ignore=scripts/sdk/v4); label="langfuse 2.60.10" ;;
+            target=(scripts/sdk --ignore=scripts/sdk/v4 --ignore=scripts/sdk/v5); label="langfuse 2.60.10" ;;
         v4) venv=.venv-sdk-v4; requirements=scripts/sdk/requirements-v4.txt
             target=(scripts/sdk/v4); label="langfuse 4.18.0" ;;
-        *) echo "run.sh: unknown suite '$suite' in SDK_SUITES (v2, v4)" >&2; exit 2 ;;
+        v5) venv=.venv-sdk-v5; requirements=scripts/sdk/requirements-v5.txt
+            target=(scripts/sdk/v5); label="langfuse 5.0.4 + OpenTelemetry OTLP" ;;
+        *) echo "run.sh: unknown suite '$suite' in SDK_SUITES (v2, v4, v5)" >&2; exit 2 ;;
     esac
     ensure_venv "$venv" "$requirements"
     echo "== pytest ${target[0]} ($label, PARLEY_BIN=$PARLEY_BIN)"

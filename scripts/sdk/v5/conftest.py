@@ -1,0 +1,129 @@
+"""Fixtures for the OTLP/HTTP tests (langfuse==5.0.4 and plain OpenTelemetry): live parley
+servers over HTTP and over HTTPS (a throwaway CA from scripts/gen-dev-cert.sh).
+
+pytest also loads ../conftest.py (the `parley_bin` fixture and the LANGFUSE_* scrub come from
+there); its ParleyServer class is loaded here by path, under its own module name, because both
+files are called conftest.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import requests
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent.parent
+
+_spec = importlib.util.spec_from_file_location("parley_sdk_conftest_v5", HERE.parent / "conftest.py")
+_sdk_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_sdk_conftest)
+PUBLIC_KEY = _sdk_conftest.PUBLIC_KEY
+SECRET_KEY = _sdk_conftest.SECRET_KEY
+
+
+class TLSParleyServer(_sdk_conftest.ParleyServer):
+    """`parley serve --port 0 --tls-port 0 --tls-cert ... --tls-key ...`; `url` is the https one."""
+
+    def __init__(self, binary: Path, db_path: Path, cert: Path, key: Path):
+        super().__init__(binary, db_path,
+                         extra_args=["--tls-port", "0", "--tls-cert", str(cert), "--tls-key", str(key)])
+        self.http_url: Optional[str] = None
+
+    def _drain(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr_lines.append(line)
+            if line.startswith("listening on http://"):
+                self.http_url = line.split("listening on ", 1)[1].strip()
+            elif self.url is None and line.startswith("listening on https://"):
+                self.url = line.split("listening on ", 1)[1].strip()
+                self._listening.set()
+
+
+def _stop(server) -> None:
+    was_running = server.running
+    code = server.stop()
+    if was_running:
+        assert code == 0, f"parley exited with {code} after SIGTERM:\n{server.log()}"
+
+
+@pytest.fixture(scope="session")
+def dev_certs(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("certs")
+    subprocess.run(["bash", str(REPO / "scripts" / "gen-dev-cert.sh"), str(out)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return out
+
+
+@pytest.fixture(params=["http", "https"])
+def server(request, parley_bin, tmp_path, dev_certs):
+    """A fresh parley reached over plain HTTP or over HTTPS; yields (server, ca_file or None)."""
+    if request.param == "http":
+        srv = _sdk_conftest.ParleyServer(parley_bin, tmp_path / "parley.sqlite").start()
+        ca = None
+    else:
+        srv = TLSParleyServer(parley_bin, tmp_path / "parley.sqlite",
+                              dev_certs / "server.pem", dev_certs / "server-key.pem").start()
+        ca = dev_certs / "ca.pem"
+    try:
+        yield srv, ca
+    finally:
+        _stop(srv)
+
+
+def basic_auth_header(public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY) -> str:
+    return "Basic " + base64.b64encode(f"{public_key}:{secret_key}".encode()).decode()
+
+
+def run_scenario(script: str, base_url: str, session_id: str, ca: Optional[Path]) -> None:
+    """Runs one client scenario in its own interpreter (fresh OpenTelemetry global state)."""
+    args = [sys.executable, str(HERE / script), "--base-url", base_url, "--session", session_id,
+            "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]
+    if ca is not None:
+        args += ["--ca", str(ca)]
+    # requests (under the OTLP exporter) lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the
+    # environment override Session.verify, i.e. the exporter's certificate_file; drop them so the
+    # scenarios exercise the CA settings a developer would use.
+    env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    env = {k: v for k, v in env.items() if not k.startswith(("LANGFUSE_", "OTEL_"))}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    # Export failures are only logged by OpenTelemetry; the scenario scripts turn them into exit 3.
+    assert done.returncode == 0, f"{script} exited {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+
+
+def get_session(base_url: str, session_id: str, ca: Optional[Path], expect_traces: int,
+                timeout_s: float = 15.0) -> Dict[str, Any]:
+    """GET /api/public/sessions/{id} until it shows `expect_traces` traces (or the timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = requests.get(f"{base_url}/api/public/sessions/{session_id}", auth=(PUBLIC_KEY, SECRET_KEY),
+                              verify=str(ca) if ca else True, timeout=10)
+        body: Any = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else answer.text
+        if answer.status_code == 200 and len(body.get("traces", [])) >= expect_traces:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"GET /api/public/sessions/{session_id}: {answer.status_code} {answer.text[:2000]}")
+        time.sleep(0.2)
+
+
+def walk(observations: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Flattens an observation tree (`children`) depth-first."""
+    out: List[Dict[str, Any]] = []
+    for node in observations:
+        out.append(node)
+        out.extend(walk(node.get("children") or []))
+    return out
+
+
+def turn_usage(turn: int) -> Dict[str, int]:
+    """The fixture scenario's token usage for turn i (Tests/Fixtures/sdk/README.md)."""
+    return {"input": 120 + 40 * turn, "output": 30 + 5 * turn, "total": 150 + 45 * turn}
