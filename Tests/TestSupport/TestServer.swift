@@ -118,13 +118,18 @@ public func withTestServer<Result>(
     return try await body(server)
 }
 
-/// `withApplicationServer` for async test bodies; see the async `withTestServer`.
+/// `withApplicationServer` for async test bodies; see the async `withTestServer`. With
+/// `publicKey` and `secretKey`, that key pair exists (in project `test`) before the server starts.
 public func withApplicationServer<Result>(
-    configuration: ServerConfiguration = .testing, _ body: (TestServer) async throws -> Result
+    configuration: ServerConfiguration = .testing, publicKey: String? = nil, secretKey: String? = nil,
+    _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
     let directory = try TempDirectory(prefix: "parley-db")
     let database = try Database(path: directory.file("parley.sqlite"))
     defer { database.close() }
+    if let publicKey, let secretKey {
+        _ = try await KeyService.create(projectName: "test", publicKey: publicKey, secretKey: secretKey, database: database)
+    }
     let stats = TransportStats()
     let application = Routes.application(database: database, transportStats: stats, logger: .test)
     return try await withTestServer(
