@@ -146,3 +146,20 @@ extension OTLPIngestionTests {
         }
     }
 }
+
+extension OTLPIngestionTests {
+    @Test func oneTraceEventPerTraceAndExportWhateverTheSpanCount() async throws {
+        try await APIHarness.with { api async throws in
+            // The 5.x capture: 15 spans in 3 traces, every span repeating the trace attributes.
+            let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-1.bin")))
+            #expect(await Self.export(api, body: body, contentType: "application/x-protobuf").status == 200)
+            #expect(try api.test.count("events", where: "entity_kind = 1") == 3)
+            #expect(try api.test.count("events", where: "entity_kind = 2") == 15)
+            // The trace keeps the root span's name and the earliest start among its spans.
+            let trace = try await api.json("/api/public/traces/6083cff70b7e37f17948cca9e0c37cba")
+            #expect(trace["name"]?.stringValue == "chat-turn")
+            let starts = (trace["observations"]?.arrayValue ?? []).compactMap { $0["startTime"]?.stringValue }
+            #expect(trace["timestamp"]?.stringValue == starts.min())
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Model
 import OTLP
@@ -13,6 +14,7 @@ import OTLP
 enum OTLPMapper {
     static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
         var events: [IngestionEvent] = []
+        var traceParts: [String: [(isRoot: Bool, start: UInt64, body: [(String, JSONValue)])]] = [:]
         for span in spans {
             let start = span.startNanos > 0 ? span.startNanos : span.endNanos
             let end = span.endNanos > 0 ? span.endNanos : start
@@ -76,10 +78,39 @@ enum OTLPMapper {
             }
 
             if let trace = traceBody(span, input: input, output: output, start: start) {
-                events.append(IngestionEvent(
-                    id: "otel:\(span.traceID):\(span.spanID):trace", type: .traceCreate, timestampMicros: startMicros,
-                    body: .object(trace)))
+                traceParts[span.traceID, default: []].append((isRoot(span), start, trace))
             }
+        }
+        // One trace-create per trace and export, not one per span: SDKs repeat the trace
+        // attributes on every span, and each stored trace event is re-read whenever the trace
+        // is re-folded. The parts are merged in start order with the root span's fields winning.
+        for (traceID, parts) in traceParts.sorted(by: { $0.key < $1.key }) {
+            let ordered = parts.sorted { ($0.isRoot ? 1 : 0, $0.start) < ($1.isRoot ? 1 : 0, $1.start) }
+            var merged: [(String, JSONValue)] = []
+            for part in ordered {
+                for (key, value) in part.body {
+                    if let index = merged.firstIndex(where: { $0.0 == key }) {
+                        switch key {
+                        case "id", "timestamp": continue  // the timestamp is set below: the earliest start
+                        case "metadata": merged[index].1 = mergeObjects(merged[index].1, value)
+                        case "tags":
+                            let union = Set((merged[index].1.arrayValue ?? []).compactMap(\.stringValue))
+                                .union((value.arrayValue ?? []).compactMap(\.stringValue))
+                            merged[index].1 = .array(union.sorted().map(JSONValue.string))
+                        default: merged[index].1 = value
+                        }
+                    } else {
+                        merged.append((key, value))
+                    }
+                }
+            }
+            let start = parts.map(\.start).min() ?? 0
+            if let index = merged.firstIndex(where: { $0.0 == "timestamp" }) { merged[index].1 = .string(iso(start)) }
+            let body = JSONValue.object(merged)
+            // The id names the content, so re-exporting the same spans changes nothing.
+            let digest = Digest.hex(Array(Digest.sha256(body.jsonBytes).prefix(12)))
+            events.append(IngestionEvent(
+                id: "otel:\(traceID):trace:\(digest)", type: .traceCreate, timestampMicros: Int64(start / 1000), body: body))
         }
         return events
     }
@@ -301,6 +332,15 @@ enum OTLPMapper {
     static func decodedValue(_ value: JSONValue) -> JSONValue {
         if case .string(let text) = value { return decoded(text) }
         return value
+    }
+
+    /// Objects merged key by key, `overlay` winning; anything else is replaced by `overlay`.
+    static func mergeObjects(_ base: JSONValue, _ overlay: JSONValue) -> JSONValue {
+        guard var members = base.objectValue, let updates = overlay.objectValue else { return overlay }
+        for (key, value) in updates {
+            if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
+        }
+        return .object(members)
     }
 
     static func truthy(_ value: JSONValue?) -> Bool {
