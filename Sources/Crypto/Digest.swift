@@ -44,6 +44,11 @@ public enum Digest {
         return bytes
     }
 
+    /// The first 12 bytes of SHA-256 as 24 hex characters: a content-derived id suffix.
+    public static func shortHex(_ bytes: [UInt8]) -> String {
+        hex(Array(sha256(bytes).prefix(12)))
+    }
+
     /// Lowercase hex.
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)

@@ -1,11 +1,11 @@
+import Model
 import Storage
 import Transport
 
 /// `GET /api/public/health`, `GET /api/public/ready` and `GET /metrics`.
 enum HealthHandlers {
-    struct Status: Encodable {
-        var status: String
-        var version: String
+    static func status(_ text: String) -> JSONValue {
+        .object([("status", .string(text)), ("version", .string(ParleyVersion.current))])
     }
 
     /// operationId `health`: liveness, no auth, never touches storage. The body is fixed, so it
@@ -21,9 +21,9 @@ enum HealthHandlers {
     static func ready(database: Database) -> RouteHandler {
         .async { _ in
             if database.isReady() {
-                return try JSONResponse.make(Status(status: "OK", version: ParleyVersion.current))
+                return jsonResponse(status("OK"))
             }
-            var response = try JSONResponse.make(Status(status: "Database not available", version: ParleyVersion.current), status: 503)
+            var response = jsonResponse(status("Database not available"), status: 503)
             response.headers.set("Retry-After", "1")
             return response
         }

@@ -20,7 +20,7 @@ enum ScoreHandlers {
                 case .failure(let rejection):
                     throw APIError(status: 400, code: "InvalidRequestError", message: "\(rejection.message): \(rejection.error)")
                 }
-                try await store([event], projectID: auth.project.rowID, database: database)
+                try await applyEvents([event], projectID: auth.project.rowID, database: database)
                 return jsonResponse(.object([("id", .string(event.entityID ?? ""))]))
             case .array(let items):
                 var events: [IngestionEvent] = []
@@ -32,7 +32,7 @@ enum ScoreHandlers {
                         errors.append(.object([("message", .string("\(rejection.message): \(rejection.error)"))]))
                     }
                 }
-                try await store(events, projectID: auth.project.rowID, database: database)
+                try await applyEvents(events, projectID: auth.project.rowID, database: database)
                 if errors.isEmpty {
                     return jsonResponse(.object([("message", .string("Accepted"))]), status: 202)
                 }
@@ -76,21 +76,9 @@ enum ScoreHandlers {
         // while the event is ordered by arrival: re-sending a score with the same id and
         // timestamp but new values updates it (langfuse-api.md §6.3). The envelope id is the
         // score id plus a digest of the body, so an identical re-send changes nothing.
-        let digest = Digest.hex(Array(Digest.sha256(Array(withID.jsonText.utf8)).prefix(12)))
+        let digest = Digest.shortHex(withID.jsonBytes)
         let eventID = "score:\(withID["id"]?.stringValue ?? ""):\(digest)"
         let timestamp = nowMicros
         return .success(IngestionEvent(id: eventID, type: .scoreCreate, timestampMicros: timestamp, body: withID))
-    }
-
-    private static func store(_ events: [IngestionEvent], projectID: Int64, database: Database) async throws {
-        guard !events.isEmpty else { return }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        do {
-            _ = try await database.writer.write { db in
-                try IngestionStore.apply(events, projectID: projectID, now: now, on: db)
-            }
-        } catch {
-            throw StorageFailure.apiError(error)
-        }
     }
 }

@@ -38,16 +38,7 @@ enum IngestionHandlers {
                 }
             }
 
-            let events = accepted.map(\.event)
-            let projectID = auth.project.rowID
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            do {
-                _ = try await database.writer.write { db in
-                    try IngestionStore.apply(events, projectID: projectID, now: now, on: db)
-                }
-            } catch {
-                throw StorageFailure.apiError(error)
-            }
+            try await applyEvents(accepted.map(\.event), projectID: auth.project.rowID, database: database)
 
             // sdk-log events appear in neither list (Langfuse runtime behaviour).
             let successes: [JSONValue] = accepted.filter { $0.event.type != .sdkLog }.map {
@@ -63,6 +54,17 @@ enum IngestionHandlers {
         }
     }
 }
+
+/// Stores validated events through the writer (one group transaction, ack after COMMIT): the
+/// one write path of batch ingestion, `/scores`, `POST /traces` and OTLP.
+func applyEvents(_ events: [IngestionEvent], projectID: Int64, database: Database) async throws {
+    guard !events.isEmpty else { return }
+    let now = nowMillis()
+    _ = try await write(database) { db in try IngestionStore.apply(events, projectID: projectID, now: now, on: db) }
+}
+
+/// Wall-clock milliseconds since the epoch, for `created_at`/`updated_at`.
+func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
 /// Shared pieces of authenticated JSON handlers.
 func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool) throws -> AuthContext {

@@ -31,11 +31,7 @@ enum OTLPHandlers {
                 throw APIError.badRequest("Invalid OTLP trace export: \(error); no span was stored")
             }
             let events = OTLPMapper.events(for: spans)
-            let projectID = auth.project.rowID
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            if !events.isEmpty {
-                _ = try await write(database) { db in try IngestionStore.apply(events, projectID: projectID, now: now, on: db) }
-            }
+            try await applyEvents(events, projectID: auth.project.rowID, database: database)
             // ExportTraceServiceResponse in the request's encoding; every span was accepted, so
             // there is no partial_success to report.
             if isProtobuf {

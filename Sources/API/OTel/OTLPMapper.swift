@@ -108,7 +108,7 @@ enum OTLPMapper {
             if let index = merged.firstIndex(where: { $0.0 == "timestamp" }) { merged[index].1 = .string(iso(start)) }
             let body = JSONValue.object(merged)
             // The id names the content, so re-exporting the same spans changes nothing.
-            let digest = Digest.hex(Array(Digest.sha256(body.jsonBytes).prefix(12)))
+            let digest = Digest.shortHex(body.jsonBytes)
             events.append(IngestionEvent(
                 id: "otel:\(traceID):trace:\(digest)", type: .traceCreate, timestampMicros: Int64(start / 1000), body: body))
         }

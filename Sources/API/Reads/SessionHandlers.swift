@@ -34,7 +34,7 @@ enum SessionHandlers {
             }
             attributes.startTime = try optionalTime(body, "startTime")
             let projectID = auth.project.rowID
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = nowMillis()
             let frozen = attributes
             _ = try await write(database) { db in
                 try SessionStore.upsert(sessionID, frozen, projectID: projectID, now: now, on: db)
@@ -51,7 +51,7 @@ enum SessionHandlers {
             let body = request.http.body.isEmpty ? JSONValue.object([]) : try parseJSONBody(request)
             guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
             let reason = try optionalText(body, "reason")
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = nowMillis()
             let endTime = try optionalTime(body, "endTime") ?? now
             let projectID = auth.project.rowID
             let found = try await write(database) { db in

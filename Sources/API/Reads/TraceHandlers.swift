@@ -23,7 +23,7 @@ enum TraceHandlers {
             let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
             // The envelope id is a digest of the body: re-posting the same trace is a no-op.
             let envelope = JSONValue.object([
-                ("id", .string("trace:" + (traceBody["id"]?.stringValue ?? "") + ":" + Digest.hex(Array(Digest.sha256(Array(traceBody.jsonText.utf8)).prefix(12))))),
+                ("id", .string("trace:" + (traceBody["id"]?.stringValue ?? "") + ":" + Digest.shortHex(traceBody.jsonBytes))),
                 ("type", .string("trace-create")), ("timestamp", .string(Timestamp.iso8601(millis: nowMicros / 1000))),
                 ("body", traceBody),
             ])
@@ -32,9 +32,7 @@ enum TraceHandlers {
             case .success(let valid): event = valid
             case .failure(let rejection): throw APIError.badRequest("\(rejection.message): \(rejection.error)")
             }
-            let projectID = auth.project.rowID
-            let now = nowMicros / 1000
-            _ = try await write(database) { db in try IngestionStore.apply([event], projectID: projectID, now: now, on: db) }
+            try await applyEvents([event], projectID: auth.project.rowID, database: database)
             return jsonResponse(.object([("id", .string(event.entityID ?? ""))]))
         }
     }
