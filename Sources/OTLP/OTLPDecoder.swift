@@ -2,28 +2,48 @@ import Foundation
 import Model
 import SwiftProtobuf
 
+/// The spans of one export, and the ones that could not be accepted.
+///
+/// A body that cannot be read at all is an `OTLPDecodingError` (HTTP 400). A readable body
+/// whose individual spans are unusable (ids of the wrong length, not hex, or all zero, which
+/// the OpenTelemetry trace API defines as invalid) loses only those spans: the export is
+/// answered 200 with `partialSuccess` naming how many and why, per the OTLP/HTTP spec
+/// (https://opentelemetry.io/docs/specs/otlp/#partial-success-1).
+public struct OTLPExport: Sendable {
+    public var spans: [OTLPSpan] = []
+    /// One reason per rejected span.
+    public var rejections: [String] = []
+
+    /// The `errorMessage` of `partialSuccess`: the distinct reasons, in first-seen order.
+    public var rejectionMessage: String {
+        var seen = Set<String>()
+        return rejections.filter { seen.insert($0).inserted }.joined(separator: "; ")
+    }
+}
+
 /// Decodes `ExportTraceServiceRequest` bodies, binary protobuf or OTLP/JSON
 /// (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding), into `OTLPSpan`s.
 public enum OTLPDecoder {
     /// Binary protobuf (`application/x-protobuf`).
-    public static func decodeProtobuf(_ bytes: [UInt8]) throws(OTLPDecodingError) -> [OTLPSpan] {
+    public static func decodeProtobuf(_ bytes: [UInt8]) throws(OTLPDecodingError) -> OTLPExport {
         let request: Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
         do {
             request = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: bytes)
         } catch {
             throw OTLPDecodingError(message: "body is not a valid OTLP protobuf ExportTraceServiceRequest")
         }
-        var spans: [OTLPSpan] = []
+        var export = OTLPExport()
         for resourceSpans in request.resourceSpans {
             let resource = resourceSpans.resource.attributes.map(keyValue)
             for scopeSpans in resourceSpans.scopeSpans {
                 let scope = scopeSpans.scope
                 let scopeAttributes = scope.attributes.map(keyValue)
                 for span in scopeSpans.spans {
-                    guard span.traceID.count == 16, span.spanID.count == 8 else {
-                        throw OTLPDecodingError(message: "span '\(span.name)' needs a 16-byte traceId and an 8-byte spanId")
+                    if let problem = idProblem(trace: span.traceID, span: span.spanID, parent: span.parentSpanID) {
+                        export.rejections.append(problem)
+                        continue
                     }
-                    spans.append(OTLPSpan(
+                    export.spans.append(OTLPSpan(
                         traceID: hex(span.traceID), spanID: hex(span.spanID),
                         parentSpanID: span.parentSpanID.isEmpty ? nil : hex(span.parentSpanID),
                         name: span.name, startNanos: span.startTimeUnixNano, endNanos: span.endTimeUnixNano,
@@ -35,7 +55,15 @@ public enum OTLPDecoder {
                 }
             }
         }
-        return spans
+        return export
+    }
+
+    /// Why a span's ids are unusable, or nil.
+    static func idProblem(trace: Data, span: Data, parent: Data) -> String? {
+        if trace.count != 16 || trace.allSatisfy({ $0 == 0 }) { return "traceId must be 16 bytes, not all zero" }
+        if span.count != 8 || span.allSatisfy({ $0 == 0 }) { return "spanId must be 8 bytes, not all zero" }
+        if !parent.isEmpty && parent.count != 8 { return "parentSpanId must be empty or 8 bytes" }
+        return nil
     }
 
     private static func keyValue(_ pair: Opentelemetry_Proto_Common_V1_KeyValue) -> (String, JSONValue) {
@@ -70,7 +98,7 @@ public enum OTLPDecoder {
 
     /// OTLP/JSON (`application/json`): ids are hex strings, 64-bit integers may be numbers or
     /// decimal strings, enums are integers.
-    public static func decodeJSON(_ bytes: [UInt8]) throws(OTLPDecodingError) -> [OTLPSpan] {
+    public static func decodeJSON(_ bytes: [UInt8]) throws(OTLPDecodingError) -> OTLPExport {
         let document: JSONValue
         do {
             document = try JSONParser.parse(bytes)
@@ -78,18 +106,29 @@ public enum OTLPDecoder {
             throw OTLPDecodingError(message: "body is not valid JSON (\(error))")
         }
         guard document.objectValue != nil else { throw OTLPDecodingError(message: "expected an ExportTraceServiceRequest object") }
-        var spans: [OTLPSpan] = []
+        var export = OTLPExport()
         for resourceSpans in try array(document, "resourceSpans") {
             let resource = try attributes(resourceSpans["resource"] ?? .object([]))
             for scopeSpans in try array(resourceSpans, "scopeSpans") {
                 let scope = scopeSpans["scope"] ?? .object([])
                 let scopeAttributes = try attributes(scope)
                 for span in try array(scopeSpans, "spans") {
-                    guard let traceID = span["traceId"]?.stringValue?.lowercased(), traceID.count == 32, isHex(traceID),
-                          let spanID = span["spanId"]?.stringValue?.lowercased(), spanID.count == 16, isHex(spanID) else {
-                        throw OTLPDecodingError(message: "every span needs a 32-hex-digit traceId and a 16-hex-digit spanId")
-                    }
+                    guard span.objectValue != nil else { throw OTLPDecodingError(message: "each span must be an object") }
+                    let traceID = span["traceId"]?.stringValue?.lowercased() ?? ""
+                    let spanID = span["spanId"]?.stringValue?.lowercased() ?? ""
                     let parent = span["parentSpanId"]?.stringValue?.lowercased()
+                    if traceID.count != 32 || !isHex(traceID) || traceID.allSatisfy({ $0 == "0" }) {
+                        export.rejections.append("traceId must be 32 hex digits, not all zero")
+                        continue
+                    }
+                    if spanID.count != 16 || !isHex(spanID) || spanID.allSatisfy({ $0 == "0" }) {
+                        export.rejections.append("spanId must be 16 hex digits, not all zero")
+                        continue
+                    }
+                    if let parent, !parent.isEmpty, parent.count != 16 || !isHex(parent) {
+                        export.rejections.append("parentSpanId must be empty or 16 hex digits")
+                        continue
+                    }
                     var events: [OTLPSpan.Event] = []
                     for event in try array(span, "events") {
                         events.append(OTLPSpan.Event(
@@ -97,7 +136,7 @@ public enum OTLPDecoder {
                             attributes: try attributes(event)))
                     }
                     let status = span["status"] ?? .object([])
-                    spans.append(OTLPSpan(
+                    export.spans.append(OTLPSpan(
                         traceID: traceID, spanID: spanID, parentSpanID: (parent?.isEmpty ?? true) ? nil : parent,
                         name: span["name"]?.stringValue ?? "", startNanos: try uint64(span["startTimeUnixNano"]),
                         endNanos: try uint64(span["endTimeUnixNano"]), attributes: try attributes(span), events: events,
@@ -107,7 +146,7 @@ public enum OTLPDecoder {
                 }
             }
         }
-        return spans
+        return export
     }
 
     private static func array(_ object: JSONValue, _ key: String) throws(OTLPDecodingError) -> [JSONValue] {

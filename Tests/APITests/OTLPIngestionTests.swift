@@ -1,6 +1,8 @@
 import API
 import Foundation
 import Model
+import OTLP
+import SwiftProtobuf
 import Storage
 import Testing
 import TestSupport
@@ -76,7 +78,9 @@ struct OTLPIngestionTests {
     @Test(arguments: [
         ("application/x-protobuf", Array("not a protobuf \u{01}\u{02}\u{03}".utf8), 400),
         ("application/json", Array("{\"resourceSpans\": \"nope\"}".utf8), 400),
-        ("application/json", Array("{\"resourceSpans\": [{\"scopeSpans\": [{\"spans\": [{\"traceId\": \"xyz\", \"spanId\": \"1\"}]}]}]}".utf8), 400),
+        ("application/json", Array(#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "startTimeUnixNano": true}]}]}]}"#.utf8), 400),
+        ("application/json", Array(#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "attributes": [{"key": "n", "value": {"intValue": "1.5"}}]}]}]}]}"#.utf8), 400),
+        ("application/json", Array(#"{"resourceSpans": [{"scopeSpans": [{"spans": ["a span"]}]}]}"#.utf8), 400),
         ("application/json", Array("{not json".utf8), 400),
         ("text/plain", Array("hello".utf8), 415),
     ] as [(String, [UInt8], Int)])
@@ -88,6 +92,51 @@ struct OTLPIngestionTests {
             #expect(error["message"]?.stringValue?.isEmpty == false)
             #expect(error["error"]?.stringValue?.isEmpty == false)
             #expect(try api.test.count("observations") == 0)
+        }
+    }
+
+    /// Spans with unusable ids are rejected one by one; the rest are stored and the answer is
+    /// 200 with `partialSuccess` (OTLP/HTTP spec, "Partial Success").
+    @Test func spansWithBadIdsAreRejectedAndCountedInPartialSuccess() async throws {
+        try await APIHarness.with { api async throws in
+            let good = #"{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "kept", "startTimeUnixNano": "1700000000000000000"}"#
+            let badTrace = #"{"traceId": "xyz", "spanId": "1111111111111111", "name": "bad-trace"}"#
+            let zeroSpan = #"{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "0000000000000000", "name": "zero"}"#
+            let body = #"{"resourceSpans": [{"scopeSpans": [{"spans": [\#(good), \#(badTrace), \#(zeroSpan)]}]}]}"#
+            let response = await Self.export(api, body: Array(body.utf8), contentType: "application/json")
+            #expect(response.status == 200)
+            let answer = try JSONParser.parse(response.body)
+            #expect(answer["partialSuccess"]?["rejectedSpans"]?.stringValue == "2")
+            let message = answer["partialSuccess"]?["errorMessage"]?.stringValue ?? ""
+            #expect(message.contains("traceId") && message.contains("spanId"), "\(message)")
+            #expect(try api.test.count("observations") == 1)
+            #expect(try await api.json("/api/public/observations/b7ad6b7169203331")["name"]?.stringValue == "kept")
+
+            // The same in protobuf: a 15-byte trace id.
+            var request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest()
+            var span = Opentelemetry_Proto_Trace_V1_Span()
+            span.traceID = Data(repeating: 7, count: 15)
+            span.spanID = Data(repeating: 8, count: 8)
+            var scope = Opentelemetry_Proto_Trace_V1_ScopeSpans()
+            scope.spans = [span]
+            var resource = Opentelemetry_Proto_Trace_V1_ResourceSpans()
+            resource.scopeSpans = [scope]
+            request.resourceSpans = [resource]
+            let binary = await Self.export(api, body: try request.serializedBytes(), contentType: "application/x-protobuf")
+            #expect(binary.status == 200)
+            let decoded = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse(serializedBytes: binary.body)
+            #expect(decoded.partialSuccess.rejectedSpans == 1)
+            #expect(decoded.partialSuccess.errorMessage.contains("traceId"))
+        }
+    }
+
+    @Test func aFullySuccessfulExportHasNoPartialSuccess() async throws {
+        try await APIHarness.with { api async throws in
+            let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-1.bin")))
+            let response = await Self.export(api, body: body, contentType: "application/x-protobuf")
+            #expect(response.status == 200)
+            let decoded = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse(serializedBytes: response.body)
+            #expect(!decoded.hasPartialSuccess)
         }
     }
 
@@ -127,6 +176,26 @@ extension OTLPIngestionTests {
 }
 
 extension OTLPIngestionTests {
+    /// The exporter configured only through OTEL_EXPORTER_OTLP_* variables: one `hello` span
+    /// of a plain OpenTelemetry app, as protobuf and as OTLP/JSON (the gzip body goes over the
+    /// socket in OTLPOverSocketTests).
+    @Test(arguments: [("otel-traces-envconfig-gzip.bin", "application/x-protobuf"),
+                      ("otel-traces-envconfig-gzip.otlp.json", "application/json")])
+    func environmentConfiguredExportIsStored(file: String, contentType: String) async throws {
+        try await APIHarness.with { api async throws in
+            let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("opentelemetry-python-1.45.2/\(file)")))
+            #expect(await Self.export(api, body: body, contentType: contentType).status == 200)
+            let session = try await api.json("/api/public/sessions/s-env")
+            let trace = try #require(session["traces"]?.arrayValue?.first)
+            #expect(trace["id"]?.stringValue == "8cab98b1952af3849f4d9b9ce5208187")
+            #expect(trace["name"]?.stringValue == "hello")
+            let span = try await api.json("/api/public/observations/7bae71ee12f26f5a")
+            #expect(span["type"]?.stringValue == "SPAN")
+            #expect(span["metadata"]?["resourceAttributes"]?["service.name"]?.stringValue == "env-configured-app")
+            #expect(span["metadata"]?["scope"]?["name"]?.stringValue == "envtest")
+        }
+    }
+
     @Test func spanEventsBecomeEventObservationsUnderTheirSpan() async throws {
         try await APIHarness.with { api async throws in
             let body = """

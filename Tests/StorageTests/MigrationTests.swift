@@ -71,6 +71,40 @@ struct MigrationTests {
         #expect(try connection.scalarText("SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'") == "from_the_future")
     }
 
+    /// A file written by a v3 binary: its traces' session-tracking attributes sit only in
+    /// metadata. Opening it with v4 lifts them into the new columns and keeps what the sessions
+    /// API declared.
+    @Test func version4BackfillsSessionTrackingColumnsFromMetadata() throws {
+        let directory = try TempDirectory(prefix: "parley-db")
+        let path = directory.file("v3.sqlite")
+        do {
+            let connection = try SQLiteConnection(path: path)
+            for migration in Migrations.all where migration.version <= 3 { try connection.execute(migration.sql) }
+            try connection.execute("""
+                PRAGMA user_version = 3;
+                INSERT INTO projects (id, public_id, name, created_at) VALUES (1, 'p', 'p', 0);
+                INSERT INTO traces (project_id, trace_id, timestamp, session_id, metadata, created_at, updated_at) VALUES
+                    (1, 't1', 0, 's1', '{"turn":{"number":2},"conversation.id":"c1","journey.converted":true,"context.tokens":"900"}', 0, 0),
+                    (1, 't2', 0, 's1', '{"unrelated":1}', 0, 0),
+                    (1, 't3', 0, 's1', NULL, 0, 0);
+                INSERT INTO sessions (project_id, session_id, created_at, updated_at, type) VALUES (1, 's1', 0, 0, 'declared');
+                """)
+        }
+        let database = try Database(path: path)
+        defer { database.close() }
+        let rows = try database.read { db in
+            var rows: [String] = []
+            try db.statement("""
+                SELECT trace_id, turn_number, conversation_id, journey_converted, context_tokens FROM traces ORDER BY trace_id
+                """).query { row in
+                rows.append([row.text(0), row.text(1), row.text(2), row.text(3), row.text(4)].map { $0 ?? "-" }.joined(separator: "|"))
+            }
+            return rows
+        }
+        #expect(rows == ["t1|2|c1|1|900", "t2|-|-|-|-", "t3|-|-|-|-"])
+        #expect(try database.read { try $0.scalarText("SELECT declared_type FROM sessions") } == "declared")
+    }
+
     @Test func migrationsAreNumberedInOrderWithoutGaps() {
         #expect(Migrations.all.map(\.version) == Array(1...Migrations.latestVersion))
     }

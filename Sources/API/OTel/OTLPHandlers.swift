@@ -24,21 +24,31 @@ enum OTLPHandlers {
                 throw APIError(status: 415, code: "UnsupportedMediaType",
                                message: "Content-Type must be application/x-protobuf or application/json")
             }
-            let spans: [OTLPSpan]
+            let export: OTLPExport
             do {
-                spans = isProtobuf ? try OTLPDecoder.decodeProtobuf(request.http.body) : try OTLPDecoder.decodeJSON(request.http.body)
+                export = isProtobuf ? try OTLPDecoder.decodeProtobuf(request.http.body) : try OTLPDecoder.decodeJSON(request.http.body)
             } catch {
                 throw APIError.badRequest("Invalid OTLP trace export: \(error); no span was stored")
             }
-            let events = OTLPMapper.events(for: spans)
+            let events = OTLPMapper.events(for: export.spans)
             try await applyEvents(events, projectID: auth.project.rowID, database: database)
-            // ExportTraceServiceResponse in the request's encoding; every span was accepted, so
-            // there is no partial_success to report.
+            // ExportTraceServiceResponse in the request's encoding, with partialSuccess only when
+            // spans were rejected (an empty one means full success, so it is left out).
+            let rejected = export.rejections.count
             if isProtobuf {
-                let body: [UInt8] = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse().serializedBytes()
+                var response = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
+                if rejected > 0 {
+                    response.partialSuccess.rejectedSpans = Int64(rejected)
+                    response.partialSuccess.errorMessage = export.rejectionMessage
+                }
+                let body: [UInt8] = try response.serializedBytes()
                 return HTTPResponse(status: 200, headers: ["Content-Type": "application/x-protobuf"], body: body)
             }
-            return jsonResponse(.object([]))
+            guard rejected > 0 else { return jsonResponse(.object([])) }
+            // OTLP/JSON writes int64 as a decimal string.
+            return jsonResponse(.object([("partialSuccess", .object([
+                ("rejectedSpans", .string(String(rejected))), ("errorMessage", .string(export.rejectionMessage)),
+            ]))]))
         }
     }
 }

@@ -62,6 +62,42 @@ enum ReadJSON {
             ("observationCount", JSONValue(Int(row.observationCount))),
             ("inputTokens", JSONValue(Int(row.inputTokens))), ("outputTokens", JSONValue(Int(row.outputTokens))),
             ("totalTokens", JSONValue(Int(row.totalTokens))),
+        ] + tracking(row.tracking)
+    }
+
+    /// The session-tracking attributes a turn sent (docs/DATA_MODEL.md), grouped as the
+    /// attribute names are; every key present, null when not sent.
+    static func tracking(_ t: SessionTracking) -> [(String, JSONValue)] {
+        func flag(_ value: Bool?) -> JSONValue { value.map(JSONValue.bool) ?? .null }
+        return [
+            ("conversation", .object([
+                ("id", text(t.conversationID)), ("topic", text(t.conversationTopic)),
+                ("totalTurns", number(t.conversationTotalTurns)),
+            ])),
+            ("turn", .object([
+                ("id", text(t.turnID)), ("number", number(t.turnNumber)), ("role", text(t.turnRole)),
+                ("inputType", text(t.turnInputType)), ("outputType", text(t.turnOutputType)),
+                ("reportedLatencyMs", number(t.turnLatencyMs)), ("toolCalls", number(t.turnToolCalls)),
+            ])),
+            ("context", .object([
+                ("tokens", number(t.contextTokens)), ("limit", number(t.contextLimit)),
+                ("windowPct", number(t.contextWindowPercent)), ("pruned", flag(t.contextPruned)),
+                ("messagesPruned", number(t.contextMessagesPruned)),
+            ])),
+            ("journey", .object([
+                ("name", text(t.journeyName)), ("stage", text(t.journeyStage)),
+                ("stageNumber", number(t.journeyStageNumber)), ("totalStages", number(t.journeyTotalStages)),
+                ("converted", flag(t.journeyConverted)), ("conversionTurn", number(t.journeyConversionTurn)),
+                ("timeInStageMs", number(t.journeyTimeInStageMs)),
+            ])),
+            ("dropoff", .object([
+                ("lastIntent", text(t.dropoffLastIntent)), ("agentLastAction", text(t.dropoffAgentLastAction)),
+            ])),
+            ("sessionAttributes", .object([
+                ("type", text(t.sessionType)), ("channel", text(t.sessionChannel)),
+                ("clientVersion", text(t.sessionClientVersion)), ("locale", text(t.sessionLocale)),
+                ("endReason", text(t.sessionEndReason)), ("userTier", text(t.userTier)), ("orgId", text(t.userOrgID)),
+            ])),
         ]
     }
 

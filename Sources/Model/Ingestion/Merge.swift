@@ -108,6 +108,7 @@ public enum Merge {
             }
         }
         record.metadata = metadata?.jsonText
+        record.tracking = SessionTracking(metadata: metadata)
         record.tags = tags.sorted()
         return record
     }

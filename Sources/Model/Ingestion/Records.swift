@@ -15,6 +15,8 @@ public struct TraceRecord: Sendable, Equatable {
     public var tags: [String]
     public var isPublic: Bool
     public var environment: String
+    /// Session-tracking attributes lifted from `metadata`.
+    public var tracking = SessionTracking()
 }
 
 /// An observation (span, generation, event, agent, tool, …) as stored.

@@ -2,15 +2,18 @@
 /// been applied; each runs in its own transaction at start. A file whose version is newer than
 /// this list is refused, so an old binary never writes into a schema it does not understand.
 enum Migrations {
-    struct Migration {
+    struct Migration: Sendable {
         let version: Int
         let sql: String
+        /// Data changes SQL alone cannot express, run after `sql` in the same transaction.
+        var backfill: (@Sendable (SQLiteConnection) throws -> Void)?
     }
 
     static let all: [Migration] = [
         Migration(version: 1, sql: schemaV1),
         Migration(version: 2, sql: schemaV2),
         Migration(version: 3, sql: schemaV3),
+        Migration(version: 4, sql: schemaV4, backfill: TrackingColumns.backfill(on:)),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -25,6 +28,7 @@ enum Migrations {
             try connection.execute("BEGIN IMMEDIATE")
             do {
                 try connection.execute(migration.sql)
+                try migration.backfill?(connection)
                 try connection.execute("PRAGMA user_version = \(migration.version)")
                 try connection.execute("COMMIT")
             } catch {
@@ -235,5 +239,56 @@ enum Migrations {
     CREATE INDEX sessions_by_turns ON sessions (project_id, turn_count);
     CREATE INDEX sessions_by_duration ON sessions (project_id, duration_ms);
     CREATE INDEX sessions_by_user ON sessions (project_id, user_id) WHERE user_id IS NOT NULL;
+    """
+
+    /// Version 4: the session-tracking attributes of each trace as typed columns
+    /// (`SessionTracking`, docs/DATA_MODEL.md), so analytics filter and group on columns
+    /// instead of parsing metadata. `turn_number` (v3) is now written the same way. Sessions
+    /// keep what the sessions API declared apart from what their turns sent, so a session's
+    /// attributes are a function of its stored rows whatever order the turns arrived in.
+    static let schemaV4 = """
+    ALTER TABLE traces ADD COLUMN session_type TEXT;
+    ALTER TABLE traces ADD COLUMN session_channel TEXT;
+    ALTER TABLE traces ADD COLUMN session_client_version TEXT;
+    ALTER TABLE traces ADD COLUMN session_locale TEXT;
+    ALTER TABLE traces ADD COLUMN session_end_reason TEXT;
+    ALTER TABLE traces ADD COLUMN conversation_id TEXT;
+    ALTER TABLE traces ADD COLUMN conversation_topic TEXT;
+    ALTER TABLE traces ADD COLUMN conversation_total_turns INTEGER;
+    ALTER TABLE traces ADD COLUMN turn_id TEXT;
+    ALTER TABLE traces ADD COLUMN turn_role TEXT;
+    ALTER TABLE traces ADD COLUMN turn_input_type TEXT;
+    ALTER TABLE traces ADD COLUMN turn_output_type TEXT;
+    ALTER TABLE traces ADD COLUMN turn_latency_ms INTEGER;
+    ALTER TABLE traces ADD COLUMN turn_tool_calls INTEGER;
+    ALTER TABLE traces ADD COLUMN context_tokens INTEGER;
+    ALTER TABLE traces ADD COLUMN context_limit INTEGER;
+    ALTER TABLE traces ADD COLUMN context_window_pct REAL;
+    ALTER TABLE traces ADD COLUMN context_pruned INTEGER;
+    ALTER TABLE traces ADD COLUMN context_messages_pruned INTEGER;
+    ALTER TABLE traces ADD COLUMN user_tier TEXT;
+    ALTER TABLE traces ADD COLUMN user_org_id TEXT;
+    ALTER TABLE traces ADD COLUMN journey_name TEXT;
+    ALTER TABLE traces ADD COLUMN journey_stage TEXT;
+    ALTER TABLE traces ADD COLUMN journey_stage_number INTEGER;
+    ALTER TABLE traces ADD COLUMN journey_total_stages INTEGER;
+    ALTER TABLE traces ADD COLUMN journey_converted INTEGER;
+    ALTER TABLE traces ADD COLUMN journey_conversion_turn INTEGER;
+    ALTER TABLE traces ADD COLUMN journey_time_in_stage_ms INTEGER;
+    ALTER TABLE traces ADD COLUMN dropoff_last_intent TEXT;
+    ALTER TABLE traces ADD COLUMN dropoff_agent_last_action TEXT;
+    CREATE INDEX traces_by_conversation ON traces (project_id, conversation_id) WHERE conversation_id IS NOT NULL;
+    CREATE INDEX traces_by_journey ON traces (project_id, journey_name, timestamp) WHERE journey_name IS NOT NULL;
+
+    ALTER TABLE sessions ADD COLUMN declared_type TEXT;
+    ALTER TABLE sessions ADD COLUMN declared_channel TEXT;
+    ALTER TABLE sessions ADD COLUMN declared_client_version TEXT;
+    ALTER TABLE sessions ADD COLUMN declared_locale TEXT;
+    ALTER TABLE sessions ADD COLUMN declared_user_tier TEXT;
+    ALTER TABLE sessions ADD COLUMN declared_org_id TEXT;
+    UPDATE sessions SET declared_type = type, declared_channel = channel, declared_client_version = client_version, declared_locale = locale,
+        declared_user_tier = user_tier, declared_org_id = org_id;
+    CREATE INDEX sessions_by_channel ON sessions (project_id, channel) WHERE channel IS NOT NULL;
+    CREATE INDEX sessions_by_user_tier ON sessions (project_id, user_tier) WHERE user_tier IS NOT NULL;
     """
 }

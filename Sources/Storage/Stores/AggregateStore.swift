@@ -14,14 +14,7 @@ public enum AggregateStore {
                 observation_count = a.n, generation_count = a.generations, tool_count = a.tools,
                 error_count = a.errors, input_tokens = a.input_tokens, output_tokens = a.output_tokens,
                 total_tokens = a.total_tokens, total_cost = a.total_cost, first_start = a.first_start,
-                last_end = a.last_end, latency_ms = coalesce(a.last_end - a.first_start, 0),
-                turn_number = (
-                    SELECT CAST(v AS INTEGER) FROM (SELECT coalesce(
-                        json_extract(traces.metadata, '$."turn.number"'),
-                        json_extract(traces.metadata, '$."conversation.turn_number"'),
-                        json_extract(traces.metadata, '$.turn_number'),
-                        json_extract(traces.metadata, '$.turn')) AS v)
-                    WHERE typeof(v) IN ('integer', 'real') OR (typeof(v) = 'text' AND v GLOB '[0-9]*'))
+                last_end = a.last_end, latency_ms = coalesce(a.last_end - a.first_start, 0)
             FROM (
                 SELECT count(*) AS n,
                        coalesce(sum(type = 'GENERATION'), 0) AS generations,
@@ -65,9 +58,12 @@ public enum AggregateStore {
 
     /// Recomputes each session's aggregates from its traces and scores.
     static func refreshSessions(_ sessionIDs: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) throws {
-        let latencies = try db.statement("""
-            SELECT latency_ms FROM traces
-            WHERE project_id = ? AND session_id = ? AND observation_count > 0
+        // One pass over the session's turns, in time order: latencies, and the latest value of
+        // each session-level attribute a turn sent.
+        let turns = try db.statement("""
+            SELECT observation_count > 0, latency_ms, session_type, session_channel, session_client_version,
+                   session_locale, user_tier, user_org_id
+            FROM traces WHERE project_id = ? AND session_id = ? ORDER BY timestamp, trace_id
             """)
         let scores = try db.statement("""
             SELECT name, count(*), avg(CASE WHEN data_type IN ('NUMERIC', 'BOOLEAN') THEN value END) FROM scores
@@ -88,10 +84,9 @@ public enum AggregateStore {
                 environment = CASE WHEN sessions.environment = 'default' THEN coalesce((
                     SELECT environment FROM traces WHERE project_id = ?1 AND session_id = ?2
                     ORDER BY timestamp LIMIT 1), 'default') ELSE sessions.environment END,
-                channel = coalesce(sessions.channel, (
-                    SELECT coalesce(json_extract(metadata, '$."session.channel"'), json_extract(metadata, '$.channel'))
-                    FROM traces WHERE project_id = ?1 AND session_id = ?2 AND metadata IS NOT NULL
-                    ORDER BY timestamp LIMIT 1)),
+                type = coalesce(declared_type, ?6), channel = coalesce(declared_channel, ?7),
+                client_version = coalesce(declared_client_version, ?8), locale = coalesce(declared_locale, ?9),
+                user_tier = coalesce(declared_user_tier, ?10), org_id = coalesce(declared_org_id, ?11),
                 tags = coalesce((
                     SELECT json_group_array(value) FROM (
                         SELECT DISTINCT j.value FROM traces t, json_each(t.tags) j
@@ -115,7 +110,11 @@ public enum AggregateStore {
             """)
         for sessionID in Set(sessionIDs) {
             var values: [Int64] = []
-            try latencies.query([.integer(projectID), .text(sessionID)]) { values.append($0.int(0)) }
+            var attributes = [String?](repeating: nil, count: 6)
+            try turns.query([.integer(projectID), .text(sessionID)]) { row in
+                if row.int(0) != 0 { values.append(row.int(1)) }
+                for index in attributes.indices { if let value = row.text(2 + Int32(index)) { attributes[index] = value } }
+            }
             let (mean, p95) = summary(values)
             var summaries: [(String, JSONValue)] = []
             try scores.query([.integer(projectID), .text(sessionID)]) { row in
@@ -125,7 +124,7 @@ public enum AggregateStore {
             try update.run([
                 .integer(projectID), .text(sessionID), mean.map(SQLiteValue.real) ?? .null,
                 p95.map(SQLiteValue.real) ?? .null, .text(JSONValue.object(summaries).jsonText),
-            ])
+            ] + attributes.map(SQLiteValue.optional))
         }
     }
 

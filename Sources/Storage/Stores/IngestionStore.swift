@@ -119,22 +119,12 @@ public enum IngestionStore {
                 previousUserID = row.text(0)
                 previousSessionID = row.text(1)
             }
-        try db.statement("""
-            INSERT INTO traces (project_id, trace_id, timestamp, name, user_id, session_id, release, version,
-                                input, output, metadata, tags, public, environment, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (project_id, trace_id) DO UPDATE SET
-                timestamp = excluded.timestamp, name = excluded.name, user_id = excluded.user_id,
-                session_id = excluded.session_id, release = excluded.release, version = excluded.version,
-                input = excluded.input, output = excluded.output, metadata = excluded.metadata,
-                tags = excluded.tags, public = excluded.public, environment = excluded.environment,
-                updated_at = excluded.updated_at
-            """).run([
-                .integer(projectID), .text(trace.traceID), .integer(trace.timestampMillis), .optional(trace.name),
-                .optional(trace.userID), .optional(trace.sessionID), .optional(trace.release), .optional(trace.version),
-                .optional(trace.input), .optional(trace.output), .optional(trace.metadata), .text(tags),
-                .integer(trace.isPublic ? 1 : 0), .text(trace.environment), .integer(now), .integer(now),
-            ])
+        try db.statement(traceUpsert).run([
+            .integer(projectID), .text(trace.traceID), .integer(trace.timestampMillis), .optional(trace.name),
+            .optional(trace.userID), .optional(trace.sessionID), .optional(trace.release), .optional(trace.version),
+            .optional(trace.input), .optional(trace.output), .optional(trace.metadata), .text(tags),
+            .integer(trace.isPublic ? 1 : 0), .text(trace.environment), .integer(now), .integer(now),
+        ] + TrackingColumns.values(trace.tracking))
         if let sessionID = trace.sessionID {
             // Langfuse: only traces create sessions, insert-if-absent (langfuse-api.md §3.8).
             try db.statement("""
@@ -155,6 +145,20 @@ public enum IngestionStore {
         }
         return previousSessionID == trace.sessionID ? nil : previousSessionID
     }
+
+    private static let traceUpsert = """
+        INSERT INTO traces (project_id, trace_id, timestamp, name, user_id, session_id, release, version,
+                            input, output, metadata, tags, public, environment, created_at, updated_at,
+                            \(TrackingColumns.names.joined(separator: ", ")))
+        VALUES (\(Array(repeating: "?", count: 16 + TrackingColumns.names.count).joined(separator: ", ")))
+        ON CONFLICT (project_id, trace_id) DO UPDATE SET
+            timestamp = excluded.timestamp, name = excluded.name, user_id = excluded.user_id,
+            session_id = excluded.session_id, release = excluded.release, version = excluded.version,
+            input = excluded.input, output = excluded.output, metadata = excluded.metadata,
+            tags = excluded.tags, public = excluded.public, environment = excluded.environment,
+            updated_at = excluded.updated_at,
+            \(TrackingColumns.names.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+        """
 
     /// Sets a user's first and last seen to the earliest and latest time of the traces that name
     /// it now, and forgets a user no trace names any more (docs/DATA_MODEL.md).

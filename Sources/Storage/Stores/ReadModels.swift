@@ -1,3 +1,5 @@
+import Model
+
 /// Rows as the read API needs them. JSON-valued columns stay JSON text; the API renders them.
 
 /// A session with its lifecycle fields and aggregates.
@@ -102,11 +104,13 @@ public struct TraceRow: Sendable, Equatable {
     public var totalTokens: Int64
     public var totalCost: Double
     public var latencyMs: Int64
+    /// The session-tracking columns; `turnNumber` above is the same as `tracking.turnNumber`.
+    public var tracking: SessionTracking
 
     static let columns = """
         trace_id, timestamp, name, user_id, session_id, release, version, input, output, metadata, tags,
         public, environment, created_at, updated_at, turn_number, observation_count, input_tokens,
-        output_tokens, total_tokens, total_cost, latency_ms
+        output_tokens, total_tokens, total_cost, latency_ms, \(TrackingColumns.names.joined(separator: ", "))
         """
 
     init(_ row: Statement) {
@@ -132,6 +136,7 @@ public struct TraceRow: Sendable, Equatable {
         totalTokens = row.int(19)
         totalCost = row.double(20)
         latencyMs = row.int(21)
+        tracking = TrackingColumns.read(row, from: 22)
     }
 }
 

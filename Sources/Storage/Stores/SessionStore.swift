@@ -27,13 +27,20 @@ public enum SessionStore {
         let existed = try ReadStore.session(sessionID, projectID: projectID, on: db) != nil
         try db.statement("""
             INSERT INTO sessions (project_id, session_id, environment, user_id, type, channel, client_version,
-                                  locale, user_tier, org_id, metadata, start_time, created_at, updated_at)
-            VALUES (?1, ?2, coalesce(?3, 'default'), ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, '{}'), ?12, ?13, ?13)
+                                  locale, user_tier, org_id, declared_type, declared_channel,
+                                  declared_client_version, declared_locale, declared_user_tier, declared_org_id,
+                                  metadata, start_time, created_at, updated_at)
+            VALUES (?1, ?2, coalesce(?3, 'default'), ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?5, ?6, ?7, ?8, ?9, ?10,
+                    coalesce(?11, '{}'), ?12, ?13, ?13)
             ON CONFLICT (project_id, session_id) DO UPDATE SET
                 environment = coalesce(?3, sessions.environment), user_id = coalesce(?4, sessions.user_id),
                 type = coalesce(?5, sessions.type), channel = coalesce(?6, sessions.channel),
                 client_version = coalesce(?7, sessions.client_version), locale = coalesce(?8, sessions.locale),
                 user_tier = coalesce(?9, sessions.user_tier), org_id = coalesce(?10, sessions.org_id),
+                declared_type = coalesce(?5, declared_type), declared_channel = coalesce(?6, declared_channel),
+                declared_client_version = coalesce(?7, declared_client_version),
+                declared_locale = coalesce(?8, declared_locale), declared_user_tier = coalesce(?9, declared_user_tier),
+                declared_org_id = coalesce(?10, declared_org_id),
                 metadata = coalesce(?11, sessions.metadata), start_time = coalesce(?12, sessions.start_time),
                 updated_at = ?13
             """).run([

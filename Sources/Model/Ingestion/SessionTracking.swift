@@ -1,0 +1,176 @@
+/// The session-tracking attributes of one trace (one turn), read from its metadata.
+///
+/// Apps instrumented for session tracking send `session.*`, `conversation.*`, `turn.*`,
+/// `user.tier`/`user.org_id`, `journey.*`, `dropoff.*` and `context.*` as span attributes (OTLP)
+/// or as trace metadata (`/api/public/ingestion`). Both paths keep them in the trace's metadata
+/// under their own names; this type lifts the ones analytics need into typed values, which the
+/// store writes to columns (docs/DATA_MODEL.md, "Session-tracking columns").
+///
+/// A key may be flat (`{"turn.number": 3}`, the OTel form) or nested (`{"turn": {"number": 3}}`,
+/// what a Python dict of dicts gives); flat wins. Numbers sent as text (`"3"`, as OTLP/JSON
+/// does for 64-bit integers) are accepted; a value of the wrong kind is ignored, never an error.
+public struct SessionTracking: Sendable, Equatable {
+    public var sessionType: String?
+    public var sessionChannel: String?
+    public var sessionClientVersion: String?
+    public var sessionLocale: String?
+    public var sessionEndReason: String?
+
+    public var conversationID: String?
+    public var conversationTopic: String?
+    public var conversationTotalTurns: Int64?
+
+    /// `turn.number`, else `conversation.turn_number` (also the bare `turn_number` and `turn`
+    /// keys older clients send).
+    public var turnNumber: Int64?
+    public var turnID: String?
+    public var turnRole: String?
+    public var turnInputType: String?
+    public var turnOutputType: String?
+    /// The latency the app measured for the turn, when it sent one.
+    public var turnLatencyMs: Int64?
+    /// A count, or the length of a list of calls.
+    public var turnToolCalls: Int64?
+
+    public var contextTokens: Int64?
+    public var contextLimit: Int64?
+    /// Percent of the context window in use, 0–100.
+    public var contextWindowPercent: Double?
+    public var contextPruned: Bool?
+    public var contextMessagesPruned: Int64?
+
+    public var userTier: String?
+    public var userOrgID: String?
+
+    public var journeyName: String?
+    public var journeyStage: String?
+    public var journeyStageNumber: Int64?
+    public var journeyTotalStages: Int64?
+    public var journeyConverted: Bool?
+    public var journeyConversionTurn: Int64?
+    public var journeyTimeInStageMs: Int64?
+
+    public var dropoffLastIntent: String?
+    public var dropoffAgentLastAction: String?
+
+    public init() {}
+
+    /// Reads the attributes from a trace's merged metadata (a JSON object, or nil).
+    public init(metadata: JSONValue?) {
+        self.init()
+        guard let metadata, metadata.objectValue != nil else { return }
+        let m = Lookup(metadata)
+        sessionType = m.text("session.type")
+        sessionChannel = m.text("session.channel") ?? m.text("channel")
+        sessionClientVersion = m.text("session.client_version")
+        sessionLocale = m.text("session.locale")
+        sessionEndReason = m.text("session.end_reason")
+
+        conversationID = m.text("conversation.id")
+        conversationTopic = m.text("conversation.topic")
+        conversationTotalTurns = m.int("conversation.total_turns")
+
+        turnNumber = m.int("turn.number") ?? m.int("conversation.turn_number") ?? m.int("turn_number") ?? m.int("turn")
+        turnID = m.text("turn.id")
+        turnRole = m.text("turn.role")
+        turnInputType = m.text("turn.input_type")
+        turnOutputType = m.text("turn.output_type")
+        turnLatencyMs = m.int("turn.latency_ms")
+        turnToolCalls = m.int("turn.tool_calls") ?? m.count("turn.tool_calls")
+
+        contextTokens = m.int("conversation.context_tokens") ?? m.int("context.tokens") ?? m.int("context.token_count")
+        contextLimit = m.int("conversation.context_limit") ?? m.int("conversation.context_window")
+            ?? m.int("context.limit") ?? m.int("context.window") ?? m.int("context.max_tokens")
+        contextWindowPercent = m.double("conversation.context_window_pct") ?? m.double("context.window_pct")
+            ?? m.double("context.utilization_pct")
+        contextPruned = m.bool("conversation.context_pruned") ?? m.bool("context.pruned")
+        contextMessagesPruned = m.int("conversation.context_messages_pruned") ?? m.int("context.messages_pruned")
+
+        userTier = m.text("user.tier")
+        userOrgID = m.text("user.org_id")
+
+        journeyName = m.text("journey.name")
+        journeyStage = m.text("journey.stage")
+        journeyStageNumber = m.int("journey.stage_number")
+        journeyTotalStages = m.int("journey.total_stages")
+        journeyConverted = m.bool("journey.converted")
+        journeyConversionTurn = m.int("journey.conversion_turn")
+        journeyTimeInStageMs = m.int("journey.time_in_stage_ms")
+
+        dropoffLastIntent = m.text("dropoff.last_intent")
+        dropoffAgentLastAction = m.text("dropoff.agent_last_action")
+    }
+
+    /// Finds a dotted key flat or nested, and coerces its value.
+    private struct Lookup {
+        let root: JSONValue
+
+        init(_ root: JSONValue) { self.root = root }
+
+        func value(_ key: String) -> JSONValue? {
+            if let flat = root[key], !flat.isNull { return flat }
+            var current = root
+            for part in key.split(separator: ".") {
+                guard let next = current[String(part)] else { return nil }
+                current = next
+            }
+            return current.isNull ? nil : current
+        }
+
+        func text(_ key: String) -> String? {
+            switch value(key) {
+            case .string(let text)?: text.isEmpty ? nil : text
+            case .number(let text)?: text
+            case .bool(let flag)?: flag ? "true" : "false"
+            default: nil
+            }
+        }
+
+        func double(_ key: String) -> Double? {
+            switch value(key) {
+            case .number(let text)?: Double(text).flatMap { $0.isFinite ? $0 : nil }
+            case .string(let text)?: Double(text.trimmingSpaces).flatMap { $0.isFinite ? $0 : nil }
+            default: nil
+            }
+        }
+
+        func int(_ key: String) -> Int64? {
+            switch value(key) {
+            case let number?:
+                if let whole = number.intValue { return whole }
+                guard case .string(let text) = number else { return nil }
+                let trimmed = text.trimmingSpaces
+                if let whole = Int64(trimmed) { return whole }
+                guard let double = Double(trimmed), double.rounded() == double, abs(double) < 9.2e18 else { return nil }
+                return Int64(double)
+            case nil: return nil
+            }
+        }
+
+        func bool(_ key: String) -> Bool? {
+            switch value(key) {
+            case .bool(let flag)?: flag
+            case .number(let text)?: Double(text).map { $0 != 0 }
+            case .string(let text)?:
+                switch text.lowercased() {
+                case "true", "yes", "1": true
+                case "false", "no", "0": false
+                default: nil
+                }
+            default: nil
+            }
+        }
+
+        func count(_ key: String) -> Int64? {
+            value(key)?.arrayValue.map { Int64($0.count) }
+        }
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: Substring {
+        let start = firstIndex { $0 != " " } ?? endIndex
+        let end = lastIndex { $0 != " " }.map(index(after:)) ?? start
+        return self[start..<max(start, end)]
+    }
+}
