@@ -7,10 +7,10 @@ import OTLP
 /// the same idempotent, order-independent merge as batch ingestion. Event ids are derived from
 /// the span ids, so an exporter re-sending a batch changes nothing.
 ///
-/// Covered so far: Langfuse SDK attributes, OpenTelemetry GenAI (`gen_ai.*`), OpenInference
-/// (`input.value`, `openinference.span.kind`), Traceloop association properties, status → level,
-/// span events as EVENT observations.
-/// Vendor-specific families (Vercel AI, genkit, Logfire, …) are not mapped yet (issue #5).
+/// Covered: Langfuse SDK attributes, OpenTelemetry GenAI (`gen_ai.*` attributes and events),
+/// OpenInference (`input.value`, `llm.*`, `openinference.span.kind`), Traceloop/OpenLLMetry
+/// (`traceloop.*`, flattened `gen_ai.prompt.N.*`), Vercel AI SDK (`ai.*`), genkit, MLflow,
+/// Logfire's message name, status → level, span events as EVENT observations.
 enum OTLPMapper {
     static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
         var events: [IngestionEvent] = []
@@ -41,8 +41,8 @@ enum OTLPMapper {
             if let version = text(span, "langfuse.version") ?? span.resourceAttribute("service.version")?.stringValue {
                 body.append(("version", .string(version)))
             }
-            if let model = firstText(span, ["langfuse.observation.model.name", "gen_ai.response.model", "gen_ai.request.model",
-                                            "llm.model_name", "model"]) {
+            if let model = firstText(span, ["langfuse.observation.model.name", "gen_ai.response.model", "ai.model.id",
+                                            "gen_ai.request.model", "llm.response.model", "llm.model_name", "model"]) {
                 body.append(("model", .string(model)))
             }
             if let parameters = modelParameters(span) { body.append(("modelParameters", parameters)) }
@@ -122,7 +122,11 @@ enum OTLPMapper {
     }
 
     static let traceKeys = ["langfuse.trace.name", "langfuse.trace.input", "langfuse.trace.output", "user.id", "session.id",
-                            "langfuse.trace.public", "langfuse.trace.tags", "langfuse.user.id", "langfuse.session.id"]
+                            "langfuse.trace.public", "langfuse.trace.tags", "langfuse.user.id", "langfuse.session.id",
+                            "langfuse.observation.metadata.langfuse_user_id", "langfuse.observation.metadata.langfuse_session_id",
+                            "langfuse.observation.metadata.langfuse_tags", "ai.telemetry.metadata.sessionId",
+                            "ai.telemetry.metadata.userId", "ai.telemetry.metadata.tags", "tag.tags",
+                            "traceloop.association.properties.session_id", "traceloop.association.properties.user_id"]
 
     /// The trace-create body a span contributes: everything for a root span, trace-level
     /// attributes for others, and otherwise a shallow trace so the row exists.
@@ -135,7 +139,9 @@ enum OTLPMapper {
                                            ("environment", .string(environment(span)))]
         guard root || carriesTrace else { return body }
         if let name = text(span, "langfuse.trace.name") ?? (root ? span.name : nil) { body.append(("name", .string(name))) }
-        if let user = firstText(span, ["langfuse.user.id", "user.id", "traceloop.association.properties.user_id"]) {
+        if let user = firstText(span, ["langfuse.user.id", "user.id", "langfuse.observation.metadata.langfuse_user_id",
+                                       "langfuse.trace.metadata.langfuse_user_id", "ai.telemetry.metadata.userId",
+                                       "traceloop.association.properties.user_id"]) {
             body.append(("userId", .string(user)))
         }
         if let session = sessionID(span) { body.append(("sessionId", .string(session))) }
@@ -174,11 +180,13 @@ enum OTLPMapper {
     static func sessionID(_ span: OTLPSpan) -> String? {
         firstText(span, ["langfuse.session.id", "session.id", "gen_ai.conversation.id",
                          "langfuse.observation.metadata.langfuse_session_id", "langfuse.trace.metadata.langfuse_session_id",
-                         "traceloop.association.properties.session_id"])
+                         "ai.telemetry.metadata.sessionId", "traceloop.association.properties.session_id"])
     }
 
     static func tags(_ span: OTLPSpan) -> [String] {
-        guard let value = span.attribute("langfuse.trace.tags") ?? span.attribute("langfuse.tags") else { return [] }
+        let keys = ["langfuse.trace.tags", "langfuse.tags", "langfuse.observation.metadata.langfuse_tags",
+                    "langfuse.trace.metadata.langfuse_tags", "ai.telemetry.metadata.tags", "tag.tags"]
+        guard let value = keys.lazy.compactMap({ span.attribute($0) }).first else { return [] }
         if let values = value.arrayValue { return values.compactMap(\.stringValue) }
         guard let text = value.stringValue else { return [] }
         if let parsed = try? JSONParser.parse(text), let values = parsed.arrayValue { return values.compactMap(\.stringValue) }
@@ -188,7 +196,11 @@ enum OTLPMapper {
     // MARK: Observation fields
 
     static func observationName(_ span: OTLPSpan) -> String {
-        firstText(span, ["gen_ai.tool.name"]) ?? span.name
+        if let name = firstText(span, ["gen_ai.tool.name", "genkit:name", "logfire.msg", "ai.toolCall.name"]) { return name }
+        if let operation = text(span, "ai.operationId"), let function = text(span, "ai.telemetry.functionId") {
+            return "\(function):\(operation)"
+        }
+        return span.name
     }
 
     /// langfuse-api.md §4.4, first match wins; default SPAN.
@@ -203,6 +215,21 @@ enum OTLPMapper {
         case "embeddings": return "EMBEDDING"
         case "invoke_agent", "create_agent": return "AGENT"
         case "execute_tool": return "TOOL"
+        default: break
+        }
+        switch text(span, "genkit:metadata:subtype") {
+        case "model", "background-model": return "GENERATION"
+        case "embedder": return "EMBEDDING"
+        case "tool", "tool.v2": return "TOOL"
+        case "retriever": return "RETRIEVER"
+        case "evaluator": return "EVALUATOR"
+        default: break
+        }
+        switch text(span, "ai.operationId") ?? text(span, "operation.name") {
+        case "ai.generateText.doGenerate", "ai.streamText.doStream", "ai.generateObject.doGenerate", "ai.streamObject.doStream":
+            if span.attribute("ai.model.id") != nil || span.attribute("gen_ai.request.model") != nil { return "GENERATION" }
+        case "ai.embed.doEmbed", "ai.embedMany.doEmbed": return "EMBEDDING"
+        case "ai.toolCall": return "TOOL"
         default: break
         }
         if span.attribute("gen_ai.tool.name") != nil || span.attribute("gen_ai.tool.call.id") != nil { return "TOOL" }
@@ -224,9 +251,15 @@ enum OTLPMapper {
         if let json = text(span, "langfuse.observation.model.parameters"), let object = (try? JSONParser.parse(json)), object.objectValue != nil {
             return object
         }
+        for key in ["llm.invocation_parameters", "model_config"] {
+            if let json = text(span, key), let object = try? JSONParser.parse(json), object.objectValue != nil { return object }
+        }
         let parameters = span.attributes.compactMap { key, value -> (String, JSONValue)? in
-            guard key.hasPrefix("gen_ai.request."), key != "gen_ai.request.model" else { return nil }
-            return (String(key.dropFirst("gen_ai.request.".count)), value)
+            for prefix in ["gen_ai.request.", "llm.invocation_parameters."] where key.hasPrefix(prefix) {
+                let name = String(key.dropFirst(prefix.count))
+                return name == "model" || name.isEmpty ? nil : (name, value)
+            }
+            return nil
         }
         return parameters.isEmpty ? nil : .object(parameters)
     }
@@ -237,21 +270,28 @@ enum OTLPMapper {
         if let json = text(span, "langfuse.observation.usage_details"), let object = try? JSONParser.parse(json), object.objectValue != nil {
             return object
         }
+        // gen_ai.usage.* (OpenTelemetry GenAI), llm.token_count.* (OpenInference) and
+        // ai.usage.* (Vercel AI SDK), prefix stripped.
         var raw: [String: Int64] = [:]
-        for (key, value) in span.attributes where key.hasPrefix("gen_ai.usage.") && key != "gen_ai.usage.cost" {
+        for (key, value) in span.attributes where key != "gen_ai.usage.cost" {
+            guard let prefix = ["gen_ai.usage.", "llm.token_count.", "ai.usage."].first(where: key.hasPrefix) else { continue }
             if let count = value.intValue ?? value.stringValue.flatMap({ Int64($0) }) {
-                raw[String(key.dropFirst("gen_ai.usage.".count))] = count
+                raw[String(key.dropFirst(prefix.count))] = count
             }
         }
         guard !raw.isEmpty else { return nil }
-        let cacheRead = raw["cache_read.input_tokens"] ?? raw["cache_read_input_tokens"] ?? raw["cache_read_tokens"] ?? 0
-        let cacheCreation = raw["cache_creation.input_tokens"] ?? raw["cache_creation_input_tokens"] ?? 0
+        func first(_ keys: String...) -> Int64? { keys.lazy.compactMap { raw[$0] }.first }
+        let cacheRead = first("cache_read.input_tokens", "cache_read_input_tokens", "cache_read_tokens",
+                              "prompt_details.cache_read", "cachedInputTokens") ?? 0
+        let cacheCreation = first("cache_creation.input_tokens", "cache_creation_input_tokens", "prompt_details.cache_write") ?? 0
         var details: [(String, JSONValue)] = []
-        if let input = raw["input_tokens"] ?? raw["prompt_tokens"] {
+        if let input = first("input_tokens", "prompt_tokens", "prompt", "promptTokens", "inputTokens") {
             details.append(("input", JSONValue(Int(max(0, input - cacheRead - cacheCreation)))))
         }
-        if let output = raw["output_tokens"] ?? raw["completion_tokens"] { details.append(("output", JSONValue(Int(output)))) }
-        if let total = raw["total_tokens"] { details.append(("total", JSONValue(Int(total)))) }
+        if let output = first("output_tokens", "completion_tokens", "completion", "completionTokens", "outputTokens") {
+            details.append(("output", JSONValue(Int(output))))
+        }
+        if let total = first("total_tokens", "total", "totalTokens") { details.append(("total", JSONValue(Int(total)))) }
         if cacheRead > 0 { details.append(("input_cached_tokens", JSONValue(Int(cacheRead)))) }
         if cacheCreation > 0 { details.append(("input_cache_creation", JSONValue(Int(cacheCreation)))) }
         return details.isEmpty ? nil : .object(details)
@@ -261,21 +301,86 @@ enum OTLPMapper {
         if let json = text(span, "langfuse.observation.cost_details"), let object = try? JSONParser.parse(json), object.objectValue != nil {
             return object
         }
-        if let total = span.attribute("gen_ai.usage.cost")?.doubleValue { return .object([("total", JSONValue(total))]) }
+        for key in ["gen_ai.usage.cost", "llm.cost.total"] {
+            if let total = span.attribute(key)?.doubleValue ?? text(span, key).flatMap(Double.init) {
+                return .object([("total", JSONValue(total))])
+            }
+        }
         return nil
     }
 
-    /// langfuse-api.md §4.5, the groups Parley maps so far.
+    /// Attribute pairs holding input and output, in the order they are tried (issue #5 for the
+    /// first four, then the vendor families of langfuse-api.md §4.5).
+    static let inputOutputKeys: [(input: [String], output: [String])] = [
+        (["langfuse.observation.input"], ["langfuse.observation.output"]),
+        (["gen_ai.input.messages"], ["gen_ai.output.messages"]),
+        (["input.value"], ["output.value"]),
+        (["traceloop.entity.input"], ["traceloop.entity.output"]),
+        (["ai.prompt.messages", "ai.prompt", "ai.toolCall.args"],
+         ["ai.response.text", "ai.result.text", "ai.toolCall.result", "ai.response.object", "ai.result.object",
+          "ai.response.toolCalls", "ai.result.toolCalls"]),
+        (["genkit:input"], ["genkit:output"]),
+        (["mlflow.spanInputs"], ["mlflow.spanOutputs"]),
+        (["gen_ai.tool.call.arguments", "tool_arguments"], ["gen_ai.tool.call.result", "tool_response"]),
+        (["input"], ["output"]),
+    ]
+
+    /// langfuse-api.md §4.5: the first group that yields something; then flattened message
+    /// lists (`gen_ai.prompt.N.*`, `llm.input_messages.N.message.*`), then GenAI span events.
     static func inputOutput(_ span: OTLPSpan) -> (JSONValue?, JSONValue?) {
-        for (inputKey, outputKey) in [("langfuse.observation.input", "langfuse.observation.output"),
-                                      ("gen_ai.input.messages", "gen_ai.output.messages"),
-                                      ("input.value", "output.value"),
-                                      ("traceloop.entity.input", "traceloop.entity.output")] {
-            let input = span.attribute(inputKey).map(decodedValue)
-            let output = span.attribute(outputKey).map(decodedValue)
+        for (inputKeys, outputKeys) in inputOutputKeys {
+            let input = inputKeys.lazy.compactMap { span.attribute($0) }.first.map(decodedValue)
+            let output = outputKeys.lazy.compactMap { span.attribute($0) }.first.map(decodedValue)
             if input != nil || output != nil { return (input, output) }
         }
-        return (nil, nil)
+        for (inputPrefix, outputPrefix) in [("gen_ai.prompt.", "gen_ai.completion."),
+                                            ("llm.input_messages.", "llm.output_messages.")] {
+            let input = flattenedMessages(span, prefix: inputPrefix)
+            let output = flattenedMessages(span, prefix: outputPrefix)
+            if input != nil || output != nil { return (input, output) }
+        }
+        return eventMessages(span)
+    }
+
+    /// Rebuilds `<prefix>N.<field>` (and `<prefix>N.message.<field>`) into an array of objects.
+    static func flattenedMessages(_ span: OTLPSpan, prefix: String) -> JSONValue? {
+        var messages: [Int: [(String, JSONValue)]] = [:]
+        for (key, value) in span.attributes where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            guard let dot = rest.firstIndex(of: "."), let index = Int(rest[..<dot]), index >= 0, index < 10_000 else { continue }
+            var field = String(rest[rest.index(after: dot)...])
+            if field.hasPrefix("message.") { field = String(field.dropFirst("message.".count)) }
+            guard !field.isEmpty else { continue }
+            messages[index, default: []].append((field, value))
+        }
+        guard !messages.isEmpty else { return nil }
+        return .array(messages.keys.sorted().map { JSONValue.object(messages[$0] ?? []) })
+    }
+
+    /// OpenTelemetry GenAI events: `gen_ai.{system,user,assistant,tool}.message` are the input
+    /// (with their role), `gen_ai.choice` the output; the older `gen_ai.content.prompt` and
+    /// `gen_ai.content.completion` events carry `gen_ai.prompt` and `gen_ai.completion`.
+    static func eventMessages(_ span: OTLPSpan) -> (JSONValue?, JSONValue?) {
+        var input: [JSONValue] = []
+        var output: [JSONValue] = []
+        var legacyInput: JSONValue?
+        var legacyOutput: JSONValue?
+        for event in span.events {
+            let attributes = event.attributes.map { ($0.0.hasPrefix("gen_ai.") ? String($0.0.dropFirst(7)) : $0.0, decodedValue($0.1)) }
+            switch event.name {
+            case "gen_ai.system.message", "gen_ai.user.message", "gen_ai.assistant.message", "gen_ai.tool.message":
+                let role = String(event.name.dropFirst("gen_ai.".count).dropLast(".message".count))
+                input.append(.object([("role", .string(role))] + attributes.filter { $0.0 != "role" && $0.0 != "system" }))
+            case "gen_ai.choice":
+                output.append(.object(attributes.filter { $0.0 != "system" }))
+            case "gen_ai.content.prompt":
+                legacyInput = event.attributes.first { $0.0 == "gen_ai.prompt" }.map { decodedValue($0.1) }
+            case "gen_ai.content.completion":
+                legacyOutput = event.attributes.first { $0.0 == "gen_ai.completion" }.map { decodedValue($0.1) }
+            default: continue
+            }
+        }
+        return (input.isEmpty ? legacyInput : .array(input), output.isEmpty ? legacyOutput : .array(output))
     }
 
     /// Observation metadata (§4.6): `langfuse.observation.metadata.*` (JSON-decoded), the whole
@@ -286,6 +391,7 @@ enum OTLPMapper {
         if let whole = text(span, "langfuse.observation.metadata").map(decoded)?.objectValue { metadata += whole }
         metadata += prefixed(span.attributes, "langfuse.observation.metadata.")
         metadata += prefixed(span.attributes, "langfuse.metadata.")
+        metadata += prefixed(span.attributes, "ai.telemetry.metadata.").filter { !["userId", "sessionId", "tags"].contains($0.0) }
         if !span.scopeName.hasPrefix("langfuse-sdk") {
             let attributes = span.attributes.filter { key, _ in !key.hasPrefix("langfuse.") }
             if !attributes.isEmpty { metadata.append(("attributes", .object(attributes))) }

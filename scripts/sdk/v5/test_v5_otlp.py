@@ -62,6 +62,15 @@ def test_plain_opentelemetry_three_turn_session(server):
     session = get_session(srv.url, session_id, ca, expect_traces=3)
     traces = session["traces"]
     assert len(traces) == 3, session
+    # session-tracking attributes: rolled up to the session, typed per turn
+    assert session["channel"] == "web", session
+    assert session["userTier"] == "pro", session
+    assert [t["conversation"]["id"] for t in traces] == [session_id + "-conv"] * 3, traces
+    assert [t["turn"]["inputType"] for t in traces] == ["question", "question", "confirmation"], traces
+    assert [t["journey"]["stage"] for t in traces] == ["identify", "verify", "refund"], traces
+    assert [t["journey"]["converted"] for t in traces] == [False, False, True], traces
+    # sent on the child span, lifted to the turn
+    assert [t["context"]["tokens"] for t in traces] == [1000, 2000, 3000], traces
     # the drill-down lists the turns in turn order
     assert [t.get("turnNumber") for t in traces] == [1, 2, 3], [t.get("turnNumber") for t in traces]
     for turn, trace in enumerate(traces, start=1):
