@@ -196,6 +196,24 @@ extension OTLPIngestionTests {
         }
     }
 
+    /// OTLP/JSON as langfuse 5.x's `api.opentelemetry.export_traces()` sends it: int64 values as
+    /// JSON numbers rather than strings.
+    @Test func langfuseJSONExportRequestIsStored() async throws {
+        try await APIHarness.with { api async throws in
+            let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-otlp-json-request.json")))
+            let response = await Self.export(api, body: body, contentType: "application/json")
+            #expect(response.status == 200)
+            #expect(try JSONParser.parse(response.body) == .object([]))
+            let session = try await api.json("/api/public/sessions/sess-json")
+            #expect(session["traces"]?.arrayValue?.first?["id"]?.stringValue == "0123456789abcdef0123456789abcdef")
+            let generation = try await api.json("/api/public/observations/0123456789abcdef")
+            #expect(generation["type"]?.stringValue == "GENERATION")
+            #expect(generation["model"]?.stringValue == "gpt-4o-mini")
+            #expect(generation["usageDetails"]?["input"]?.intValue == 10)
+            #expect(generation["usageDetails"]?["output"]?.intValue == 5)
+        }
+    }
+
     @Test func spanEventsBecomeEventObservationsUnderTheirSpan() async throws {
         try await APIHarness.with { api async throws in
             let body = """

@@ -84,7 +84,8 @@ def basic_auth_header(public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY
     return "Basic " + base64.b64encode(f"{public_key}:{secret_key}".encode()).decode()
 
 
-def run_scenario(script: str, base_url: str, session_id: str, ca: Optional[Path]) -> None:
+def run_scenario(script: str, base_url: str, session_id: str, ca: Optional[Path],
+                 extra_env: Optional[Dict[str, str]] = None) -> None:
     """Runs one client scenario in its own interpreter (fresh OpenTelemetry global state)."""
     args = [sys.executable, str(HERE / script), "--base-url", base_url, "--session", session_id,
             "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]
@@ -95,6 +96,7 @@ def run_scenario(script: str, base_url: str, session_id: str, ca: Optional[Path]
     # scenarios exercise the CA settings a developer would use.
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     env = {k: v for k, v in env.items() if not k.startswith(("LANGFUSE_", "OTEL_"))}
+    env.update(extra_env or {})
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     # Export failures are only logged by OpenTelemetry; the scenario scripts turn them into exit 3.
     assert done.returncode == 0, f"{script} exited {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"

@@ -10,8 +10,10 @@ then the session drill-down GET /api/public/sessions/{id} is checked.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
-from conftest import get_session, run_scenario, turn_usage, walk
+import pytest
+from conftest import basic_auth_header, get_session, run_scenario, turn_usage, walk
 
 
 def _ordered_traces(session):
@@ -86,3 +88,23 @@ def test_plain_opentelemetry_three_turn_session(server):
         assert chat["usageDetails"]["input"] == expected["input"], chat
         assert chat["usageDetails"]["output"] == expected["output"], chat
         assert chat["usageDetails"]["total"] == expected["total"], chat
+
+
+@pytest.mark.parametrize("base_path", ["/api/public/otel", ""], ids=["langfuse-base", "server-root"])
+def test_exporter_configured_only_by_environment(server, base_path):
+    """OTEL_EXPORTER_OTLP_ENDPOINT set to <server>/api/public/otel or to the server root, with
+    gzip and the Basic header from OTEL_EXPORTER_OTLP_HEADERS (URL-encoded, as the spec says)."""
+    srv, ca = server
+    session_id = f"sess-env-{uuid.uuid4().hex[:8]}"
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": srv.url + base_path,
+        "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=" + quote(basic_auth_header()),
+        "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+    }
+    if ca is not None:
+        env["OTEL_EXPORTER_OTLP_CERTIFICATE"] = str(ca)
+    run_scenario("otel_env_scenario.py", srv.url, session_id, ca, extra_env=env)
+    session = get_session(srv.url, session_id, ca, expect_traces=2)
+    assert [t.get("turnNumber") for t in session["traces"]] == [1, 2], session["traces"]
+    assert all(t["observations"][0]["metadata"]["resourceAttributes"]["service.name"] == "parley-otel-env"
+               for t in session["traces"]), session["traces"]
