@@ -28,8 +28,10 @@ final class APIHarness: Sendable {
 
     /// Runs `body` against a fresh application whose database holds the capture key in project
     /// `capture`; closes the database afterwards, also when `body` throws.
-    static func with<Result>(_ body: (APIHarness) async throws -> Result) async throws -> Result {
-        try await TestDatabase.with { test async throws in
+    static func with<Result>(
+        configuration: Database.Configuration = Database.Configuration(), _ body: (APIHarness) async throws -> Result
+    ) async throws -> Result {
+        try await TestDatabase.with(configuration: configuration) { test async throws in
             let key = try await KeyService.create(
                 projectName: "capture", publicKey: publicKey, secretKey: secretKey, database: test.database)
             return try await body(APIHarness(test: test, project: key.project))

@@ -140,6 +140,33 @@ struct OTLPIngestionTests {
         }
     }
 
+    /// A full write queue answers 503 with Retry-After, which OTLP exporters retry (they drop
+    /// the data on 500), and nothing of that export is stored; once the queue drains, the same
+    /// export is accepted.
+    @Test func aFullWriteQueueIsA503WithRetryAfter() async throws {
+        var configuration = Database.Configuration()
+        configuration.writer.maxPendingJobs = 1
+        try await APIHarness.with(configuration: configuration) { api async throws in
+            let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-1.bin")))
+            let gate = await WriterGate(api.database.writer)
+            let queued = Task.immediate { try await api.database.writer.write { _ in () } }
+            let refused = await Self.export(api, body: body, contentType: "application/x-protobuf")
+            #expect(refused.status == 503)
+            #expect(refused.headers["Retry-After"] == "1")
+            let error = try JSONParser.parse(refused.body)
+            #expect(error["error"]?.stringValue == "ServiceUnavailable")
+            #expect(error["message"]?.stringValue?.isEmpty == false)
+            gate.release()
+            _ = try await gate.blocker.value
+            try await queued.value
+            #expect(try api.test.count("observations") == 0)
+
+            let retried = await Self.export(api, body: body, contentType: "application/x-protobuf")
+            #expect(retried.status == 200)
+            #expect(try api.test.count("observations") == 15)
+        }
+    }
+
     @Test func exportNeedsTheSecretKey() async throws {
         try await APIHarness.with { api async throws in
             let response = await api.respond(HTTPRequest(

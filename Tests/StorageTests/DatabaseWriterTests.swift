@@ -10,30 +10,6 @@ import TestSupport
 struct DatabaseWriterTests {
     struct Boom: Error, Equatable {}
 
-    /// Holds the writer thread inside a job until `release()`, so the jobs submitted meanwhile
-    /// queue up and are taken together as the next group transaction.
-    final class WriterGate: Sendable {
-        private let gate: DispatchSemaphore
-        /// The blocking job; it returns the commit count it saw, i.e. the transactions before its own.
-        let blocker: Task<Int, any Error>
-
-        init(_ writer: DatabaseWriter) async {
-            let gate = DispatchSemaphore(value: 0)
-            let (started, continuation) = AsyncStream.makeStream(of: Void.self)
-            self.gate = gate
-            blocker = Task {
-                try await writer.write { _ in
-                    continuation.yield()
-                    gate.wait()  // blocks the writer thread only, never the cooperative pool
-                    return writer.commitCount
-                }
-            }
-            for await _ in started { break }
-        }
-
-        func release() { gate.signal() }
-    }
-
     static func createTable(_ database: Database) async throws {
         try await database.writer.write { db in try db.execute("CREATE TABLE t (name TEXT NOT NULL UNIQUE)") }
     }
