@@ -41,9 +41,11 @@ request = function()
   return wrk.format(nil, "/api/public/ingestion", nil, '{"batch":[' .. table.concat(parts, ",") .. '],"metadata":{"sdk_name":"bench"}}')
 end
 
+-- EXPECT=204 when the target is the nginx ceiling, which answers 204 with no body.
+local expect = tonumber(os.getenv("EXPECT") or "207")
 local errors = 0
 response = function(status, headers, body)
-  if status ~= 207 or string.find(body, '"errors":%[%]') == nil then
+  if status ~= expect or (expect == 207 and string.find(body, '"errors":%[%]') == nil) then
     errors = errors + 1
     if errors <= 3 then io.stderr:write("unexpected answer " .. status .. ": " .. string.sub(body, 1, 300) .. "\n") end
   end

@@ -1,0 +1,607 @@
+#!/usr/bin/env python3
+"""Parley's benchmark harness (issue #6), run by scripts/bench.sh after it has built the release
+binary and installed wrk, nginx and sqlite3's headers.
+
+Every Parley figure is measured next to a ceiling in the same run on the same machine: nginx
+(one worker) for HTTP and TLS, scripts/bench/sqlite_ceiling.c for storage. Each benchmark runs
+RUNS times, interleaved with its ceiling; the tables give median, min and max. Nothing here is a
+test: no figure fails the run, the summary says which targets are met.
+
+Usage: run.py --parley BIN --ceiling BIN [--runs N] [--seconds S] [--only a,b] [--peer phoenix]
+              [--update-docs] [--sessions N --observations N]
+Benchmarks: http, ingest, otlp, reads, mixed, handshakes, memory (and phoenix with --peer).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "scripts" / "bench"
+AUTH = base64.b64encode(b"pk-lf-bench:sk-lf-bench").decode()
+HEALTH_BODY = '{"status":"OK","version":"0.1.0"}'
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Stats:
+    """Values of one measurement over the runs."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def add(self, value: float | None) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    def spread(self, fmt: str = "{:.0f}") -> str:
+        if not self.values:
+            return "n/a"
+        return f"{fmt.format(min(self.values))}–{fmt.format(max(self.values))}"
+
+
+def fmt(value: float | None, pattern: str = "{:.0f}") -> str:
+    return "n/a" if value is None else pattern.format(value)
+
+
+# MARK: servers
+
+
+class Parley:
+    def __init__(self, binary: str, work: Path, db: Path, threads: int | None = None, tls: bool = False,
+                 extra: list[str] | None = None) -> None:
+        args = [binary, "serve", "--port", "0", "--log-level", "warning", "--db", str(db)]
+        if threads:
+            args += ["--threads", str(threads)]
+        if tls:
+            args += ["--tls-port", "0", "--tls-cert", str(work / "certs/server.pem"),
+                     "--tls-key", str(work / "certs/server-key.pem")]
+        args += extra or []
+        env = dict(os.environ, PARLEY_INIT_PUBLIC_KEY="pk-lf-bench", PARLEY_INIT_SECRET_KEY="sk-lf-bench")
+        self.log_path = work / f"parley-{time.time_ns()}.log"
+        self.log_file = open(self.log_path, "w")
+        self.process = subprocess.Popen(args, stderr=self.log_file, stdout=subprocess.DEVNULL, env=env)
+        self.port = self.tls_port = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            text = self.log_path.read_text()
+            http = re.search(r"listening on http://[^:]+:(\d+)", text)
+            https = re.search(r"listening on https://[^:]+:(\d+)", text)
+            if http and (https or not tls):
+                self.port = int(http.group(1))
+                self.tls_port = int(https.group(1)) if https else None
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError(f"parley exited: {text}")
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("parley did not start")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def url(self, tls: bool = False) -> str:
+        return f"https://127.0.0.1:{self.tls_port}" if tls else f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+
+
+class Nginx:
+    """One worker, access log off, answering Parley's paths: GET health 200 with the same body,
+    POST ingestion and OTLP 204 after reading the body."""
+
+    def __init__(self, work: Path) -> None:
+        self.port, self.tls_port = free_port(), free_port()
+        root = work / f"nginx-{time.time_ns()}"
+        root.mkdir()
+        conf = root / "nginx.conf"
+        conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 20000; }}
+http {{
+    access_log off;
+    keepalive_requests 10000000;
+    keepalive_timeout 60s;
+    client_max_body_size 20m;
+    client_body_buffer_size 1m;
+    client_body_temp_path {root};
+    proxy_temp_path {root};
+    fastcgi_temp_path {root};
+    uwsgi_temp_path {root};
+    scgi_temp_path {root};
+    server {{
+        listen 127.0.0.1:{self.port};
+        listen 127.0.0.1:{self.tls_port} ssl;
+        ssl_certificate {work}/certs/server.pem;
+        ssl_certificate_key {work}/certs/server-key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location = /api/public/health {{
+            default_type application/json;
+            return 200 '{HEALTH_BODY}';
+        }}
+        location / {{
+            return 204;
+        }}
+    }}
+}}
+""")
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.process = subprocess.Popen([binary, "-c", str(conf), "-p", str(root)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        wait_port(self.tls_port)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def url(self, tls: bool = False) -> str:
+        return f"https://127.0.0.1:{self.tls_port}" if tls else f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGQUIT)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wait_port(port: int) -> None:
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+# MARK: wrk
+
+
+def to_ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s|m)?", text)
+    value, unit = float(match.group(1)), match.group(2) or "ms"
+    return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None, env: dict | None = None,
+        headers: list[str] | None = None, latency: bool = False) -> dict:
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    if latency:
+        args.append("--latency")
+    if script:
+        args += ["-s", script]
+    for header in headers or []:
+        args += ["-H", header]
+    args.append(url)
+    done = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ, AUTH=AUTH, **(env or {})),
+                          cwd=REPO, timeout=seconds * 4 + 60)
+    out = done.stdout
+    result = {"rps": None, "p50": None, "p99": None, "non2xx": 0, "errors": 0, "stderr": done.stderr.strip()}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
+        result["rps"] = float(m.group(1))
+    if m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
+        result["non2xx"] = int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        result["errors"] = sum(int(g) for g in m.groups())
+    if latency:
+        for label, key in (("50%", "p50"), ("99%", "p99")):
+            if m := re.search(rf"^\s+{re.escape(label)}\s+(\S+)", out, re.M):
+                result[key] = to_ms(m.group(1))
+    if result["stderr"]:
+        log(f"  wrk {url}: {result['stderr'][:300]}")
+    return result
+
+
+# MARK: benchmarks
+
+
+class Harness:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+        subprocess.run(["bash", str(REPO / "scripts/gen-dev-cert.sh"), str(self.work / "certs")], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sections: list[str] = []
+        self.targets: list[tuple[str, str, str, str, str]] = []  # what, target, measured, ratio, met
+        template = Parley(args.parley, self.work, self.work / "template.sqlite")
+        template.stop()
+        self.template = self.work / "template.sqlite"
+        self.otlp_template = self.work / "otlp100.bin"
+        subprocess.run([sys.executable, str(BENCH / "otlp_template.py"), "100", str(self.otlp_template)], check=True)
+
+    def fresh_db(self, name: str) -> Path:
+        path = self.work / f"{name}-{time.time_ns()}.sqlite"
+        shutil.copy(self.template, path)
+        return path
+
+    def target(self, what: str, target: str, measured: str, ratio: str, met: bool | None) -> None:
+        self.targets.append((what, target, measured, ratio, "n/a" if met is None else ("yes" if met else "**no**")))
+
+    def section(self, title: str, command: str, lines: list[str]) -> None:
+        self.sections.append(f"### {title}\n\n`{command}`\n\n" + "\n".join(lines) + "\n")
+
+    # -- HTTP keep-alive and TLS handshakes against nginx
+
+    def http(self) -> None:
+        runs, seconds = self.args.runs, self.args.seconds
+        nginx = Nginx(self.work)
+        parley = Parley(self.args.parley, self.work, self.fresh_db("http"), threads=1, tls=True)
+        stats = {key: Stats() for key in ("nginx_http", "parley_http", "nginx_https", "parley_https")}
+        try:
+            for run in range(runs):
+                for name, server in (("nginx", nginx), ("parley", parley)):
+                    stats[f"{name}_http"].add(wrk(server.url() + "/api/public/health", seconds, 64)["rps"])
+                    stats[f"{name}_https"].add(wrk(server.url(True) + "/api/public/health", seconds, 64)["rps"])
+                log(f"http: run {run + 1}/{runs}")
+        finally:
+            parley.stop()
+            nginx.stop()
+        lines = ["| GET /api/public/health, keep-alive, 64 connections | median req/s | min–max |", "|---|---|---|"]
+        for key, label in (("nginx_http", "nginx HTTP"), ("parley_http", "Parley HTTP"),
+                           ("nginx_https", "nginx HTTPS"), ("parley_https", "Parley HTTPS")):
+            lines.append(f"| {label} | {fmt(stats[key].median)} | {stats[key].spread()} |")
+        http_ratio = ratio(stats["parley_http"], stats["nginx_http"])
+        https_ratio = ratio(stats["parley_https"], stats["nginx_https"])
+        lines.append(f"\nParley/nginx: HTTP {fmt(http_ratio, '{:.2f}')}, HTTPS {fmt(https_ratio, '{:.2f}')} "
+                     "(Parley `--threads 1`, nginx `worker_processes 1`)")
+        self.section("HTTP and HTTPS keep-alive", f"wrk -t1 -c64 -d{seconds}s, {runs} interleaved runs", lines)
+        self.target("HTTPS keep-alive GET", "≥ 70% of nginx HTTPS",
+                    f"{fmt(stats['parley_https'].median)} vs {fmt(stats['nginx_https'].median)} req/s",
+                    fmt(https_ratio, "{:.2f}"), None if https_ratio is None else https_ratio >= 0.70)
+
+    def handshakes(self) -> None:
+        runs, seconds = self.args.runs, self.args.seconds
+        nginx = Nginx(self.work)
+        parley = Parley(self.args.parley, self.work, self.fresh_db("tls"), threads=1, tls=True)
+        stats = {"nginx": Stats(), "parley": Stats()}
+        try:
+            for run in range(runs):
+                for name, server in (("nginx", nginx), ("parley", parley)):
+                    # `Connection: close` makes wrk open (and handshake) a new connection per request.
+                    stats[name].add(wrk(server.url(True) + "/api/public/health", seconds, 16,
+                                        headers=["Connection: close"])["rps"])
+                log(f"handshakes: run {run + 1}/{runs}")
+        finally:
+            parley.stop()
+            nginx.stop()
+        r = ratio(stats["parley"], stats["nginx"])
+        lines = ["| new TLS connection per request | median handshakes/s | min–max |", "|---|---|---|",
+                 f"| nginx | {fmt(stats['nginx'].median)} | {stats['nginx'].spread()} |",
+                 f"| Parley | {fmt(stats['parley'].median)} | {stats['parley'].spread()} |",
+                 f"\nParley/nginx: {fmt(r, '{:.2f}')}"]
+        self.section("TLS handshakes", f"wrk -t1 -c16 -d{seconds}s -H 'Connection: close' https://…/api/public/health", lines)
+        self.target("TLS handshakes/s", "≥ 70% of nginx", f"{fmt(stats['parley'].median)} vs {fmt(stats['nginx'].median)}/s",
+                    fmt(r, "{:.2f}"), None if r is None else r >= 0.70)
+
+    # -- ingestion against nginx POST→204 and the SQLite ceiling
+
+    def ingest(self) -> None:
+        runs, seconds = self.args.runs, self.args.seconds
+        nginx = Nginx(self.work)
+        single = {"nginx": Stats(), "parley": Stats()}
+        batch = {"parley": Stats(), "sqlite": Stats()}
+        peak = Stats()
+        lua = str(BENCH / "ingest.lua")
+        try:
+            for run in range(runs):
+                single["nginx"].add(wrk(nginx.url(), seconds, 16, lua, {"BATCH": "1", "EXPECT": "204"})["rps"])
+                parley = Parley(self.args.parley, self.work, self.fresh_db("single"))
+                try:
+                    single["parley"].add(wrk(parley.url(), seconds, 16, lua, {"BATCH": "1"})["rps"])
+                finally:
+                    parley.stop()
+                db = self.fresh_db("ceiling")
+                out = subprocess.run([self.args.ceiling, str(db), "100", "300000"], capture_output=True, text=True, check=True)
+                batch["sqlite"].add(float(out.stdout.split()[0]))
+                parley = Parley(self.args.parley, self.work, self.fresh_db("batch"))
+                try:
+                    result = wrk(parley.url(), seconds, 16, lua, {"BATCH": "100"})
+                    batch["parley"].add(result["rps"] * 100 if result["rps"] else None)
+                    peak.add(rss_kb(parley.pid, "VmHWM") / 1024)
+                finally:
+                    parley.stop()
+                log(f"ingest: run {run + 1}/{runs}")
+        finally:
+            nginx.stop()
+        r1 = ratio(single["parley"], single["nginx"])
+        r100 = ratio(batch["parley"], batch["sqlite"])
+        lines = ["| workload | Parley (median, min–max) | ceiling (median, min–max) | ratio |", "|---|---|---|---|",
+                 f"| single-event batches, req/s vs nginx POST→204 | {fmt(single['parley'].median)} ({single['parley'].spread()}) "
+                 f"| {fmt(single['nginx'].median)} ({single['nginx'].spread()}) | {fmt(r1, '{:.2f}')} |",
+                 f"| 100-event batches, events/s vs raw SQLite | {fmt(batch['parley'].median)} ({batch['parley'].spread()}) "
+                 f"| {fmt(batch['sqlite'].median)} ({batch['sqlite'].spread()}) | {fmt(r100, '{:.3f}')} |",
+                 f"\nPeak RSS during the 100-event load: {fmt(peak.median, '{:.1f}')} MB (max {fmt(max(peak.values) if peak.values else None, '{:.1f}')})"]
+        self.section("Ingestion with durable acknowledgements",
+                     f"wrk -t1 -c16 -d{seconds}s -s scripts/bench/ingest.lua (BATCH=1 and 100), fresh database per run; "
+                     "ceilings: nginx `return 204` (one worker) and sqlite_ceiling.c (100 rows per transaction)", lines)
+        self.target("single-event ingestion, keep-alive, durable ack", "≥ 40% of nginx POST→204 req/s",
+                    f"{fmt(single['parley'].median)} vs {fmt(single['nginx'].median)} req/s", fmt(r1, "{:.2f}"),
+                    None if r1 is None else r1 >= 0.40)
+        self.target("100-event batches, events/s", "≥ 60% of raw SQLite",
+                    f"{fmt(batch['parley'].median)} vs {fmt(batch['sqlite'].median)} events/s", fmt(r100, "{:.2f}"),
+                    None if r100 is None else r100 >= 0.60)
+        self.peak_load_rss = peak
+
+    def otlp(self) -> None:
+        runs, seconds = self.args.runs, self.args.seconds
+        stats, stored = Stats(), Stats()
+        for run in range(runs):
+            db = self.fresh_db("otlp")
+            parley = Parley(self.args.parley, self.work, db)
+            try:
+                result = wrk(parley.url(), seconds, 8, str(BENCH / "otlp.lua"), {"TEMPLATE": str(self.otlp_template)})
+            finally:
+                parley.stop()
+            stats.add(result["rps"] * 100 if result["rps"] else None)
+            with sqlite3.connect(db) as connection:
+                stored.add(connection.execute("SELECT count(*) FROM observations").fetchone()[0] / seconds)
+            log(f"otlp: run {run + 1}/{runs}")
+        lines = ["| OTLP protobuf, 100 spans per export | median | min–max |", "|---|---|---|",
+                 f"| spans/s acknowledged (200 after COMMIT) | {fmt(stats.median)} | {stats.spread()} |",
+                 f"| spans/s found stored afterwards | {fmt(stored.median)} | {stored.spread()} |"]
+        self.section("OTLP protobuf exports",
+                     f"wrk -t1 -c8 -d{seconds}s -s scripts/bench/otlp.lua (template from otlp_template.py: 10 turns × 10 spans)", lines)
+        self.otlp_spans = stats
+
+    # -- reads on the generated 1M-observation database
+
+    def dataset(self) -> Path:
+        sessions, observations = self.args.sessions, self.args.observations
+        cache = REPO / ".bench-data" / f"dataset-{sessions}-{observations}.sqlite"
+        if not cache.exists():
+            cache.parent.mkdir(exist_ok=True)
+            log(f"generating {cache} once (several minutes)…")
+            db = self.work / "gen.sqlite"
+            parley = Parley(self.args.parley, self.work, db)
+            try:
+                subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url(), "pk-lf-bench", "sk-lf-bench",
+                                str(sessions), str(observations)], check=True, stdout=sys.stderr)
+            finally:
+                parley.stop()
+            shutil.copy(db, cache)
+        copy = self.work / f"reads-{time.time_ns()}.sqlite"
+        shutil.copy(cache, copy)
+        return copy
+
+    def reads(self) -> None:
+        runs, seconds = self.args.runs, self.args.seconds
+        parley = Parley(self.args.parley, self.work, self.dataset())
+        paths = [("session list, 50 newest", "/api/public/sessions?limit=50"),
+                 ("session list, 50 by cost", "/api/public/sessions?limit=50&orderBy=cost.desc"),
+                 ("drill-down, 10 turns", "/api/public/sessions/bench-drill-10"),
+                 ("drill-down, 100 turns", "/api/public/sessions/bench-drill-100"),
+                 ("drill-down, 1,000 turns", "/api/public/sessions/bench-drill-1000")]
+        stats = {(mode, i, q): Stats() for mode in ("idle", "loaded") for i in range(len(paths)) for q in ("p50", "p99")}
+        auth = [f"Authorization: Basic {AUTH}"]
+        try:
+            capacity = wrk(parley.url(), 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "100"})["rps"] or 100
+            half = max(1, int(capacity / 2))
+            for run in range(runs):
+                for mode in ("idle", "loaded"):
+                    load = None
+                    if mode == "loaded":
+                        load = subprocess.Popen(
+                            ["wrk", "-t1", "-c4", f"-d{seconds * len(paths) + 30}s", "-s", str(BENCH / "ingest_paced.lua"), parley.url()],
+                            env=dict(os.environ, AUTH=AUTH, RATE=str(half), CONNECTIONS="4", BATCH="100"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+                        time.sleep(1)
+                    try:
+                        for i, (_, path) in enumerate(paths):
+                            result = wrk(parley.url() + path, seconds, 4, headers=auth, latency=True)
+                            stats[(mode, i, "p50")].add(result["p50"])
+                            stats[(mode, i, "p99")].add(result["p99"])
+                    finally:
+                        if load:
+                            load.terminate()
+                            load.wait()
+                log(f"reads: run {run + 1}/{runs}")
+            self.read_capacity = (capacity, half)
+        finally:
+            parley.stop()
+        with sqlite3.connect(parley_db_path(parley)) as connection:
+            counts = [connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("sessions", "traces", "observations")]
+        lines = [f"Dataset: {counts[0]} sessions, {counts[1]} traces, {counts[2]} observations. Loaded = 100-event batches "
+                 f"paced at half the measured capacity ({half} of {capacity:.0f} req/s).", "",
+                 "| read | idle p50 ms | idle p99 ms | loaded p50 ms | loaded p99 ms (min–max) |", "|---|---|---|---|---|"]
+        for i, (label, _) in enumerate(paths):
+            lines.append(f"| {label} | {fmt(stats[('idle', i, 'p50')].median, '{:.2f}')} | {fmt(stats[('idle', i, 'p99')].median, '{:.2f}')} "
+                         f"| {fmt(stats[('loaded', i, 'p50')].median, '{:.2f}')} | {fmt(stats[('loaded', i, 'p99')].median, '{:.2f}')} "
+                         f"({stats[('loaded', i, 'p99')].spread('{:.1f}')}) |")
+        self.section("Session reads on the generated database",
+                     f"wrk -t1 -c4 -d{seconds}s --latency per read, idle and under paced ingestion (ingest_paced.lua)", lines)
+        for label, index in (("session list page, 1M-observation database, under half-capacity ingestion", 0),
+                             ("100-turn drill-down, same conditions", 3)):
+            p99 = stats[("loaded", index, "p99")].median
+            self.target(label, "p99 ≤ 20 ms", f"p99 {fmt(p99, '{:.1f}')} ms", "", None if p99 is None else p99 <= 20)
+
+    def mixed(self) -> None:
+        runs, seconds = self.args.runs, self.args.seconds
+        rps, p99 = Stats(), Stats()
+        for run in range(runs):
+            parley = Parley(self.args.parley, self.work, self.dataset())
+            try:
+                result = wrk(parley.url(), seconds, 8, str(BENCH / "mixed.lua"), {"BATCH": "10"},
+                             headers=[f"Authorization: Basic {AUTH}"], latency=True)
+            finally:
+                parley.stop()
+            rps.add(result["rps"])
+            p99.add(result["p99"])
+            log(f"mixed: run {run + 1}/{runs}")
+        lines = ["| mixed: 4 reads (list, 10- and 100-turn drill-down, trace list) per 10-event write | median | min–max |",
+                 "|---|---|---|", f"| requests/s | {fmt(rps.median)} | {rps.spread()} |",
+                 f"| p99 ms (all requests) | {fmt(p99.median, '{:.1f}')} | {p99.spread('{:.1f}')} |"]
+        self.section("Mixed read/write workload", f"wrk -t1 -c8 -d{seconds}s -s scripts/bench/mixed.lua --latency, generated database", lines)
+
+    # -- memory
+
+    def memory(self) -> None:
+        runs = self.args.runs
+        idle, held, served = Stats(), Stats(), []
+        count = 10_000
+        for run in range(runs):
+            parley = Parley(self.args.parley, self.work, self.fresh_db("memory"))
+            try:
+                wait_port(parley.port)
+                time.sleep(1)
+                idle.add(rss_kb(parley.pid) / 1024)
+                holder = subprocess.Popen([sys.executable, str(BENCH / "idle_conns.py"), "127.0.0.1", str(parley.port), str(count), "300"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                opened = holder.stdout.readline().split()
+                failed = holder.stdout.readline().split()
+                time.sleep(1)
+                held.add(rss_kb(parley.pid) / 1024)
+                # A normal client is still served while the idle connections are held.
+                probe = wrk(parley.url() + "/api/public/health", 3, 4, latency=True)
+                served.append((int(opened[1]), int(failed[1]), probe["rps"], probe["p99"]))
+                holder.stdin.close()
+                holder.wait(timeout=60)
+            finally:
+                parley.stop()
+            log(f"memory: run {run + 1}/{runs}")
+        peak = getattr(self, "peak_load_rss", Stats())
+        lines = ["| Parley RSS | median MB | min–max |", "|---|---|---|",
+                 f"| idle, after start | {fmt(idle.median, '{:.1f}')} | {idle.spread('{:.1f}')} |",
+                 f"| peak under 100-event ingestion load (VmHWM) | {fmt(peak.median, '{:.1f}')} | {peak.spread('{:.1f}')} |",
+                 f"| holding {count:,} idle keep-alive connections | {fmt(held.median, '{:.1f}')} | {held.spread('{:.1f}')} |"]
+        for opened, failed, rps, p99 in served:
+            lines.append(f"\n{opened} connections open and answered ({failed} failed); meanwhile a 4-connection client got "
+                         f"{fmt(rps)} req/s, p99 {fmt(p99, '{:.2f}')} ms.")
+        self.section("Memory", "VmRSS / VmHWM from /proc; scripts/bench/idle_conns.py holds the idle connections", lines)
+        self.target("RSS idle", "≤ 30 MB", f"{fmt(idle.median, '{:.1f}')} MB", "", None if idle.median is None else idle.median <= 30)
+        self.target("RSS under load", "≤ 150 MB", f"{fmt(peak.median, '{:.1f}')} MB", "", None if peak.median is None else peak.median <= 150)
+        self.target(f"RSS holding {count:,} idle connections", "≤ 150 MB", f"{fmt(held.median, '{:.1f}')} MB", "",
+                    None if held.median is None else held.median <= 150)
+
+    # -- the peer: Arize Phoenix
+
+    def phoenix(self) -> None:
+        from phoenix_peer import run_phoenix  # scripts/bench/phoenix_peer.py
+        self.section(*run_phoenix(self))
+
+    # -- report
+
+    def report(self) -> str:
+        machine = (f"Machine: {os.cpu_count()} cores, {cpu_model()}; {time.strftime('%Y-%m-%d', time.gmtime())}; "
+                   f"parley {git_revision()}; {self.args.runs} runs of {self.args.seconds}s per figure, medians")
+        lines = [machine, "", "| what | target | measured | ratio | met |", "|---|---|---|---|---|"]
+        lines += [f"| {what} | {target} | {measured} | {r} | {met} |" for what, target, measured, r, met in self.targets]
+        return "\n".join(lines) + "\n\n" + "\n".join(self.sections)
+
+
+def parley_db_path(parley: Parley) -> str:
+    args = parley.process.args
+    return args[args.index("--db") + 1]
+
+
+def ratio(a: Stats, b: Stats) -> float | None:
+    return a.median / b.median if a.median and b.median else None
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def git_revision() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=REPO).stdout
+    return (done.stdout.strip() or "unknown") + ("+dirty" if dirty.strip() else "")
+
+
+def update_docs(report: str) -> None:
+    path = REPO / "docs" / "BENCHMARKS.md"
+    text = path.read_text()
+    begin, end = "<!-- bench.sh:begin -->", "<!-- bench.sh:end -->"
+    block = f"{begin}\n{report}\n{end}"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text += "\n" + block + "\n"
+    path.write_text(text)
+    log(f"updated {path}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parley", required=True)
+    parser.add_argument("--ceiling", required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--only", default="http,handshakes,ingest,otlp,reads,mixed,memory")
+    parser.add_argument("--peer", choices=["phoenix"])
+    parser.add_argument("--update-docs", action="store_true")
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--observations", type=int, default=1_000_000)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    sys.path.insert(0, str(BENCH))
+    harness = Harness(args)
+    try:
+        for name in args.only.split(","):
+            log(f"== {name}")
+            getattr(harness, name)()
+        if args.peer == "phoenix":
+            log("== phoenix")
+            harness.phoenix()
+    finally:
+        shutil.rmtree(harness.work, ignore_errors=True)
+    report = harness.report()
+    print(report)
+    if args.update_docs:
+        update_docs(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
