@@ -8,8 +8,10 @@ public final class TestDatabase: Sendable {
     /// The readers in the pool, so `readerBusyStatementCounts` can visit each one.
     private let readers: Int
 
-    /// Every table of schema v1, in dependency order.
-    public static let allTables = ["projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events"]
+    /// Every table of the schema, in dependency order.
+    public static let allTables = [
+        "projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events", "row_counts",
+    ]
     /// The tables ingestion writes.
     public static let ingestionTables = ["traces", "observations", "scores", "sessions", "users", "events"]
     /// Columns that hold a row id or a server clock, which differ between two databases fed

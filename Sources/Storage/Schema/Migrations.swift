@@ -14,6 +14,7 @@ enum Migrations {
         Migration(version: 2, sql: schemaV2),
         Migration(version: 3, sql: schemaV3),
         Migration(version: 4, sql: schemaV4, backfill: TrackingColumns.backfill(on:)),
+        Migration(version: 5, sql: schemaV5),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -291,4 +292,38 @@ enum Migrations {
     CREATE INDEX sessions_by_channel ON sessions (project_id, channel) WHERE channel IS NOT NULL;
     CREATE INDEX sessions_by_user_tier ON sessions (project_id, user_tier) WHERE user_tier IS NOT NULL;
     """
+
+    /// Version 5: per-project row counts of `sessions` and `traces`, kept by triggers, so an
+    /// unfiltered list page answers `meta.totalItems` with one lookup instead of counting every
+    /// row of the project (docs/BENCHMARKS.md: the count was most of a session-list request).
+    static let schemaV5 = """
+    CREATE TABLE row_counts (
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        table_name  TEXT    NOT NULL,
+        n           INTEGER NOT NULL,
+        PRIMARY KEY (project_id, table_name)
+    ) WITHOUT ROWID;
+    INSERT INTO row_counts (project_id, table_name, n)
+        SELECT project_id, 'sessions', count(*) FROM sessions GROUP BY project_id;
+    INSERT INTO row_counts (project_id, table_name, n)
+        SELECT project_id, 'traces', count(*) FROM traces GROUP BY project_id;
+    \(["sessions", "traces"].map(countTriggers).joined(separator: "\n"))
+    """
+
+    static func countTriggers(_ table: String) -> String {
+        """
+        CREATE TRIGGER \(table)_counted_insert AFTER INSERT ON \(table) BEGIN
+            INSERT INTO row_counts (project_id, table_name, n) VALUES (NEW.project_id, '\(table)', 1)
+            ON CONFLICT (project_id, table_name) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER \(table)_counted_delete AFTER DELETE ON \(table) BEGIN
+            UPDATE row_counts SET n = n - 1 WHERE project_id = OLD.project_id AND table_name = '\(table)';
+        END;
+        CREATE TRIGGER \(table)_counted_move AFTER UPDATE OF project_id ON \(table) BEGIN
+            UPDATE row_counts SET n = n - 1 WHERE project_id = OLD.project_id AND table_name = '\(table)';
+            INSERT INTO row_counts (project_id, table_name, n) VALUES (NEW.project_id, '\(table)', 1)
+            ON CONFLICT (project_id, table_name) DO UPDATE SET n = n + 1;
+        END;
+        """
+    }
 }

@@ -305,8 +305,15 @@ public enum ReadStore {
         return Page(rows: rows, totalItems: try count("scores", conditions, on: db))
     }
 
+    /// Rows matching `conditions`. With no filter but the project, sessions and traces are
+    /// answered from `row_counts` (schema v5, kept by triggers) instead of counting.
     private static func count(_ table: String, _ conditions: Conditions, on db: SQLiteConnection) throws -> Int {
         var total = 0
+        if conditions.clauses.count == 1, table == "sessions" || table == "traces" {
+            try db.statement("SELECT n FROM row_counts WHERE project_id = ? AND table_name = ?")
+                .query(conditions.values + [.text(table)]) { total = Int($0.int(0)) }
+            return total
+        }
         try db.statement("SELECT count(*) FROM \(table) WHERE \(conditions.sql)").query(conditions.values) { total = Int($0.int(0)) }
         return total
     }
