@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <unistd.h>
+#include <malloc.h>
 
 // accept4 is declared only under _GNU_SOURCE, which the Glibc module is not built with.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
@@ -22,5 +23,8 @@ static inline uint32_t clinux_epollout(void) { return EPOLLOUT; }
 static inline uint32_t clinux_epollerr(void) { return EPOLLERR; }
 static inline uint32_t clinux_epollhup(void) { return EPOLLHUP; }
 static inline uint32_t clinux_epollrdhup(void) { return EPOLLRDHUP; }
+
+// M_TRIM_THRESHOLD is a macro; mallopt tunes the allocator (System.tuneMalloc).
+static inline int clinux_set_malloc_trim_threshold(int bytes) { return mallopt(M_TRIM_THRESHOLD, bytes); }
 
 #endif

@@ -62,6 +62,7 @@ struct ServeCommand: ParsableCommand {
     private var resolvedLogLevelText: String? { logLevel ?? Environment.string("PARLEY_LOG_LEVEL") }
 
     func run() throws {
+        System.tuneMalloc()
         let level = Logger.Level(rawValue: resolvedLogLevelText ?? "info") ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -86,6 +86,7 @@ struct IngestionValidationTests {
         ("prompt-half", #"{"id":"prompt-half","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","promptName":"p"}}"#),
         ("legacy-no-type", #"{"id":"legacy-no-type","type":"observation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1"}}"#),
         ("trace-id-cr", #"{"id":"trace-id-cr","type":"span-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1","traceId":"a\rb"}}"#),
+        ("trace-id-crlf", #"{"id":"trace-id-crlf","type":"span-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1","traceId":"a\r\nb"}}"#),
         ("unknown", #"{"type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t1"}}"#),
         ("unknown", #"{"id":"","type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t1"}}"#),
         ("unknown", #""not an object""#),

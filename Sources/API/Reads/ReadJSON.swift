@@ -1,6 +1,25 @@
 import Model
 import Storage
 
+/// Where a read shape puts its members: a member list (to nest in a `JSONValue`) or a
+/// `JSONStream` (written straight out, for large responses). Each shape is defined once, over
+/// this protocol, so both forms always agree.
+protocol MemberSink {
+    mutating func add(_ key: StaticString, _ value: JSONValue)
+    /// A key computed at run time.
+    mutating func addDynamic(_ key: String, _ value: JSONValue)
+}
+
+extension Array: MemberSink where Element == (String, JSONValue) {
+    mutating func add(_ key: StaticString, _ value: JSONValue) { append((key.description, value)) }
+    mutating func addDynamic(_ key: String, _ value: JSONValue) { append((key, value)) }
+}
+
+extension JSONStream: MemberSink {
+    mutating func add(_ key: StaticString, _ value: JSONValue) { member(key, value) }
+    mutating func addDynamic(_ key: String, _ value: JSONValue) { dynamicMember(key, value) }
+}
+
 /// Renders stored rows in Langfuse's read shapes (langfuse-api.md §5.0), emitting every key
 /// (null, {} or [] rather than omitted), because the 4.x SDK parses strictly.
 enum ReadJSON {
@@ -45,24 +64,47 @@ enum ReadJSON {
 
     /// APITrace: the plain trace shape.
     static func trace(_ row: TraceRow, projectID: String) -> [(String, JSONValue)] {
-        [
-            ("id", .string(row.traceID)), ("externalId", .null), ("timestamp", time(row.timestamp)),
-            ("name", text(row.name)), ("userId", text(row.userID)), ("metadata", object(row.metadata)),
-            ("release", text(row.release)), ("version", text(row.version)), ("projectId", .string(projectID)),
-            ("environment", .string(row.environment)), ("public", .bool(row.isPublic)), ("bookmarked", .bool(false)),
-            ("tags", array(row.tags)), ("input", stored(row.input)), ("output", stored(row.output)),
-            ("sessionId", text(row.sessionID)), ("createdAt", time(row.createdAt)), ("updatedAt", time(row.updatedAt)),
-        ]
+        var members: [(String, JSONValue)] = []
+        trace(row, projectID: projectID, into: &members)
+        return members
+    }
+
+    static func trace(_ row: TraceRow, projectID: String, into out: inout some MemberSink) {
+        out.add("id", .string(row.traceID))
+        out.add("externalId", .null)
+        out.add("timestamp", time(row.timestamp))
+        out.add("name", text(row.name))
+        out.add("userId", text(row.userID))
+        out.add("metadata", object(row.metadata))
+        out.add("release", text(row.release))
+        out.add("version", text(row.version))
+        out.add("projectId", .string(projectID))
+        out.add("environment", .string(row.environment))
+        out.add("public", .bool(row.isPublic))
+        out.add("bookmarked", .bool(false))
+        out.add("tags", array(row.tags))
+        out.add("input", stored(row.input))
+        out.add("output", stored(row.output))
+        out.add("sessionId", text(row.sessionID))
+        out.add("createdAt", time(row.createdAt))
+        out.add("updatedAt", time(row.updatedAt))
     }
 
     /// Parley's per-trace aggregates, added to trace objects.
     static func traceAggregates(_ row: TraceRow) -> [(String, JSONValue)] {
-        [
-            ("turnNumber", number(row.turnNumber)), ("latencyMs", JSONValue(Int(row.latencyMs))),
-            ("observationCount", JSONValue(Int(row.observationCount))),
-            ("inputTokens", JSONValue(Int(row.inputTokens))), ("outputTokens", JSONValue(Int(row.outputTokens))),
-            ("totalTokens", JSONValue(Int(row.totalTokens))),
-        ] + tracking(row.tracking)
+        var members: [(String, JSONValue)] = []
+        traceAggregates(row, into: &members)
+        return members
+    }
+
+    static func traceAggregates(_ row: TraceRow, into out: inout some MemberSink) {
+        out.add("turnNumber", number(row.turnNumber))
+        out.add("latencyMs", JSONValue(Int(row.latencyMs)))
+        out.add("observationCount", JSONValue(Int(row.observationCount)))
+        out.add("inputTokens", JSONValue(Int(row.inputTokens)))
+        out.add("outputTokens", JSONValue(Int(row.outputTokens)))
+        out.add("totalTokens", JSONValue(Int(row.totalTokens)))
+        for (key, value) in tracking(row.tracking) { out.addDynamic(key, value) }
     }
 
     /// The session-tracking attributes a turn sent (docs/DATA_MODEL.md), grouped as the
@@ -103,10 +145,17 @@ enum ReadJSON {
 
     /// Observation (APIObservation / ObservationsView) with Langfuse's derived usage fields.
     static func observation(_ row: ObservationRow, projectID: String) -> [(String, JSONValue)] {
+        var members: [(String, JSONValue)] = []
+        members.reserveCapacity(48)
+        observation(row, projectID: projectID, into: &members)
+        return members
+    }
+
+    static func observation(_ row: ObservationRow, projectID: String, into out: inout some MemberSink) {
         let usage = parsedObject(row.usageDetails)
         let cost = parsedObject(row.costDetails)
         func sum(_ details: JSONValue, containing key: String) -> Double? {
-            let values = (details.objectValue ?? []).filter { $0.0.contains(key) }.compactMap { $0.1.doubleValue }
+            let values = (details.objectValue ?? []).filter { $0.0.containsUTF8(key) }.compactMap { $0.1.doubleValue }
             return values.isEmpty ? nil : values.reduce(0, +)
         }
         let input = Int(sum(usage, containing: "input") ?? 0)
@@ -114,26 +163,47 @@ enum ReadJSON {
         let total = Int(usage["total"]?.doubleValue ?? 0)
         let latency: JSONValue = row.endTime.map { JSONValue(Double($0 - row.startTime) / 1000) } ?? .null
         let firstToken: JSONValue = row.completionStartTime.map { JSONValue(Double($0 - row.startTime) / 1000) } ?? .null
-        return [
-            ("id", .string(row.observationID)), ("projectId", .string(projectID)), ("traceId", text(row.traceID)),
-            ("parentObservationId", text(row.parentObservationID)), ("type", .string(row.type)),
-            ("name", text(row.name)), ("environment", .string(row.environment)), ("startTime", time(row.startTime)),
-            ("endTime", time(row.endTime)), ("completionStartTime", time(row.completionStartTime)),
-            ("version", text(row.version)), ("level", .string(row.level)), ("statusMessage", text(row.statusMessage)),
-            ("createdAt", time(row.createdAt)), ("updatedAt", time(row.updatedAt)),
-            ("input", stored(row.input)), ("output", stored(row.output)), ("metadata", object(row.metadata)),
-            ("model", text(row.model)), ("modelParameters", object(row.modelParameters)),
-            ("promptId", .null), ("promptName", text(row.promptName)), ("promptVersion", number(row.promptVersion)),
-            ("usageDetails", usage), ("costDetails", cost),
-            ("usage", .object([("unit", .string("TOKENS")), ("input", JSONValue(input)), ("output", JSONValue(output)), ("total", JSONValue(total))])),
-            ("unit", .string("TOKENS")), ("promptTokens", JSONValue(input)), ("completionTokens", JSONValue(output)),
-            ("totalTokens", JSONValue(total)), ("usagePricingTierId", .null), ("usagePricingTierName", .null),
-            ("modelId", .null), ("inputPrice", .null), ("outputPrice", .null), ("totalPrice", .null),
-            ("calculatedInputCost", number(sum(cost, containing: "input"))),
-            ("calculatedOutputCost", number(sum(cost, containing: "output"))),
-            ("calculatedTotalCost", JSONValue(cost["total"]?.doubleValue ?? 0)),
-            ("latency", latency), ("timeToFirstToken", firstToken),
-        ]
+        out.add("id", .string(row.observationID))
+        out.add("projectId", .string(projectID))
+        out.add("traceId", text(row.traceID))
+        out.add("parentObservationId", text(row.parentObservationID))
+        out.add("type", .string(row.type))
+        out.add("name", text(row.name))
+        out.add("environment", .string(row.environment))
+        out.add("startTime", time(row.startTime))
+        out.add("endTime", time(row.endTime))
+        out.add("completionStartTime", time(row.completionStartTime))
+        out.add("version", text(row.version))
+        out.add("level", .string(row.level))
+        out.add("statusMessage", text(row.statusMessage))
+        out.add("createdAt", time(row.createdAt))
+        out.add("updatedAt", time(row.updatedAt))
+        out.add("input", stored(row.input))
+        out.add("output", stored(row.output))
+        out.add("metadata", object(row.metadata))
+        out.add("model", text(row.model))
+        out.add("modelParameters", object(row.modelParameters))
+        out.add("promptId", .null)
+        out.add("promptName", text(row.promptName))
+        out.add("promptVersion", number(row.promptVersion))
+        out.add("usageDetails", usage)
+        out.add("costDetails", cost)
+        out.add("usage", .object([("unit", .string("TOKENS")), ("input", JSONValue(input)), ("output", JSONValue(output)), ("total", JSONValue(total))]))
+        out.add("unit", .string("TOKENS"))
+        out.add("promptTokens", JSONValue(input))
+        out.add("completionTokens", JSONValue(output))
+        out.add("totalTokens", JSONValue(total))
+        out.add("usagePricingTierId", .null)
+        out.add("usagePricingTierName", .null)
+        out.add("modelId", .null)
+        out.add("inputPrice", .null)
+        out.add("outputPrice", .null)
+        out.add("totalPrice", .null)
+        out.add("calculatedInputCost", number(sum(cost, containing: "input")))
+        out.add("calculatedOutputCost", number(sum(cost, containing: "output")))
+        out.add("calculatedTotalCost", JSONValue(cost["total"]?.doubleValue ?? 0))
+        out.add("latency", latency)
+        out.add("timeToFirstToken", firstToken)
     }
 
     /// ScoreV1 (and the v2 fields `sessionId`, `datasetRunId`).
@@ -176,9 +246,9 @@ enum ReadJSON {
         ]
     }
 
-    /// Observations as a forest by `parentObservationId`; each node gets `children`. An
-    /// observation whose parent is missing becomes a root.
-    static func tree(_ rows: [ObservationRow], projectID: String) -> [JSONValue] {
+    /// Writes observations as a forest by `parentObservationId` (a JSON array; each node gets
+    /// `children`) into `stream`. An observation whose parent is missing becomes a root.
+    static func writeTree(_ rows: [ObservationRow], projectID: String, into stream: inout JSONStream) {
         let ids = Set(rows.map(\.observationID))
         var children: [String: [ObservationRow]] = [:]
         var roots: [ObservationRow] = []
@@ -190,15 +260,22 @@ enum ReadJSON {
             }
         }
         var visited = Set<String>()
-        func node(_ row: ObservationRow, depth: Int) -> JSONValue {
+        func node(_ row: ObservationRow, depth: Int) {
             visited.insert(row.observationID)
             // Cycles (a parent loop in bad input) and absurd depth stop here instead of recursing forever.
             let kids = depth > 200 ? [] : (children[row.observationID] ?? []).filter { !visited.contains($0.observationID) }
-            return .object(observation(row, projectID: projectID) + [("children", .array(kids.map { node($0, depth: depth + 1) }))])
+            stream.beginObject()
+            observation(row, projectID: projectID, into: &stream)
+            stream.key("children")
+            stream.beginArray()
+            for kid in kids where !visited.contains(kid.observationID) { node(kid, depth: depth + 1) }
+            stream.endArray()
+            stream.endObject()
         }
-        var result = roots.map { node($0, depth: 0) }
+        stream.beginArray()
+        for root in roots { node(root, depth: 0) }
         // Rows only reachable through a cycle would be lost; show them as roots.
-        for row in rows where !visited.contains(row.observationID) { result.append(node(row, depth: 0)) }
-        return result
+        for row in rows where !visited.contains(row.observationID) { node(row, depth: 0) }
+        stream.endArray()
     }
 }

@@ -13,7 +13,7 @@ enum SessionHandlers {
             let body = try parseJSONBody(request)
             guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
             let sessionID = try optionalText(body, "id") ?? UUID().uuidString.lowercased()
-            guard !sessionID.isEmpty, sessionID.count <= 800, !sessionID.contains("\r") else {
+            guard !sessionID.isEmpty, sessionID.count <= 800, !sessionID.containsByte(UInt8(ascii: "\r")) else {
                 throw APIError.badRequest("Invalid request data: id must be 1 to 800 characters")
             }
             var attributes = SessionStore.Attributes()
@@ -151,21 +151,41 @@ enum SessionHandlers {
             guard let (session, traces, observations, traceScores, sessionScores) = detail else {
                 throw APIError.notFound("Session not found within authorized project")
             }
-            let traceItems: [JSONValue] = traces.map { trace in
-                let rows = observations[trace.traceID] ?? []
-                return .object(ReadJSON.trace(trace, projectID: publicID) + [
-                    ("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)")),
-                    ("latency", JSONValue(Double(trace.latencyMs) / 1000)), ("totalCost", JSONValue(trace.totalCost)),
-                ] + ReadJSON.traceAggregates(trace) + [
-                    ("observations", .array(ReadJSON.tree(rows, projectID: publicID))),
-                    ("scores", .array((traceScores[trace.traceID] ?? []).map { ReadJSON.score($0, projectID: publicID) })),
-                ])
+            // Streamed, not built as a JSONValue tree: a 100-turn session is hundreds of objects
+            // (docs/BENCHMARKS.md, drill-down).
+            // Sized up front from the stored text it will carry, so the buffer is not regrown
+            // (and copied) several times on the way to half a megabyte.
+            var estimate = 4096 + traces.count * 2048
+            for trace in traces {
+                estimate += (trace.input?.utf8.count ?? 0) + (trace.output?.utf8.count ?? 0) + (trace.metadata?.utf8.count ?? 0)
             }
-            let body = JSONValue.object(ReadJSON.session(session, projectID: publicID) + [
-                ("traces", .array(traceItems)),
-                ("sessionScores", .array(sessionScores.map { ReadJSON.score($0, projectID: publicID) })),
-            ])
-            return jsonResponse(body)
+            for rows in observations.values {
+                for row in rows {
+                    estimate += 1536 + (row.input?.utf8.count ?? 0) + (row.output?.utf8.count ?? 0)
+                        + (row.metadata?.utf8.count ?? 0) + (row.modelParameters?.utf8.count ?? 0)
+                }
+            }
+            var out = JSONStream(capacity: estimate)
+            out.beginObject()
+            for (key, value) in ReadJSON.session(session, projectID: publicID) { out.dynamicMember(key, value) }
+            out.key("traces")
+            out.beginArray()
+            for trace in traces {
+                out.beginObject()
+                ReadJSON.trace(trace, projectID: publicID, into: &out)
+                out.member("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)"))
+                out.member("latency", JSONValue(Double(trace.latencyMs) / 1000))
+                out.member("totalCost", JSONValue(trace.totalCost))
+                ReadJSON.traceAggregates(trace, into: &out)
+                out.key("observations")
+                ReadJSON.writeTree(observations[trace.traceID] ?? [], projectID: publicID, into: &out)
+                out.member("scores", .array((traceScores[trace.traceID] ?? []).map { ReadJSON.score($0, projectID: publicID) }))
+                out.endObject()
+            }
+            out.endArray()
+            out.member("sessionScores", .array(sessionScores.map { ReadJSON.score($0, projectID: publicID) }))
+            out.endObject()
+            return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: out.bytes)
         }
     }
 }

@@ -63,15 +63,15 @@ enum TraceHandlers {
             let (page, observations, scores) = try database.read { db in
                 let page = try ReadStore.traces(frozen, sortColumn: column, descending: descending, limit: paging.limit, offset: paging.offset, on: db)
                 let ids = page.rows.map(\.traceID)
-                return (page, try ReadStore.observations(ofTraces: ids, projectID: projectID, on: db),
-                        try ReadStore.scores(ofTraces: ids, projectID: projectID, on: db))
+                return (page, try ReadStore.observationIDs(ofTraces: ids, projectID: projectID, on: db),
+                        try ReadStore.scoreIDs(ofTraces: ids, projectID: projectID, on: db))
             }
             let items: [JSONValue] = page.rows.map { trace in
                 .object(ReadJSON.trace(trace, projectID: publicID) + [
                     ("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)")),
                     ("latency", JSONValue(Double(trace.latencyMs) / 1000)), ("totalCost", JSONValue(trace.totalCost)),
-                    ("observations", .array((observations[trace.traceID] ?? []).map { .string($0.observationID) })),
-                    ("scores", .array((scores[trace.traceID] ?? []).map { .string($0.scoreID) })),
+                    ("observations", .array((observations[trace.traceID] ?? []).map(JSONValue.string))),
+                    ("scores", .array((scores[trace.traceID] ?? []).map(JSONValue.string))),
                 ] + ReadJSON.traceAggregates(trace))
             }
             return jsonResponse(paging.response(items, totalItems: page.totalItems))

@@ -107,11 +107,15 @@ public struct SessionTracking: Sendable, Equatable {
 
         init(_ root: JSONValue) { self.root = root }
 
+        /// `key` flat (`{"turn.number": 3}`) or as a path of nested objects
+        /// (`{"turn": {"number": 3}}`). Split on UTF-8 dots: splitting the String by Character
+        /// walked grapheme breaks and was a third of single-event ingestion in the profile
+        /// (docs/BENCHMARKS.md).
         func value(_ key: String) -> JSONValue? {
             if let flat = root[key], !flat.isNull { return flat }
             var current = root
-            for part in key.split(separator: ".") {
-                guard let next = current[String(part)] else { return nil }
+            for part in key.utf8.split(separator: UInt8(ascii: ".")) {
+                guard let next = current[String(decoding: part, as: UTF8.self)] else { return nil }
                 current = next
             }
             return current.isNull ? nil : current

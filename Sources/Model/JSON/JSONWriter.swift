@@ -40,6 +40,11 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
+            // Most strings need no escaping: check first, then copy them in one go.
+            if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                out.append(contentsOf: bytes)
+                return
+            }
             var start = 0
             for index in 0..<bytes.count {
                 let byte = bytes[index]
@@ -93,6 +98,7 @@ extension JSONValue {
     /// Compact JSON as UTF-8 bytes: the cheapest way to a response body.
     public var jsonBytes: [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(4096)
         JSONWriter.write(self, into: &out)
         return out
     }

@@ -124,6 +124,33 @@ public enum ReadStore {
         return result
     }
 
+    /// Only the ids of each trace's observations, by start time: what a trace-list item shows.
+    /// Reading whole rows there (inputs, outputs, metadata) was most of a list request.
+    public static func observationIDs(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [String]] {
+        try childIDs(ofTraces: traceIDs, projectID: projectID, sql: """
+            SELECT observation_id FROM observations WHERE project_id = ? AND trace_id = ?
+            ORDER BY start_time, observation_id
+            """, on: db)
+    }
+
+    /// Only the ids of each trace's scores, by time.
+    public static func scoreIDs(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [String]] {
+        try childIDs(ofTraces: traceIDs, projectID: projectID, sql: """
+            SELECT score_id FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY timestamp, score_id
+            """, on: db)
+    }
+
+    private static func childIDs(ofTraces traceIDs: [String], projectID: Int64, sql: String, on db: SQLiteConnection) throws -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        let statement = try db.statement(sql)
+        for traceID in traceIDs {
+            var ids: [String] = []
+            try statement.query([.integer(projectID), .text(traceID)]) { ids.append($0.text(0) ?? "") }
+            result[traceID] = ids
+        }
+        return result
+    }
+
     /// Every observation of every trace in a session, grouped by trace.
     public static func observations(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
         try rowsOfSessionTraces(

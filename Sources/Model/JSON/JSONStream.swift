@@ -1,0 +1,61 @@
+/// Writes JSON text straight into a byte buffer, member by member, without building a
+/// `JSONValue` tree first. Large read responses (a session drill-down is hundreds of objects)
+/// use it: allocating, then freeing, a tree of member arrays was most of their cost in the
+/// profile (docs/BENCHMARKS.md).
+///
+/// Commas are placed automatically: every value or key after the first in its container is
+/// preceded by one. Callers keep begin/end calls balanced.
+public struct JSONStream: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    public init(capacity: Int = 16 * 1024) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+
+    /// An object key computed at run time (escaped as needed); the next call writes its value.
+    public mutating func dynamicKey(_ name: String) {
+        separate()
+        JSONWriter.writeString(name, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// A complete value (an array element, or the value after `key`).
+    public mutating func value(_ value: JSONValue) {
+        separate()
+        JSONWriter.write(value, into: &bytes)
+        needsComma = true
+    }
+
+    /// A key known at compile time: written as is, without scanning for characters to escape.
+    /// Callers pass plain ASCII names (`"startTime"`), which is all the read shapes use.
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        needsComma = false
+    }
+
+    /// `key` then `value`, for a key known at compile time.
+    public mutating func member(_ name: StaticString, _ value: JSONValue) {
+        key(name)
+        self.value(value)
+    }
+
+    /// `dynamicKey` then `value`.
+    public mutating func dynamicMember(_ name: String, _ value: JSONValue) {
+        dynamicKey(name)
+        self.value(value)
+    }
+
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+}
