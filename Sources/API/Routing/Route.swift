@@ -48,7 +48,9 @@ public struct Route: Sendable {
         for (segment, part) in zip(segments, pathSegments) {
             switch segment {
             case .literal(let literal):
-                guard part == literal else { return nil }
+                // Byte equality: a path segment is a URL's bytes, not text to compare by
+                // canonical equivalence (which would also be slower).
+                guard part.utf8.elementsEqual(literal.utf8) else { return nil }
             case .parameter(let name):
                 guard let decoded = PercentDecoding.decode(part), !decoded.isEmpty else { return nil }
                 parameters[name] = decoded
