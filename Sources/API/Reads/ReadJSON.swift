@@ -23,6 +23,14 @@ extension JSONStream: MemberSink {
 /// Renders stored rows in Langfuse's read shapes (langfuse-api.md §5.0), emitting every key
 /// (null, {} or [] rather than omitted), because the 4.x SDK parses strictly.
 enum ReadJSON {
+    /// A shape's members as a list, for nesting in a `JSONValue`.
+    static func members(_ fill: (inout [(String, JSONValue)]) -> Void) -> [(String, JSONValue)] {
+        var members: [(String, JSONValue)] = []
+        members.reserveCapacity(48)
+        fill(&members)
+        return members
+    }
+
     static func time(_ millis: Int64?) -> JSONValue {
         millis.map { .string(Timestamp.iso8601(millis: $0)) } ?? .null
     }
@@ -64,9 +72,7 @@ enum ReadJSON {
 
     /// APITrace: the plain trace shape.
     static func trace(_ row: TraceRow, projectID: String) -> [(String, JSONValue)] {
-        var members: [(String, JSONValue)] = []
-        trace(row, projectID: projectID, into: &members)
-        return members
+        members { trace(row, projectID: projectID, into: &$0) }
     }
 
     static func trace(_ row: TraceRow, projectID: String, into out: inout some MemberSink) {
@@ -92,9 +98,7 @@ enum ReadJSON {
 
     /// Parley's per-trace aggregates, added to trace objects.
     static func traceAggregates(_ row: TraceRow) -> [(String, JSONValue)] {
-        var members: [(String, JSONValue)] = []
-        traceAggregates(row, into: &members)
-        return members
+        members { traceAggregates(row, into: &$0) }
     }
 
     static func traceAggregates(_ row: TraceRow, into out: inout some MemberSink) {
@@ -145,10 +149,7 @@ enum ReadJSON {
 
     /// Observation (APIObservation / ObservationsView) with Langfuse's derived usage fields.
     static func observation(_ row: ObservationRow, projectID: String) -> [(String, JSONValue)] {
-        var members: [(String, JSONValue)] = []
-        members.reserveCapacity(48)
-        observation(row, projectID: projectID, into: &members)
-        return members
+        members { observation(row, projectID: projectID, into: &$0) }
     }
 
     static func observation(_ row: ObservationRow, projectID: String, into out: inout some MemberSink) {

@@ -4,22 +4,24 @@ extension String {
     /// instructions per call in the drill-down profile (docs/BENCHMARKS.md); keys and markers
     /// here are short, so a plain byte scan is what is wanted.
     public func containsUTF8(_ needle: String) -> Bool {
-        let pattern = Array(needle.utf8)
-        guard let first = pattern.first else { return true }
         var haystack = self
+        var needle = needle
         return haystack.withUTF8 { bytes in
-            guard bytes.count >= pattern.count else { return false }
-            var index = 0
-            let last = bytes.count - pattern.count
-            while index <= last {
-                if bytes[index] == first {
-                    var matched = 1
-                    while matched < pattern.count && bytes[index + matched] == pattern[matched] { matched += 1 }
-                    if matched == pattern.count { return true }
+            needle.withUTF8 { pattern in
+                guard let first = pattern.first else { return true }
+                guard bytes.count >= pattern.count else { return false }
+                var index = 0
+                let last = bytes.count - pattern.count
+                while index <= last {
+                    if bytes[index] == first {
+                        var matched = 1
+                        while matched < pattern.count && bytes[index + matched] == pattern[matched] { matched += 1 }
+                        if matched == pattern.count { return true }
+                    }
+                    index += 1
                 }
-                index += 1
+                return false
             }
-            return false
         }
     }
 
