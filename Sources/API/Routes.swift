@@ -27,6 +27,10 @@ public enum Routes {
         router.get("/api/public/sessions", SessionHandlers.list(database: database, authenticator: authenticator))
         router.get("/api/public/sessions/:id", SessionHandlers.get(database: database, authenticator: authenticator))
         router.post("/api/public/sessions/:id/end", SessionHandlers.end(database: database, authenticator: authenticator))
+        router.get("/api/public/analytics/dropoff", AnalyticsHandlers.dropoff(database: database, authenticator: authenticator))
+        router.get("/api/public/analytics/sessions", AnalyticsHandlers.sessions(database: database, authenticator: authenticator))
+        router.get("/api/public/analytics/journeys", AnalyticsHandlers.journeys(database: database, authenticator: authenticator))
+        router.get("/api/public/analytics/journeys/:name", AnalyticsHandlers.journey(database: database, authenticator: authenticator))
 
         router.post("/api/public/traces", TraceHandlers.create(database: database, authenticator: authenticator))
         router.get("/api/public/traces", TraceHandlers.list(database: database, authenticator: authenticator))

@@ -49,11 +49,14 @@ struct ServeCommand: ParsableCommand {
     var tlsHandshakeTimeout: Double?
     @Option(help: "Seconds a shutdown waits for in-flight requests. Default 10.")
     var shutdownGrace: Double?
+    @Option(help: "Seconds without activity before a session is timed out (env PARLEY_INACTIVITY_TIMEOUT; a project's inactivityTimeoutSeconds setting wins). Default 1800.")
+    var inactivityTimeout: Int?
 
     func validate() throws {
         if let level = resolvedLogLevelText, Logger.Level(rawValue: level) == nil {
             throw ValidationError("unknown log level '\(level)'")
         }
+        if let inactivityTimeout, inactivityTimeout < 1 { throw ValidationError("--inactivity-timeout must be at least 1 second") }
         for (name, value) in [("--port", port), ("--tls-port", tlsPort)] {
             if let value, !(0...65535).contains(value) { throw ValidationError("\(name) must be 0...65535") }
         }
@@ -121,7 +124,14 @@ struct ServeCommand: ParsableCommand {
                 logger.error("TLS reload failed; keeping the current certificate: \(error)")
             }
         }
+        let timeout = inactivityTimeout ?? Environment.int("PARLEY_INACTIVITY_TIMEOUT") ?? Int(InactivitySweeper.defaultTimeoutSeconds)
+        let sweeper = InactivitySweeper(database: database, defaultTimeoutSeconds: Int64(timeout), logger: logger) {
+            Int64(Date().timeIntervalSince1970 * 1000)
+        }
+        sweeper.start()
+
         stop.wait()
+        sweeper.stop()
         server.shutdown()
         database.close()
         logger.notice("stopped")

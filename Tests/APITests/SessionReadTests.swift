@@ -365,7 +365,9 @@ struct SessionReadTests {
             try await api.ingest(Build.turn("middle", session: "s-time", at: 15_000))
             let traces = try await api.json("/api/public/sessions/s-time")["traces"]?.arrayValue ?? []
             #expect(traces.map { $0["id"]?.stringValue } == ["early", "middle", "late"])
-            #expect(traces.allSatisfy { $0["turnNumber"]?.isNull == true })
+            // Numbers are derived from that order (issue #7); the sent value stays null.
+            #expect(traces.map { $0["turnNumber"]?.intValue } == [1, 2, 3])
+            #expect(traces.allSatisfy { $0["turnNumberSource"]?.stringValue == "derived" && $0["turn"]?["number"] == .null })
         }
     }
 

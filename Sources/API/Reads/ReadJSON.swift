@@ -102,13 +102,24 @@ enum ReadJSON {
     }
 
     static func traceAggregates(_ row: TraceRow, into out: inout some MemberSink) {
-        out.add("turnNumber", number(row.turnNumber))
+        // The turn's number as Parley uses it: sent, else derived (docs/ANALYTICS.md); the sent
+        // value stays in `turn.number`.
+        out.add("turnNumber", number(row.derivation?.number ?? row.turnNumber))
+        out.add("turnNumberSource", text(row.derivation?.source.rawValue ?? (row.turnNumber == nil ? nil : "sent")))
+        out.add("turnIssues", .array((row.derivation?.flags ?? []).map(JSONValue.string)))
         out.add("latencyMs", JSONValue(Int(row.latencyMs)))
         out.add("observationCount", JSONValue(Int(row.observationCount)))
         out.add("inputTokens", JSONValue(Int(row.inputTokens)))
         out.add("outputTokens", JSONValue(Int(row.outputTokens)))
         out.add("totalTokens", JSONValue(Int(row.totalTokens)))
         for (key, value) in tracking(row.tracking) { out.addDynamic(key, value) }
+        let derived = row.derivation
+        out.add("contextWindow", .object([
+            ("tokens", number(derived?.contextTokens)), ("limit", number(derived?.contextLimit)),
+            ("percent", number(derived?.contextPercent)), ("source", text(derived?.contextSource)),
+            ("pruned", row.tracking.contextPruned.map(JSONValue.bool) ?? .null),
+            ("messagesPruned", number(row.tracking.contextMessagesPruned)),
+        ]))
     }
 
     /// The session-tracking attributes a turn sent (docs/DATA_MODEL.md), grouped as the
@@ -244,7 +255,81 @@ enum ReadJSON {
             ("totalCost", JSONValue(row.totalCost)), ("meanTurnLatencyMs", number(row.latencyMeanMs)),
             ("p95TurnLatencyMs", number(row.latencyP95Ms)), ("scores", object(row.scores)),
             ("updatedAt", time(row.updatedAt)),
+        ] + sessionAnalytics(row.analytics)
+    }
+
+    /// A session's conversation analytics (docs/ANALYTICS.md), every key present.
+    static func sessionAnalytics(_ a: SessionAnalyticsRow) -> [(String, JSONValue)] {
+        [
+            ("endSource", text(a.endSource)), ("idleTimeMs", number(a.idleTimeMs)),
+            ("resumptions", JSONValue(Int(a.resumptions))), ("conversationCount", JSONValue(Int(a.conversationCount))),
+            ("lastTurnNumber", number(a.lastTurnNumber)), ("turnNumberSource", text(a.turnNumberSource)),
+            ("turnIssues", a.turnIssues == "{}" ? TurnIssues().json : object(a.turnIssues)),
+            ("completed", .bool(a.completed)),
+            ("dropoff", .object([
+                ("isDropoff", .bool(a.dropoff)), ("lastTurnNumber", number(a.dropoff ? a.lastTurnNumber : nil)),
+                ("lastIntent", text(a.dropoff ? a.lastIntent : nil)),
+                ("agentLastAction", text(a.dropoff ? a.agentLastAction : nil)),
+                ("sinceLastTurnMs", number(a.dropoff ? a.sinceLastTurnMs : nil)),
+            ])),
+            ("journey", .object([
+                ("name", text(a.journeyName)), ("stage", text(a.journeyStage)),
+                ("stageNumber", number(a.journeyStageNumber)), ("totalStages", number(a.journeyTotalStages)),
+                ("converted", .bool(a.converted)), ("conversionTurn", number(a.conversionTurn)),
+                ("conversionTimeMs", number(a.conversionTimeMs)),
+            ])),
+            ("contextWindow", .object([
+                ("maxPercent", number(a.contextMaxPercent)), ("maxTokens", number(a.contextMaxTokens)),
+                ("firstTurnOver80Percent", number(a.contextFirstTurnOver80)),
+            ])),
+            ("userSatisfaction", number(a.userSatisfaction)),
         ]
+    }
+
+    /// The session's turns grouped by `conversation.id` (turns without one form a group with id
+    /// null), each group in order of its first turn and each turn summarised for the drill-down.
+    static func conversations(_ traces: [TraceRow]) -> JSONValue {
+        var groups: [(id: String?, turns: [TraceRow])] = []
+        var index: [String: Int] = [:]
+        for trace in traces {
+            let key = trace.tracking.conversationID ?? ""
+            if let at = index[key] {
+                groups[at].turns.append(trace)
+            } else {
+                index[key] = groups.count
+                groups.append((trace.tracking.conversationID, [trace]))
+            }
+        }
+        return .array(groups.map { group in
+            let topic = group.turns.last { $0.tracking.conversationTopic != nil }?.tracking.conversationTopic
+            return .object([
+                ("id", text(group.id)), ("topic", text(topic)), ("turnCount", JSONValue(group.turns.count)),
+                ("turns", .array(group.turns.map(turnSummary))),
+            ])
+        })
+    }
+
+    /// One turn as the drill-down's conversation view shows it. Lengths are UTF-8 bytes of the
+    /// stored input and output (JSON text; a plain string without its quotes).
+    static func turnSummary(_ row: TraceRow) -> JSONValue {
+        func length(_ stored: String?) -> JSONValue {
+            guard let stored else { return .null }
+            let bytes = stored.utf8.count
+            let quoted = stored.utf8.first == UInt8(ascii: "\"") && bytes >= 2
+            return JSONValue(quoted ? bytes - 2 : bytes)
+        }
+        let t = row.tracking
+        return .object([
+            ("traceId", .string(row.traceID)), ("name", text(row.name)), ("startTime", time(row.timestamp)),
+            ("turnNumber", number(row.derivation?.number ?? t.turnNumber)),
+            ("turnNumberSource", text(row.derivation?.source.rawValue ?? (t.turnNumber == nil ? nil : "sent"))),
+            ("turnIssues", .array((row.derivation?.flags ?? []).map(JSONValue.string))),
+            ("role", text(t.turnRole)), ("inputType", text(t.turnInputType)), ("outputType", text(t.turnOutputType)),
+            ("inputLength", length(row.input)), ("outputLength", length(row.output)),
+            ("agentRuns", JSONValue(Int(row.agentCount))), ("toolCalls", JSONValue(Int(t.turnToolCalls ?? row.toolCount))),
+            ("latencyMs", JSONValue(Int(t.turnLatencyMs ?? row.latencyMs))),
+            ("contextPercent", number(row.derivation?.contextPercent)),
+        ])
     }
 
     /// Writes observations as a forest by `parentObservationId` (a JSON array; each node gets

@@ -71,47 +71,7 @@ enum SessionHandlers {
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
-            var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
-            if let from = try query.millis("fromTimestamp") { conditions.add("created_at >= ?", .integer(from)) }
-            if let to = try query.millis("toTimestamp") { conditions.add("created_at < ?", .integer(to)) }
-            conditions.any("environment", query.list("environment"))
-            if let userID = query["userId"] { conditions.add("user_id = ?", .text(userID)) }
-            if let status = query["status"] {
-                guard ["active", "ended", "timed_out"].contains(status) else {
-                    throw APIError.badRequest("Invalid request data: status must be active, ended or timed_out")
-                }
-                conditions.add("status = ?", .text(status))
-            }
-            if let channel = query["channel"] { conditions.add("channel = ?", .text(channel)) }
-            if let text = query["minTurns"] {
-                guard let minTurns = Int64(text), minTurns >= 0 else {
-                    throw APIError.badRequest("Invalid request data: minTurns must be a non-negative integer")
-                }
-                conditions.add("turn_count >= ?", .integer(minTurns))
-            }
-            for tag in query.list("tag") {
-                conditions.add("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)", .text(tag))
-            }
-            for (key, value) in query.all where key.hasPrefix("metadata[") && key.hasSuffix("]") {
-                let field = String(key.dropFirst("metadata[".count).dropLast())
-                guard !field.isEmpty else { continue }
-                let path = "$.\"" + field.replacingOccurrences(of: "\"", with: "\\\"") + "\""
-                // Matches the session's own metadata or the metadata of any of its traces.
-                // json_extract gives JSON true/false as 1/0 (https://sqlite.org/json1.html#jex),
-                // so booleans are compared by their JSON type name, the text a query carries.
-                // Plain `?`s, bound in order: numbered ones would count from the statement's start.
-                func matches(_ column: String) -> String {
-                    """
-                    CASE json_type(\(column), ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-                        ELSE CAST(json_extract(\(column), ?) AS TEXT) END = ?
-                    """
-                }
-                conditions.add("""
-                    (\(matches("sessions.metadata")) OR EXISTS (
-                        SELECT 1 FROM traces t WHERE t.project_id = sessions.project_id
-                        AND t.session_id = sessions.session_id AND \(matches("t.metadata"))))
-                    """, .text(path), .text(path), .text(value), .text(path), .text(path), .text(value))
-            }
+            let conditions = try SessionFilters.conditions(query, projectID: auth.project.rowID)
             let sortFields = Set(ReadStore.SessionSort.allCases.map(\.rawValue))
             var (field, descending) = try query.orderBy(default: "createdAt", descending: true, fields: sortFields)
             if let sort = query["sort"] {
@@ -183,6 +143,7 @@ enum SessionHandlers {
                 out.endObject()
             }
             out.endArray()
+            out.member("conversations", ReadJSON.conversations(traces))
             out.member("sessionScores", .array(sessionScores.map { ReadJSON.score($0, projectID: publicID) }))
             out.endObject()
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: out.bytes)

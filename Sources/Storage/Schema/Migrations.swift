@@ -15,6 +15,7 @@ enum Migrations {
         Migration(version: 3, sql: schemaV3),
         Migration(version: 4, sql: schemaV4, backfill: TrackingColumns.backfill(on:)),
         Migration(version: 5, sql: schemaV5),
+        Migration(version: 6, sql: schemaV6, backfill: AggregateStore.refreshEverySession(on:)),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -308,6 +309,66 @@ enum Migrations {
     INSERT INTO row_counts (project_id, table_name, n)
         SELECT project_id, 'traces', count(*) FROM traces GROUP BY project_id;
     \(["sessions", "traces"].map(countTriggers).joined(separator: "\n"))
+    """
+
+    /// Version 6: conversation analytics (issue #7, docs/ANALYTICS.md). Per trace, what Parley
+    /// derives for the turn (its number, context use) and what the context estimate needs (agent
+    /// runs, the peak generation input and its model); per session, the end, drop-off, journey,
+    /// context and satisfaction figures. Every session is recomputed once to fill them.
+    static let schemaV6 = """
+    ALTER TABLE traces ADD COLUMN agent_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE traces ADD COLUMN peak_input_tokens INTEGER;
+    ALTER TABLE traces ADD COLUMN peak_model TEXT;
+    ALTER TABLE traces ADD COLUMN turn_seq INTEGER;
+    ALTER TABLE traces ADD COLUMN turn_source TEXT;
+    ALTER TABLE traces ADD COLUMN turn_flags TEXT;
+    ALTER TABLE traces ADD COLUMN context_used_tokens INTEGER;
+    ALTER TABLE traces ADD COLUMN context_window INTEGER;
+    ALTER TABLE traces ADD COLUMN context_used_pct REAL;
+    ALTER TABLE traces ADD COLUMN context_source TEXT;
+
+    UPDATE traces SET agent_count = a.agents, peak_input_tokens = a.peak
+    FROM (
+        SELECT project_id, trace_id, coalesce(sum(type = 'AGENT'), 0) AS agents,
+               max(CASE WHEN type = 'GENERATION' THEN input_tokens END) AS peak
+        FROM observations WHERE trace_id IS NOT NULL GROUP BY project_id, trace_id
+    ) AS a
+    WHERE traces.project_id = a.project_id AND traces.trace_id = a.trace_id;
+    UPDATE traces SET peak_model = (
+        SELECT model FROM observations o WHERE o.project_id = traces.project_id AND o.trace_id = traces.trace_id
+        AND o.type = 'GENERATION' AND o.input_tokens IS NOT NULL ORDER BY o.input_tokens DESC, o.start_time LIMIT 1)
+    WHERE peak_input_tokens IS NOT NULL;
+
+    ALTER TABLE sessions ADD COLUMN end_source TEXT;
+    ALTER TABLE sessions ADD COLUMN ended_activity INTEGER;
+    ALTER TABLE sessions ADD COLUMN idle_time_ms INTEGER;
+    ALTER TABLE sessions ADD COLUMN resumptions INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN turn_number_source TEXT;
+    ALTER TABLE sessions ADD COLUMN turn_issues TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE sessions ADD COLUMN has_turn_issues INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN conversation_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN last_turn_number INTEGER;
+    ALTER TABLE sessions ADD COLUMN last_intent TEXT;
+    ALTER TABLE sessions ADD COLUMN agent_last_action TEXT;
+    ALTER TABLE sessions ADD COLUMN since_last_turn_ms INTEGER;
+    ALTER TABLE sessions ADD COLUMN dropoff INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN completed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN journey_name TEXT;
+    ALTER TABLE sessions ADD COLUMN journey_stage TEXT;
+    ALTER TABLE sessions ADD COLUMN journey_stage_number INTEGER;
+    ALTER TABLE sessions ADD COLUMN journey_total_stages INTEGER;
+    ALTER TABLE sessions ADD COLUMN converted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN conversion_turn INTEGER;
+    ALTER TABLE sessions ADD COLUMN conversion_time_ms INTEGER;
+    ALTER TABLE sessions ADD COLUMN context_max_pct REAL;
+    ALTER TABLE sessions ADD COLUMN context_max_tokens INTEGER;
+    ALTER TABLE sessions ADD COLUMN context_over80_turn INTEGER;
+    ALTER TABLE sessions ADD COLUMN user_satisfaction REAL;
+    UPDATE sessions SET end_source = 'api' WHERE status = 'ended';
+
+    -- The sweeper's scan: only sessions still active, oldest activity first.
+    CREATE INDEX sessions_idle ON sessions (project_id, coalesce(last_activity, created_at)) WHERE status = 'active';
+    CREATE INDEX sessions_by_journey ON sessions (project_id, journey_name, created_at) WHERE journey_name IS NOT NULL;
     """
 
     static func countTriggers(_ table: String) -> String {

@@ -14,12 +14,18 @@ public enum AggregateStore {
                 observation_count = a.n, generation_count = a.generations, tool_count = a.tools,
                 error_count = a.errors, input_tokens = a.input_tokens, output_tokens = a.output_tokens,
                 total_tokens = a.total_tokens, total_cost = a.total_cost, first_start = a.first_start,
-                last_end = a.last_end, latency_ms = coalesce(a.last_end - a.first_start, 0)
+                last_end = a.last_end, latency_ms = coalesce(a.last_end - a.first_start, 0),
+                agent_count = a.agents, peak_input_tokens = a.peak_input,
+                peak_model = CASE WHEN a.peak_input IS NULL THEN NULL ELSE (
+                    SELECT model FROM observations WHERE project_id = ?1 AND trace_id = ?2 AND type = 'GENERATION'
+                    AND input_tokens IS NOT NULL ORDER BY input_tokens DESC, start_time LIMIT 1) END
             FROM (
                 SELECT count(*) AS n,
                        coalesce(sum(type = 'GENERATION'), 0) AS generations,
                        coalesce(sum(type = 'TOOL' OR lower(name) LIKE 'tool%'), 0) AS tools,
                        coalesce(sum(level = 'ERROR'), 0) AS errors,
+                       coalesce(sum(type = 'AGENT'), 0) AS agents,
+                       max(CASE WHEN type = 'GENERATION' THEN input_tokens END) AS peak_input,
                        coalesce(sum(input_tokens), 0) AS input_tokens,
                        coalesce(sum(output_tokens), 0) AS output_tokens,
                        coalesce(sum(total_tokens), 0) AS total_tokens,
@@ -54,86 +60,5 @@ public enum AggregateStore {
         for (projectID, sessions) in stale {
             try refreshSessions(sessions, projectID: projectID, on: db)
         }
-    }
-
-    /// Recomputes each session's aggregates from its traces and scores.
-    static func refreshSessions(_ sessionIDs: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) throws {
-        // One pass over the session's turns, in time order: latencies, and the latest value of
-        // each session-level attribute a turn sent.
-        let turns = try db.statement("""
-            SELECT observation_count > 0, latency_ms, session_type, session_channel, session_client_version,
-                   session_locale, user_tier, user_org_id
-            FROM traces WHERE project_id = ? AND session_id = ? ORDER BY timestamp, trace_id
-            """)
-        let scores = try db.statement("""
-            SELECT name, count(*), avg(CASE WHEN data_type IN ('NUMERIC', 'BOOLEAN') THEN value END) FROM scores
-            WHERE project_id = ?1 AND (session_id = ?2 OR trace_id IN (
-                SELECT trace_id FROM traces WHERE project_id = ?1 AND session_id = ?2))
-            GROUP BY name ORDER BY name
-            """)
-        let update = try db.statement("""
-            UPDATE sessions SET
-                turn_count = a.n, observation_count = a.observations, generation_count = a.generations,
-                tool_count = a.tools, error_count = a.errors, input_tokens = a.input_tokens,
-                output_tokens = a.output_tokens, total_tokens = a.total_tokens, total_cost = a.total_cost,
-                first_activity = a.first_activity, last_activity = a.last_activity,
-                duration_ms = coalesce(a.last_activity - a.first_activity, 0),
-                user_id = coalesce(sessions.user_id, (
-                    SELECT user_id FROM traces WHERE project_id = ?1 AND session_id = ?2 AND user_id IS NOT NULL
-                    ORDER BY timestamp LIMIT 1)),
-                environment = CASE WHEN sessions.environment = 'default' THEN coalesce((
-                    SELECT environment FROM traces WHERE project_id = ?1 AND session_id = ?2
-                    ORDER BY timestamp LIMIT 1), 'default') ELSE sessions.environment END,
-                type = coalesce(declared_type, ?6), channel = coalesce(declared_channel, ?7),
-                client_version = coalesce(declared_client_version, ?8), locale = coalesce(declared_locale, ?9),
-                user_tier = coalesce(declared_user_tier, ?10), org_id = coalesce(declared_org_id, ?11),
-                tags = coalesce((
-                    SELECT json_group_array(value) FROM (
-                        SELECT DISTINCT j.value FROM traces t, json_each(t.tags) j
-                        WHERE t.project_id = ?1 AND t.session_id = ?2 ORDER BY j.value)), '[]'),
-                latency_mean_ms = ?3, latency_p95_ms = ?4, scores = ?5
-            FROM (
-                SELECT count(*) AS n,
-                       coalesce(sum(observation_count), 0) AS observations,
-                       coalesce(sum(generation_count), 0) AS generations,
-                       coalesce(sum(tool_count), 0) AS tools,
-                       coalesce(sum(error_count), 0) AS errors,
-                       coalesce(sum(input_tokens), 0) AS input_tokens,
-                       coalesce(sum(output_tokens), 0) AS output_tokens,
-                       coalesce(sum(total_tokens), 0) AS total_tokens,
-                       coalesce(sum(total_cost), 0) AS total_cost,
-                       min(min(timestamp, coalesce(first_start, timestamp))) AS first_activity,
-                       max(max(timestamp, coalesce(last_end, timestamp))) AS last_activity
-                FROM traces WHERE project_id = ?1 AND session_id = ?2
-            ) AS a
-            WHERE sessions.project_id = ?1 AND sessions.session_id = ?2
-            """)
-        for sessionID in Set(sessionIDs) {
-            var values: [Int64] = []
-            var attributes = [String?](repeating: nil, count: 6)
-            try turns.query([.integer(projectID), .text(sessionID)]) { row in
-                if row.int(0) != 0 { values.append(row.int(1)) }
-                for index in attributes.indices { if let value = row.text(2 + Int32(index)) { attributes[index] = value } }
-            }
-            let (mean, p95) = summary(values)
-            var summaries: [(String, JSONValue)] = []
-            try scores.query([.integer(projectID), .text(sessionID)]) { row in
-                let average: JSONValue = row.isNull(2) ? .null : JSONValue(row.double(2))
-                summaries.append((row.text(0) ?? "", .object([("count", JSONValue(Int(row.int(1)))), ("mean", average)])))
-            }
-            try update.run([
-                .integer(projectID), .text(sessionID), mean.map(SQLiteValue.real) ?? .null,
-                p95.map(SQLiteValue.real) ?? .null, .text(JSONValue.object(summaries).jsonText),
-            ] + attributes.map(SQLiteValue.optional))
-        }
-    }
-
-    /// Mean and nearest-rank 95th percentile, or nils for no values.
-    static func summary(_ values: [Int64]) -> (Double?, Double?) {
-        guard !values.isEmpty else { return (nil, nil) }
-        let sorted = values.sorted()
-        let mean = Double(sorted.reduce(0, +)) / Double(sorted.count)
-        let rank = Int((0.95 * Double(sorted.count)).rounded(.up))
-        return (mean, Double(sorted[max(0, rank - 1)]))
     }
 }

@@ -36,12 +36,15 @@ public struct SessionRow: Sendable, Equatable {
     public var latencyP95Ms: Double?
     public var scores: String
     public var tags: String
+    /// Conversation analytics (schema v6, docs/ANALYTICS.md).
+    public var analytics: SessionAnalyticsRow
 
     static let columns = """
         session_id, created_at, updated_at, environment, user_id, type, channel, client_version, locale,
         user_tier, org_id, metadata, start_time, end_time, status, end_reason, first_activity, last_activity,
         duration_ms, turn_count, observation_count, generation_count, tool_count, error_count, input_tokens,
-        output_tokens, total_tokens, total_cost, latency_mean_ms, latency_p95_ms, scores, tags
+        output_tokens, total_tokens, total_cost, latency_mean_ms, latency_p95_ms, scores, tags,
+        \(SessionAnalyticsRow.columns)
         """
 
     init(_ row: Statement) {
@@ -77,6 +80,70 @@ public struct SessionRow: Sendable, Equatable {
         latencyP95Ms = row.isNull(29) ? nil : row.double(29)
         scores = row.text(30) ?? "{}"
         tags = row.text(31) ?? "[]"
+        analytics = SessionAnalyticsRow(row, from: 32)
+    }
+}
+
+/// A session's conversation-analytics columns.
+public struct SessionAnalyticsRow: Sendable, Equatable {
+    public var endSource: String?
+    public var idleTimeMs: Int64?
+    public var resumptions: Int64
+    public var turnNumberSource: String?
+    /// JSON object (`TurnIssues.json`), `{}` when there are none.
+    public var turnIssues: String
+    public var conversationCount: Int64
+    public var lastTurnNumber: Int64?
+    public var lastIntent: String?
+    public var agentLastAction: String?
+    public var sinceLastTurnMs: Int64?
+    public var dropoff: Bool
+    public var completed: Bool
+    public var journeyName: String?
+    public var journeyStage: String?
+    public var journeyStageNumber: Int64?
+    public var journeyTotalStages: Int64?
+    public var converted: Bool
+    public var conversionTurn: Int64?
+    public var conversionTimeMs: Int64?
+    public var contextMaxPercent: Double?
+    public var contextMaxTokens: Int64?
+    public var contextFirstTurnOver80: Int64?
+    public var userSatisfaction: Double?
+
+    static let columns = """
+        end_source, idle_time_ms, resumptions, turn_number_source, turn_issues, conversation_count,
+        last_turn_number, last_intent, agent_last_action, since_last_turn_ms, dropoff, completed, journey_name,
+        journey_stage, journey_stage_number, journey_total_stages, converted, conversion_turn, conversion_time_ms,
+        context_max_pct, context_max_tokens, context_over80_turn, user_satisfaction
+        """
+
+    init(_ row: Statement, from first: Int32) {
+        var index = first
+        func next() -> Int32 { defer { index += 1 }; return index }
+        endSource = row.text(next())
+        idleTimeMs = row.optionalInt(next())
+        resumptions = row.int(next())
+        turnNumberSource = row.text(next())
+        turnIssues = row.text(next()) ?? "{}"
+        conversationCount = row.int(next())
+        lastTurnNumber = row.optionalInt(next())
+        lastIntent = row.text(next())
+        agentLastAction = row.text(next())
+        sinceLastTurnMs = row.optionalInt(next())
+        dropoff = row.int(next()) != 0
+        completed = row.int(next()) != 0
+        journeyName = row.text(next())
+        journeyStage = row.text(next())
+        journeyStageNumber = row.optionalInt(next())
+        journeyTotalStages = row.optionalInt(next())
+        converted = row.int(next()) != 0
+        conversionTurn = row.optionalInt(next())
+        conversionTimeMs = row.optionalInt(next())
+        contextMaxPercent = row.optionalDouble(next())
+        contextMaxTokens = row.optionalInt(next())
+        contextFirstTurnOver80 = row.optionalInt(next())
+        userSatisfaction = row.optionalDouble(next())
     }
 }
 
@@ -106,11 +173,17 @@ public struct TraceRow: Sendable, Equatable {
     public var latencyMs: Int64
     /// The session-tracking columns; `turnNumber` above is the same as `tracking.turnNumber`.
     public var tracking: SessionTracking
+    public var toolCount: Int64
+    public var agentCount: Int64
+    /// What Parley derived for the turn (schema v6); nil outside a session.
+    public var derivation: TurnDerivation?
 
     static let columns = """
         trace_id, timestamp, name, user_id, session_id, release, version, input, output, metadata, tags,
         public, environment, created_at, updated_at, turn_number, observation_count, input_tokens,
-        output_tokens, total_tokens, total_cost, latency_ms, \(TrackingColumns.names.joined(separator: ", "))
+        output_tokens, total_tokens, total_cost, latency_ms, \(TrackingColumns.names.joined(separator: ", ")),
+        tool_count, agent_count, turn_seq, turn_source, turn_flags, context_used_tokens, context_window,
+        context_used_pct, context_source
         """
 
     init(_ row: Statement) {
@@ -137,6 +210,10 @@ public struct TraceRow: Sendable, Equatable {
         totalCost = row.double(20)
         latencyMs = row.int(21)
         tracking = TrackingColumns.read(row, from: 22)
+        let next = 22 + Int32(TrackingColumns.names.count)
+        toolCount = row.int(next)
+        agentCount = row.int(next + 1)
+        derivation = TurnDerivation(row, from: next + 2)
     }
 }
 

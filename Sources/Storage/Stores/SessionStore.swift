@@ -1,3 +1,4 @@
+import Model
 /// Native session lifecycle (`POST /api/public/sessions`, `POST /api/public/sessions/{id}/end`)
 /// and trace deletion.
 public enum SessionStore {
@@ -57,17 +58,54 @@ public enum SessionStore {
         return !existed
     }
 
-    /// Marks a session ended with `reason` at `endTime`; false when the session does not exist.
-    /// Ending twice keeps the first end (idempotent).
+    /// Marks a session ended with `reason` at `endTime` (`endSource` `api`, which later turns
+    /// never reopen); false when the session does not exist. Ending twice keeps the first end
+    /// (idempotent). An end the sweeper or a turn's `session.end_reason` recorded is replaced.
     public static func end(
         _ sessionID: String, reason: String?, endTime: Int64, projectID: Int64, now: Int64, on db: SQLiteConnection
     ) throws -> Bool {
         try db.statement("""
-            UPDATE sessions SET status = 'ended', end_reason = coalesce(end_reason, ?3),
-                end_time = coalesce(end_time, ?4), updated_at = ?5
+            UPDATE sessions SET status = 'ended',
+                end_reason = CASE WHEN end_source = 'api' THEN coalesce(end_reason, ?3) ELSE ?3 END,
+                end_time = CASE WHEN end_source = 'api' THEN coalesce(end_time, ?4) ELSE ?4 END,
+                end_source = 'api', ended_activity = NULL, idle_time_ms = NULL, updated_at = ?5
             WHERE project_id = ?1 AND session_id = ?2
             """).run([.integer(projectID), .text(sessionID), .optional(reason), .integer(endTime), .integer(now)])
-        return db.changes > 0
+        let found = db.changes > 0
+        // Drop-off and the agent's last action are judged at the end.
+        if found { AggregateStore.markStale([sessionID], projectID: projectID, on: db) }
+        return found
+    }
+
+    /// Times out every active session of every project whose last activity is older than the
+    /// project's inactivity timeout (else `defaultTimeoutMs`) at `now`, at most `limit` per call;
+    /// returns how many it marked. Call from a writer job; the caller repeats while it returns
+    /// `limit`, so a backlog is worked off in bounded transactions.
+    ///
+    /// A timed-out session gets status `timed_out`, reason `inactive_timeout`, `end_time` = last
+    /// activity + timeout (when it became inactive) and `idle_time_ms` = `now` − last activity.
+    public static func sweepInactive(now: Int64, defaultTimeoutMs: Int64, limit: Int, on db: SQLiteConnection) throws -> Int {
+        var marked = 0
+        let sweep = try db.statement("""
+            UPDATE sessions SET status = 'timed_out', end_reason = 'inactive_timeout', end_source = 'inactivity',
+                end_time = coalesce(last_activity, created_at) + ?3, ended_activity = coalesce(last_activity, created_at),
+                idle_time_ms = ?4 - coalesce(last_activity, created_at), updated_at = ?4
+            WHERE id IN (
+                SELECT id FROM sessions INDEXED BY sessions_idle
+                WHERE project_id = ?1 AND status = 'active' AND coalesce(last_activity, created_at) < ?2
+                ORDER BY coalesce(last_activity, created_at) LIMIT ?5)
+            RETURNING session_id
+            """)
+        for (projectID, settings) in try ProjectSettingsStore.all(on: db) where marked < limit {
+            let timeout = settings.inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultTimeoutMs
+            var sessions: [String] = []
+            try sweep.query([
+                .integer(projectID), .integer(now - timeout), .integer(timeout), .integer(now), .integer(Int64(limit - marked)),
+            ]) { row in sessions.append(row.text(0) ?? "") }
+            marked += sessions.count
+            AggregateStore.markStale(sessions, projectID: projectID, on: db)
+        }
+        return marked
     }
 
     /// Deletes traces with their observations, scores and stored events, then refreshes the

@@ -1,0 +1,263 @@
+/// What one turn (a trace in a session) contributes to session analytics: the attributes it sent
+/// and the aggregates of its observations. The store reads these from typed columns.
+public struct TurnFacts: Sendable, Equatable {
+    public var traceID: String
+    /// Trace start, ms since the epoch.
+    public var timestamp: Int64
+    /// The last observation end (or the start when the turn has none).
+    public var lastEnd: Int64
+    /// The session-tracking attributes the turn sent.
+    public var tracking: SessionTracking
+    /// The largest input-token count of the turn's generations (peak, not sum: each call sends
+    /// the whole context again).
+    public var peakInputTokens: Int64?
+    /// The model of that generation.
+    public var peakModel: String?
+
+    public init(traceID: String, timestamp: Int64, lastEnd: Int64? = nil, tracking: SessionTracking = SessionTracking()) {
+        self.traceID = traceID
+        self.timestamp = timestamp
+        self.lastEnd = lastEnd ?? timestamp
+        self.tracking = tracking
+    }
+}
+
+/// Where a turn's number came from.
+public enum TurnNumberSource: String, Sendable {
+    /// `turn.number` or `conversation.turn_number` as the app sent it.
+    case sent
+    /// Assigned by Parley from the turn's start time: one after the turn before it.
+    case derived
+}
+
+/// What Parley derived for one turn; stored on the trace so reads and analytics use columns.
+public struct TurnDerivation: Sendable, Equatable {
+    public var number: Int64
+    public var source: TurnNumberSource
+    /// `missing_number`, `duplicate_number`, `out_of_order`, in that order, when they apply.
+    public var flags: [String]
+    public var contextTokens: Int64?
+    public var contextLimit: Int64?
+    public var contextPercent: Double?
+    /// `sent` when the app sent the tokens or percent, `derived` when Parley took the peak
+    /// generation input over the model's window, nil when neither is known.
+    public var contextSource: String?
+
+    public init(number: Int64, source: TurnNumberSource, flags: [String] = [], contextTokens: Int64? = nil,
+                contextLimit: Int64? = nil, contextPercent: Double? = nil, contextSource: String? = nil) {
+        self.number = number
+        self.source = source
+        self.flags = flags
+        self.contextTokens = contextTokens
+        self.contextLimit = contextLimit
+        self.contextPercent = contextPercent
+        self.contextSource = contextSource
+    }
+}
+
+/// Problems with a session's turn numbers (the "missing turn numbers" anti-pattern and its kin).
+public struct TurnIssues: Sendable, Equatable {
+    /// Turns that sent no number (Parley assigned one).
+    public var missing: Int = 0
+    /// Numbers more than one turn of the same conversation carry.
+    public var duplicates: [Int64] = []
+    /// Numbers absent between 1 (or 0) and the highest, per conversation.
+    public var gaps: [Int64] = []
+    /// Turns whose sent number is lower than one sent by an earlier turn.
+    public var outOfOrder: Int = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { missing == 0 && duplicates.isEmpty && gaps.isEmpty && outOfOrder == 0 }
+
+    public var json: JSONValue {
+        .object([
+            ("missing", JSONValue(missing)), ("duplicates", .array(duplicates.map { JSONValue(Int($0)) })),
+            ("gaps", .array(gaps.map { JSONValue(Int($0)) })), ("outOfOrder", JSONValue(outOfOrder)),
+        ])
+    }
+}
+
+/// A session's journey, from its turns' `journey.*` attributes.
+public struct JourneyProgress: Sendable, Equatable {
+    public var name: String?
+    /// The furthest stage reached: highest `stage_number`, else the latest stage sent.
+    public var stage: String?
+    public var stageNumber: Int64?
+    public var totalStages: Int64?
+    public var converted = false
+    /// `journey.conversion_turn` when sent, else the number of the first turn marked converted.
+    public var conversionTurn: Int64?
+    /// From the session's first turn to the start of the first converted turn.
+    public var conversionTimeMs: Int64?
+
+    public init() {}
+}
+
+/// Everything a session's turns say about it, computed from its turns in time order. A pure
+/// function of the turns, so the stored result never depends on arrival order.
+public struct SessionAnalysis: Sendable, Equatable {
+    public var turns: [TurnDerivation] = []
+    /// `sent`, `derived` or `mixed`; nil for a session without turns.
+    public var numberSource: String?
+    public var issues = TurnIssues()
+    public var conversationCount = 0
+    public var lastTurnNumber: Int64?
+    /// `dropoff.last_intent` of the latest turn that sent one, else the last turn's `turn.input_type`.
+    public var lastIntent: String?
+    /// The latest `dropoff.agent_last_action` sent, if any.
+    public var agentLastAction: String?
+    /// The latest `session.end_reason` a turn sent, with that turn's end.
+    public var attributeEnd: (reason: String, time: Int64)?
+    public var journey = JourneyProgress()
+    public var contextMaxPercent: Double?
+    public var contextMaxTokens: Int64?
+    /// The number of the first turn at or above 80% of its context window.
+    public var contextFirstTurnOver80: Int64?
+
+    public init() {}
+
+    public static func == (a: SessionAnalysis, b: SessionAnalysis) -> Bool {
+        a.turns == b.turns && a.numberSource == b.numberSource && a.issues == b.issues
+            && a.conversationCount == b.conversationCount && a.lastTurnNumber == b.lastTurnNumber
+            && a.lastIntent == b.lastIntent && a.agentLastAction == b.agentLastAction
+            && a.attributeEnd?.reason == b.attributeEnd?.reason && a.attributeEnd?.time == b.attributeEnd?.time
+            && a.journey == b.journey && a.contextMaxPercent == b.contextMaxPercent
+            && a.contextMaxTokens == b.contextMaxTokens && a.contextFirstTurnOver80 == b.contextFirstTurnOver80
+    }
+
+    /// The share of its window at which a turn counts as near the limit.
+    public static let contextAlertPercent = 80.0
+
+    /// Analyses `turns`, which must be in time order (start, then trace id).
+    public static func analyse(_ turns: [TurnFacts], windows: ContextWindows = ContextWindows()) -> SessionAnalysis {
+        var result = SessionAnalysis()
+        guard !turns.isEmpty else { return result }
+        result.turns = number(turns, issues: &result.issues)
+        let sentCount = result.turns.count { $0.source == .sent }
+        result.numberSource = sentCount == turns.count ? "sent" : sentCount == 0 ? "derived" : "mixed"
+        result.conversationCount = Set(turns.map { $0.tracking.conversationID ?? "" }).count
+        result.lastTurnNumber = result.turns.last?.number
+
+        for (index, turn) in turns.enumerated() {
+            if let intent = turn.tracking.dropoffLastIntent { result.lastIntent = intent }
+            if let action = turn.tracking.dropoffAgentLastAction { result.agentLastAction = action }
+            if let reason = turn.tracking.sessionEndReason { result.attributeEnd = (reason, turn.lastEnd) }
+            journey(turn, number: result.turns[index].number, first: turns[0].timestamp, into: &result.journey)
+            context(turn, windows: windows, into: &result.turns[index])
+            let derived = result.turns[index]
+            if let percent = derived.contextPercent {
+                if result.contextMaxPercent.map({ percent > $0 }) ?? true {
+                    result.contextMaxPercent = percent
+                    result.contextMaxTokens = derived.contextTokens
+                }
+                if percent >= contextAlertPercent, result.contextFirstTurnOver80.map({ derived.number < $0 }) ?? true {
+                    result.contextFirstTurnOver80 = derived.number
+                }
+            }
+        }
+        if result.lastIntent == nil { result.lastIntent = turns.last?.tracking.turnInputType }
+        return result
+    }
+
+    /// Turn numbers per conversation: the sent number, else one more than the turn before it in
+    /// time order (so a session that sends none is numbered 1, 2, 3 … by start time, and a late
+    /// turn slots in where its start time puts it). Issues are judged on the resulting numbers.
+    static func number(_ turns: [TurnFacts], issues: inout TurnIssues) -> [TurnDerivation] {
+        var derived = [TurnDerivation](repeating: TurnDerivation(number: 0, source: .derived), count: turns.count)
+        var byConversation: [String: [Int]] = [:]
+        var order: [String] = []
+        for (index, turn) in turns.enumerated() {
+            let key = turn.tracking.conversationID ?? ""
+            if byConversation[key] == nil { order.append(key) }
+            byConversation[key, default: []].append(index)
+        }
+        var duplicates = Set<Int64>()
+        var gaps = Set<Int64>()
+        for key in order {
+            let indices = byConversation[key] ?? []
+            var previous: Int64 = 0
+            var highestSent: Int64?
+            var counts: [Int64: Int] = [:]
+            var outOfOrder = Set<Int>()
+            for index in indices {
+                let number: Int64
+                if let sent = turns[index].tracking.turnNumber {
+                    number = sent
+                    if let highest = highestSent, sent < highest { outOfOrder.insert(index) }
+                    highestSent = max(highestSent ?? sent, sent)
+                    derived[index].source = .sent
+                } else {
+                    number = previous + 1
+                }
+                previous = number
+                counts[number, default: 0] += 1
+                derived[index].number = number
+            }
+            issues.outOfOrder += outOfOrder.count
+            for index in indices {
+                let number = derived[index].number
+                let isDuplicate = (counts[number] ?? 0) > 1
+                if isDuplicate { duplicates.insert(number) }
+                if derived[index].source == .derived { issues.missing += 1 }
+                derived[index].flags = [
+                    derived[index].source == .derived ? "missing_number" : nil,
+                    isDuplicate ? "duplicate_number" : nil,
+                    outOfOrder.contains(index) ? "out_of_order" : nil,
+                ].compactMap { $0 }
+            }
+            if let lowest = counts.keys.min(), let highest = counts.keys.max(), highest - lowest < 100_000 {
+                let base = min(lowest, 1)
+                for number in base...highest where counts[number] == nil { gaps.insert(number) }
+            }
+        }
+        issues.duplicates = duplicates.sorted()
+        issues.gaps = gaps.sorted()
+        return derived
+    }
+
+    static func journey(_ turn: TurnFacts, number: Int64, first: Int64, into journey: inout JourneyProgress) {
+        if let name = turn.tracking.journeyName { journey.name = name }
+        if let total = turn.tracking.journeyTotalStages { journey.totalStages = total }
+        if let stageNumber = turn.tracking.journeyStageNumber {
+            if journey.stageNumber.map({ stageNumber >= $0 }) ?? true {
+                journey.stageNumber = stageNumber
+                journey.stage = turn.tracking.journeyStage ?? journey.stage
+            }
+        } else if let stage = turn.tracking.journeyStage, journey.stageNumber == nil {
+            journey.stage = stage
+        }
+        if let sent = turn.tracking.journeyConversionTurn { journey.conversionTurn = sent }
+        if turn.tracking.journeyConverted == true, !journey.converted {
+            journey.converted = true
+            if journey.conversionTurn == nil { journey.conversionTurn = number }
+            journey.conversionTimeMs = max(0, turn.timestamp - first)
+        }
+    }
+
+    /// A turn's context use: what it sent, else its peak generation input over the model's window.
+    static func context(_ turn: TurnFacts, windows: ContextWindows, into derived: inout TurnDerivation) {
+        let sent = turn.tracking.contextTokens != nil || turn.tracking.contextWindowPercent != nil
+        let tokens = turn.tracking.contextTokens ?? turn.peakInputTokens.flatMap { $0 > 0 ? $0 : nil }
+        let limit = turn.tracking.contextLimit ?? windows.window(for: turn.peakModel)
+        var percent = turn.tracking.contextWindowPercent
+        if percent == nil, let tokens, let limit, limit > 0 {
+            percent = (Double(tokens) / Double(limit) * 1000).rounded() / 10
+        }
+        derived.contextTokens = tokens
+        derived.contextLimit = limit
+        derived.contextPercent = percent
+        derived.contextSource = tokens == nil && percent == nil ? nil : sent ? "sent" : "derived"
+    }
+}
+
+extension SessionAnalysis {
+    /// Score names read as user satisfaction (case-insensitive; `-` and spaces count as `_`).
+    public static let satisfactionScoreNames: Set<String> = [
+        "user_satisfaction", "satisfaction", "csat", "user_feedback", "feedback", "user_rating", "rating",
+    ]
+
+    public static func isSatisfactionScore(_ name: String) -> Bool {
+        satisfactionScoreNames.contains(String(name.lowercased().map { $0 == "-" || $0 == " " ? "_" : $0 }))
+    }
+}

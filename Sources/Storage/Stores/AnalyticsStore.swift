@@ -1,0 +1,170 @@
+import Model
+
+/// The queries behind `/api/public/analytics/*`. They read the per-session columns that
+/// `AggregateStore` keeps on write, so an answer is one indexed pass over the matching sessions
+/// (and, for a journey's stages, over its turns), never over observations.
+public enum AnalyticsStore {
+    // MARK: Drop-off
+
+    /// What `GET /api/public/analytics/dropoff` groups by.
+    public enum DropoffGrouping: String, Sendable, CaseIterable {
+        case lastTurn, lastIntent, agentLastAction, channel, userTier
+
+        var column: String {
+            switch self {
+            case .lastTurn: "last_turn_number"
+            case .lastIntent: "last_intent"
+            case .agentLastAction: "agent_last_action"
+            case .channel: "channel"
+            case .userTier: "user_tier"
+            }
+        }
+    }
+
+    public struct DropoffGroup: Sendable, Equatable {
+        /// The group's value as text (a turn number is rendered as a number by the API); nil
+        /// for sessions without one.
+        public var key: String?
+        /// Ended sessions in the group (by any means).
+        public var ended: Int
+        public var dropoffs: Int
+        /// Up to three drop-off session ids, most recent activity first.
+        public var examples: [String]
+    }
+
+    public struct DropoffReport: Sendable, Equatable {
+        /// Sessions the filters match, active or not.
+        public var sessions: Int
+        public var ended: Int
+        public var dropoffs: Int
+        /// Groups with at least one drop-off, most drop-offs first.
+        public var groups: [DropoffGroup]
+    }
+
+    public static func dropoff(
+        _ conditions: ReadStore.Conditions, groupBy: DropoffGrouping, limit: Int, on db: SQLiteConnection
+    ) throws -> DropoffReport {
+        var report = DropoffReport(sessions: 0, ended: 0, dropoffs: 0, groups: [])
+        try db.statement("""
+            SELECT count(*), coalesce(sum(status != 'active'), 0), coalesce(sum(dropoff), 0)
+            FROM sessions WHERE \(conditions.sql)
+            """).query(conditions.values) { row in
+                report.sessions = Int(row.int(0))
+                report.ended = Int(row.int(1))
+                report.dropoffs = Int(row.int(2))
+            }
+        let column = groupBy.column
+        var index: [String: Int] = [:]
+        try db.statement("""
+            SELECT CAST(\(column) AS TEXT), count(*), sum(dropoff) FROM sessions
+            WHERE \(conditions.sql) AND status != 'active'
+            GROUP BY \(column) HAVING sum(dropoff) > 0 ORDER BY sum(dropoff) DESC, count(*) DESC, \(column) LIMIT ?
+            """).query(conditions.values + [.integer(Int64(limit))]) { row in
+                let key = row.text(0)
+                index[key ?? "\u{0}"] = report.groups.count
+                report.groups.append(DropoffGroup(key: key, ended: Int(row.int(1)), dropoffs: Int(row.int(2)), examples: []))
+            }
+        try db.statement("""
+            SELECT key, session_id FROM (
+                SELECT CAST(\(column) AS TEXT) AS key, session_id,
+                       row_number() OVER (PARTITION BY \(column) ORDER BY last_activity DESC, session_id) AS rank
+                FROM sessions WHERE \(conditions.sql) AND dropoff = 1)
+            WHERE rank <= 3 ORDER BY key, rank
+            """).query(conditions.values) { row in
+                guard let at = index[row.text(0) ?? "\u{0}"] else { return }
+                report.groups[at].examples.append(row.text(1) ?? "")
+            }
+        return report
+    }
+
+    // MARK: Session distributions
+
+    /// The per-session figures whose distributions `GET /api/public/analytics/sessions` reports,
+    /// each sorted ascending.
+    public struct SessionFigures: Sendable, Equatable {
+        public var count = 0
+        public var durationMs: [Int64] = []
+        public var turns: [Int64] = []
+        public var totalTokens: [Int64] = []
+        public var totalCost: [Double] = []
+        /// Mean turn latency of each session that has one.
+        public var turnLatencyMs: [Double] = []
+        public var userSatisfaction: [Double] = []
+    }
+
+    public static func sessionFigures(_ conditions: ReadStore.Conditions, on db: SQLiteConnection) throws -> SessionFigures {
+        var figures = SessionFigures()
+        try db.statement("""
+            SELECT duration_ms, turn_count, total_tokens, total_cost, latency_mean_ms, user_satisfaction
+            FROM sessions WHERE \(conditions.sql)
+            """).query(conditions.values) { row in
+                figures.count += 1
+                figures.durationMs.append(row.int(0))
+                figures.turns.append(row.int(1))
+                figures.totalTokens.append(row.int(2))
+                figures.totalCost.append(row.double(3))
+                if let latency = row.optionalDouble(4) { figures.turnLatencyMs.append(latency) }
+                if let satisfaction = row.optionalDouble(5) { figures.userSatisfaction.append(satisfaction) }
+            }
+        figures.durationMs.sort()
+        figures.turns.sort()
+        figures.totalTokens.sort()
+        figures.totalCost.sort()
+        figures.turnLatencyMs.sort()
+        figures.userSatisfaction.sort()
+        return figures
+    }
+
+    // MARK: Journeys
+
+    public struct JourneySummary: Sendable, Equatable {
+        public var name: String
+        public var sessions: Int
+        public var converted: Int
+        public var firstSeen: Int64
+        public var lastSeen: Int64?
+    }
+
+    /// Every journey whose sessions match `conditions`, most sessions first.
+    public static func journeys(_ conditions: ReadStore.Conditions, on db: SQLiteConnection) throws -> [JourneySummary] {
+        var journeys: [JourneySummary] = []
+        try db.statement("""
+            SELECT journey_name, count(*), sum(converted), min(created_at), max(last_activity) FROM sessions
+            WHERE \(conditions.sql) AND journey_name IS NOT NULL GROUP BY journey_name ORDER BY count(*) DESC, journey_name
+            """).query(conditions.values) { row in
+                journeys.append(JourneySummary(
+                    name: row.text(0) ?? "", sessions: Int(row.int(1)), converted: Int(row.int(2)),
+                    firstSeen: row.int(3), lastSeen: row.optionalInt(4)))
+            }
+        return journeys
+    }
+
+    /// The sessions of journey `name` matching `conditions`, with their stage visits (grouped
+    /// by session, in time order), for `JourneyFunnel`.
+    public static func journey(
+        _ name: String, _ conditions: ReadStore.Conditions, on db: SQLiteConnection
+    ) throws -> ([JourneyFunnel.SessionOutcome], [JourneyFunnel.StageVisit]) {
+        var outcomes: [JourneyFunnel.SessionOutcome] = []
+        try db.statement("""
+            SELECT session_id, last_activity, converted, conversion_turn, conversion_time_ms FROM sessions
+            WHERE \(conditions.sql) AND journey_name = ?
+            """).query(conditions.values + [.text(name)]) { row in
+                outcomes.append(JourneyFunnel.SessionOutcome(
+                    sessionID: row.text(0) ?? "", lastActivity: row.optionalInt(1), converted: row.int(2) != 0,
+                    conversionTurn: row.optionalInt(3), conversionTimeMs: row.optionalInt(4)))
+            }
+        var visits: [JourneyFunnel.StageVisit] = []
+        try db.statement("""
+            SELECT t.session_id, t.journey_stage, t.journey_stage_number, t.timestamp, t.journey_time_in_stage_ms
+            FROM (SELECT project_id, session_id FROM sessions WHERE \(conditions.sql) AND journey_name = ?) AS s
+            JOIN traces t ON t.project_id = s.project_id AND t.session_id = s.session_id
+            WHERE t.journey_stage IS NOT NULL
+            ORDER BY t.session_id, t.timestamp, t.trace_id
+            """).query(conditions.values + [.text(name)]) { row in
+                visits.append(JourneyFunnel.StageVisit(
+                    sessionID: row.text(0) ?? "", stage: row.text(1) ?? "", stageNumber: row.optionalInt(2),
+                    timestamp: row.int(3), timeInStageMs: row.optionalInt(4)))
+            }
+        return (outcomes, visits)
+    }
+}
