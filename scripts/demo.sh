@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # A new user's first five minutes with Parley, against a running server: create a session,
-# send three chat turns the way an agent would (a trace carrying the session id and its turn
-# number, a generation with token usage and cost, a tool call), end the session, list sessions
-# and drill down into the one just made. Prints every request and the JSON answer.
+# send three chat turns the way an agent would (a trace carrying the session id, its turn
+# number and journey stage, a generation with token usage and cost, a tool call), end the
+# session when the user leaves (a drop-off), list sessions and drill down into the one just
+# made; then a second session whose journey converts, and the drop-off, journey and
+# distribution analytics over both. Prints every request and the JSON answer.
 #
 #   scripts/demo.sh BASE_URL PUBLIC_KEY SECRET_KEY
 #   scripts/demo.sh http://127.0.0.1:3000 pk-lf-... sk-lf-...
 #
 # Needs curl and python3 (for the request bodies and pretty JSON). Exits non-zero if any call
-# answers with an unexpected status, an ingestion event is rejected, or the drill-down does not
-# show the three turns in order.
+# answers with an unexpected status, an ingestion event is rejected, the drill-down does not
+# show the three turns in order, or the analytics do not show the drop-off and the conversion.
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
@@ -29,7 +31,9 @@ trap 'rm -rf "$work"' EXIT
 # Unique per run, so running the demo twice against one server makes two sessions.
 run_id="$(date +%s)-$$-$RANDOM"
 session_id="demo-session-$run_id"
+converted_id="demo-converted-$run_id"
 user_id="demo-user-$run_id"
+journey="order-support-$run_id"
 
 # pretty FILE: the file as indented JSON, or as it is when it is not JSON.
 pretty() {
@@ -88,16 +92,15 @@ EOF
 call session POST /api/public/sessions 201 "$work/session.body"
 check session "doc.get('id') == '$session_id'" "the session id did not come back"
 
-echo
-echo "== 2. Three turns: a trace with its turn number, a generation (usage + cost), a tool call"
-questions=("Where is my order 1042?" "Can you change the delivery address?" "Thanks, that is all.")
-for turn in 1 2 3; do
-    # The events an SDK would batch for one turn, with times a few hundred ms apart.
-    python3 - "$session_id" "$user_id" "$turn" "${questions[$((turn - 1))]}" >"$work/turn-$turn.body" <<'EOF'
+# send_turn NAME SESSION TURN QUESTION INTENT STAGE STAGE_NUMBER CONVERTED: one turn as an agent
+# sends it (a trace with session-tracking metadata, a generation with usage and cost, a tool call).
+send_turn() {
+    python3 - "$2" "$user_id" "$3" "$4" "$5" "$journey" "$6" "$7" "$8" >"$work/$1.body" <<'EOF'
 import json, sys, uuid
 from datetime import datetime, timedelta, timezone
 
-session_id, user_id, turn, question = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+session_id, user_id, turn, question, intent, journey, stage, stage_number, converted = sys.argv[1:10]
+turn, stage_number = int(turn), int(stage_number)
 start = datetime.now(timezone.utc)
 def at(ms):
     return (start + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -106,11 +109,14 @@ input_tokens, output_tokens = 120 * turn, 30 + 5 * turn
 input_cost, output_cost = input_tokens * 1.5e-07, output_tokens * 6e-07
 def event(kind, body, ms):
     return {"id": str(uuid.uuid4()), "type": kind, "timestamp": at(ms), "body": body}
+metadata = {"turn_number": turn, "channel": "web", "turn.input_type": intent, "journey.name": journey,
+            "journey.stage": stage, "journey.stage_number": stage_number, "journey.total_stages": 3}
+if converted == "yes":
+    metadata["journey.converted"] = True
 batch = [
     event("trace-create", {
         "id": trace_id, "name": "support-turn", "timestamp": at(0), "sessionId": session_id, "userId": user_id,
-        "input": {"role": "user", "content": question}, "tags": ["demo"],
-        "metadata": {"turn_number": turn, "channel": "web"}}, 0),
+        "input": {"role": "user", "content": question}, "tags": ["demo"], "metadata": metadata}, 0),
     event("generation-create", {
         "id": generation_id, "traceId": trace_id, "name": "llm-call", "model": "gpt-4o-mini",
         "startTime": at(5), "endTime": at(400 + 50 * turn),
@@ -125,15 +131,24 @@ batch = [
 ]
 print(json.dumps({"batch": batch}, indent=1))
 EOF
-    call "turn-$turn" POST /api/public/ingestion 207 "$work/turn-$turn.body"
-    check "turn-$turn" "doc.get('errors') == [] and len(doc.get('successes', [])) == 3" "turn $turn: not every event was accepted"
-done
+    call "$1" POST /api/public/ingestion 207 "$work/$1.body"
+    check "$1" "doc.get('errors') == [] and len(doc.get('successes', [])) == 3" "$1: not every event was accepted"
+}
+
+echo
+echo "== 2. Three turns: a trace with its turn number and journey stage, a generation (usage + cost), a tool call"
+send_turn turn-1 "$session_id" 1 "Where is my order 1042?" order_status identify 1 no
+send_turn turn-2 "$session_id" 2 "Can you change the delivery address?" change_address resolve 2 no
+send_turn turn-3 "$session_id" 3 "Hm, which address do you have on file?" clarification resolve 2 no
 
 echo
 echo "== 3. End the session"
 echo '{"reason": "user_exit"}' >"$work/end.body"
 call end POST "/api/public/sessions/$session_id/end" 200 "$work/end.body"
 check end "doc.get('status') == 'ended' and doc.get('endReason') == 'user_exit'" "the session is not ended"
+# The user left mid-journey without converting: a drop-off, with where it happened.
+check end "doc['dropoff']['isDropoff'] and doc['dropoff']['lastTurnNumber'] == 3 and doc['dropoff']['lastIntent'] == 'clarification'" \
+    "the session is not labelled a drop-off after turn 3"
 
 echo
 echo "== 4. List this user's sessions"
@@ -160,5 +175,27 @@ for t in s["traces"]:
     print("  turn %s: %s  %d observations, %d tokens, $%.6f, %.3f s"
           % (t["turnNumber"], t["input"]["content"], t["observationCount"], t["totalTokens"], t["totalCost"], t["latency"]))
 EOF
+
+echo
+echo "== 6. A second session whose journey converts (its last turn sends journey.converted)"
+send_turn conv-1 "$converted_id" 1 "Where is my order 1043?" order_status identify 1 no
+send_turn conv-2 "$converted_id" 2 "Please send it to the office instead." change_address resolve 2 no
+send_turn conv-3 "$converted_id" 3 "Yes, confirm the new address." confirm confirm 3 yes
+echo '{"reason": "completed"}' >"$work/end2.body"
+call end2 POST "/api/public/sessions/$converted_id/end" 200 "$work/end2.body"
+check end2 "doc['journey']['converted'] and doc['journey']['conversionTurn'] == 3 and not doc['dropoff']['isDropoff']" \
+    "the second session's journey did not convert"
+
+echo
+echo "== 7. Analytics: where users drop off, the journey's funnel, session distributions"
+call dropoff GET "/api/public/analytics/dropoff?groupBy=lastIntent&journey=$journey" 200
+check dropoff "doc['endedSessions'] == 2 and doc['dropoffs'] == 1 and doc['data'][0]['key'] == 'clarification' and doc['data'][0]['exampleSessionIds'] == ['$session_id']" \
+    "the drop-off report does not show the drop-off after the clarification"
+call funnel GET "/api/public/analytics/journeys/$journey" 200
+check funnel "[s['sessionsReached'] for s in doc['stages']] == [2, 2, 1] and doc['conversionRate'] == 0.5" \
+    "the journey funnel is not identify 2, resolve 2, confirm 1"
+call distributions GET "/api/public/analytics/sessions?journey=$journey" 200
+check distributions "doc['count'] == 2 and doc['turns']['p50'] == 3" "the distributions do not cover the two sessions"
+
 echo
 echo "demo: ok"

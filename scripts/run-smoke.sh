@@ -50,6 +50,9 @@ echo "== certificates"
 "$scripts_dir/gen-dev-cert.sh" "$work/certs"
 
 echo "== starting $binary"
+# Created here, not by the background redirect below, so the polling loop can never read it
+# before the server's shell has opened it.
+: >"$work/server.log"
 # Loopback only, ephemeral ports: parallel runs and other services cannot collide with us.
 PARLEY_INIT_PUBLIC_KEY=$smoke_pk PARLEY_INIT_SECRET_KEY=$smoke_sk \
 "$binary" serve --host 127.0.0.1 --port 0 --tls-port 0 \
@@ -114,7 +117,7 @@ echo "== demo"
 if "$scripts_dir/demo.sh" "$http_url" "$smoke_pk" "$smoke_sk" >"$work/demo.out" 2>&1; then
     # The demo prints every request and answer; its closing summary is enough here.
     grep -E '^(session |  turn )' "$work/demo.out" | sed 's/^/# /' || true
-    check_ok "scripts/demo.sh: session, three turns, end, list and drill-down"
+    check_ok "scripts/demo.sh: session, three turns, drop-off, drill-down, converted journey, analytics"
 else
     tail -n 30 "$work/demo.out" | sed 's/^/# /'
     check_not_ok "scripts/demo.sh failed"

@@ -530,7 +530,7 @@ class Harness:
 
     def report(self) -> str:
         machine = (f"Machine: {os.cpu_count()} cores, {cpu_model()}; {time.strftime('%Y-%m-%d', time.gmtime())}; "
-                   f"parley {git_revision()}; {self.args.runs} runs of {self.args.seconds}s per figure, medians")
+                   f"parley {REVISION}; {self.args.runs} runs of {self.args.seconds}s per figure, medians")
         lines = [machine, "", "| what | target | measured | ratio | met |", "|---|---|---|---|---|"]
         lines += [f"| {what} | {target} | {measured} | {r} | {met} |" for what, target, measured, r, met in self.targets]
         return "\n".join(lines) + "\n\n" + "\n".join(self.sections)
@@ -556,6 +556,11 @@ def git_revision() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=REPO).stdout
     return (done.stdout.strip() or "unknown") + ("+dirty" if dirty.strip() else "")
+
+
+# Taken when the run starts: the binary measured is the one built from this revision, even if
+# commits land while the run goes on.
+REVISION = git_revision()
 
 
 def update_docs(report: str) -> None:

@@ -50,6 +50,15 @@ public enum ProjectStore {
         return found
     }
 
+    /// Every project with its settings JSON text, oldest first.
+    public static func projects(on db: SQLiteConnection) throws -> [(Project, String)] {
+        var projects: [(Project, String)] = []
+        try db.statement("SELECT id, public_id, name, created_at, settings FROM projects ORDER BY id").query { row in
+            projects.append((project(row, offset: 0), row.text(4) ?? "{}"))
+        }
+        return projects
+    }
+
     public static func projectCount(on db: SQLiteConnection) throws -> Int {
         var count = 0
         try db.statement("SELECT count(*) FROM projects").query { count = Int($0.int(0)) }
