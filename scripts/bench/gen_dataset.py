@@ -6,7 +6,11 @@ Usage: gen_dataset.py BASE_URL PUBLIC_KEY SECRET_KEY [SESSIONS] [OBSERVATIONS]
 Defaults: 100,000 sessions and about 1,000,000 observations. Every turn is a trace with four
 observations (agent span, generation with usage and cost, tool span, guardrail event), so the
 observation target sets the number of turns; turns are spread over the sessions with a long
-tail, plus three sessions of exactly 10, 100 and 1,000 turns (`bench-drill-10`,
+tail. Turns carry the session-tracking attributes analytics read (issue #7): a journey
+(`checkout` or `support`, three stages spread over the session's turns, a third of the sessions
+converting on their last turn), `turn.input_type`, `conversation.id`, and an end reason on the
+last turn of some sessions (`completed` when converted, else `user_exit` for one in ten). Plus
+three sessions of exactly 10, 100 and 1,000 turns (`bench-drill-10`,
 `bench-drill-100`, `bench-drill-1000`) for drill-down measurements. Only the standard library
 is used; batches of 500 events go out over keep-alive connections from several threads.
 """
@@ -18,6 +22,10 @@ import sys
 import threading
 import time
 import urllib.parse
+
+JOURNEYS = {"checkout": ["browse", "cart", "pay"], "support": ["identify", "diagnose", "resolve"]}
+INTENTS = ["question", "clarification", "follow_up", "confirm"]
+
 
 def main():
     base, pk, sk = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -46,15 +54,28 @@ def main():
     def events_for(session, turns, session_index):
         t0 = start_ms + session_index * 25_000
         user = f"bench-user-{session_index % 20_000}"
+        journey = "checkout" if session_index % 2 == 0 else "support"
+        stages = JOURNEYS[journey]
+        converts = session_index % 3 == 0
         for turn in range(1, turns + 1):
             ts = t0 + turn * 2_000
             tid, aid, gid, sid, vid = (f"{session}-{turn}-{k}" for k in "tagsv")
             tokens_in, tokens_out = 100 + turn % 400, 20 + turn % 80
+            stage = min(len(stages), 1 + (turn - 1) * len(stages) // turns) if not converts else \
+                1 + (turn - 1) * len(stages) // turns
+            metadata = {"turn_number": turn, "channel": "web" if session_index % 3 else "mobile",
+                        "conversation.id": f"{session}-c1", "turn.input_type": INTENTS[(session_index + turn) % len(INTENTS)],
+                        "journey.name": journey, "journey.stage": stages[stage - 1], "journey.stage_number": stage,
+                        "journey.total_stages": len(stages), "user.tier": "pro" if session_index % 5 == 0 else "free"}
+            if turn == turns and converts:
+                metadata["journey.converted"] = True
+                metadata["session.end_reason"] = "completed"
+            elif turn == turns and session_index % 10 == 1:
+                metadata["session.end_reason"] = "user_exit"
             yield ("trace-create", ts, {"id": tid, "timestamp": iso(ts), "name": "chat-turn", "userId": user,
                    "sessionId": session, "input": {"role": "user", "content": f"question {turn}"},
                    "output": {"role": "assistant", "content": f"answer {turn}"},
-                   "metadata": {"turn_number": turn, "channel": "web" if session_index % 3 else "mobile"},
-                   "tags": ["bench"], "environment": "production"})
+                   "metadata": metadata, "tags": ["bench"], "environment": "production"})
             yield ("span-create", ts + 1, {"id": aid, "traceId": tid, "name": "agent-run", "startTime": iso(ts + 1),
                    "endTime": iso(ts + 900)})
             yield ("generation-create", ts + 2, {"id": gid, "traceId": tid, "parentObservationId": aid, "name": "llm-call",

@@ -30,9 +30,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_parley() { # DB
+start_parley() { # DB [EXTRA SERVE ARGS...]
+    local db=$1
+    shift
     PARLEY_INIT_PUBLIC_KEY=pk-lf-bench PARLEY_INIT_SECRET_KEY=sk-lf-bench \
-        "$parley_bin" serve --port 0 --log-level warning --db "$1" 2>"$work/parley.log" &
+        "$parley_bin" serve --port 0 --log-level warning --db "$db" "$@" 2>"$work/parley.log" &
     server_pid=$!
     for _ in $(seq 1 400); do
         grep -q 'listening on http' "$work/parley.log" 2>/dev/null && break
@@ -43,10 +45,12 @@ start_parley() { # DB
 stop_parley() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 
 mkdir -p .bench-data
-dataset=.bench-data/dataset-$sessions-$observations.sqlite
+dataset=.bench-data/dataset-v2-$sessions-$observations.sqlite
 if [ ! -f "$dataset" ]; then
     echo "generating $dataset (once)…" >&2
-    start_parley "$work/gen.sqlite"
+    # The turns are 30 days old: a long timeout keeps the sweeper from ending sessions while
+    # their later turns still arrive (the measuring server then ends them at its start).
+    start_parley "$work/gen.sqlite" --inactivity-timeout 315360000
     python3 scripts/bench/gen_dataset.py "http://127.0.0.1:$port" pk-lf-bench sk-lf-bench "$sessions" "$observations" >&2
     stop_parley
     cp "$work/gen.sqlite" "$dataset"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import re
 import resource
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -395,15 +397,29 @@ class Harness:
 
     def dataset(self) -> Path:
         sessions, observations = self.args.sessions, self.args.observations
-        cache = REPO / ".bench-data" / f"dataset-{sessions}-{observations}.sqlite"
+        # v2: turns carry journey, intent and conversation attributes (gen_dataset.py).
+        cache = REPO / ".bench-data" / f"dataset-v2-{sessions}-{observations}.sqlite"
         if not cache.exists():
             cache.parent.mkdir(exist_ok=True)
             log(f"generating {cache} once (several minutes)…")
             db = self.work / "gen.sqlite"
-            parley = Parley(self.args.parley, self.work, db)
+            # The dataset's turns are 30 days old: with the default timeout the sweeper would time
+            # sessions out while their later turns are still arriving. Generate with a timeout
+            # longer than that, then let a server with the default timeout end them all, so the
+            # measured reads run on a settled database, as a long-running server has.
+            parley = Parley(self.args.parley, self.work, db, extra=["--inactivity-timeout", str(10 * 365 * 86_400)])
             try:
                 subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url(), "pk-lf-bench", "sk-lf-bench",
                                 str(sessions), str(observations)], check=True, stdout=sys.stderr)
+            finally:
+                parley.stop()
+            parley = Parley(self.args.parley, self.work, db)
+            try:
+                deadline = time.time() + 1800
+                while active_sessions(parley.url()) > 0:
+                    if time.time() > deadline:
+                        raise RuntimeError("the sweeper did not time out the dataset's sessions within 30 minutes")
+                    time.sleep(1)
             finally:
                 parley.stop()
             shutil.copy(db, cache)
@@ -418,7 +434,11 @@ class Harness:
                  ("session list, 50 by cost", "/api/public/sessions?limit=50&orderBy=cost.desc"),
                  ("drill-down, 10 turns", "/api/public/sessions/bench-drill-10"),
                  ("drill-down, 100 turns", "/api/public/sessions/bench-drill-100"),
-                 ("drill-down, 1,000 turns", "/api/public/sessions/bench-drill-1000")]
+                 ("drill-down, 1,000 turns", "/api/public/sessions/bench-drill-1000"),
+                 ("analytics: drop-off by last intent", "/api/public/analytics/dropoff?groupBy=lastIntent"),
+                 ("analytics: session distributions, all", "/api/public/analytics/sessions"),
+                 ("analytics: session distributions, one channel", "/api/public/analytics/sessions?channel=mobile"),
+                 ("analytics: journey funnel", "/api/public/analytics/journeys/checkout")]
         stats = {(mode, i, q): Stats() for mode in ("idle", "loaded") for i in range(len(paths)) for q in ("p50", "p99")}
         auth = [f"Authorization: Basic {AUTH}"]
         try:
@@ -458,7 +478,10 @@ class Harness:
         self.section("Session reads on the generated database",
                      f"wrk -t1 -c4 -d{seconds}s --latency per read, idle and under paced ingestion (ingest_paced.lua)", lines)
         for label, index in (("session list page, 1M-observation database, under half-capacity ingestion", 0),
-                             ("100-turn drill-down, same conditions", 3)):
+                             ("100-turn drill-down, same conditions", 3),
+                             ("analytics (issue #7): drop-off by last intent, same conditions", 5),
+                             ("analytics: session distributions over every session, same conditions", 6),
+                             ("analytics: journey funnel, same conditions", 8)):
             p99 = stats[("loaded", index, "p99")].median
             self.target(label, "p99 ≤ 20 ms", f"p99 {fmt(p99, '{:.1f}')} ms", "", None if p99 is None else p99 <= 20)
 
@@ -511,9 +534,14 @@ class Harness:
                  f"| idle, after start | {fmt(idle.median, '{:.1f}')} | {idle.spread('{:.1f}')} |",
                  f"| peak under 100-event ingestion load (VmHWM) | {fmt(peak.median, '{:.1f}')} | {peak.spread('{:.1f}')} |",
                  f"| holding {count:,} idle keep-alive connections | {fmt(held.median, '{:.1f}')} | {held.spread('{:.1f}')} |"]
-        for opened, failed, rps, p99 in served:
-            lines.append(f"\n{opened} connections open and answered ({failed} failed); meanwhile a 4-connection client got "
-                         f"{fmt(rps)} req/s, p99 {fmt(p99, '{:.2f}')} ms.")
+        if served:
+            opened = ", ".join(str(run[0]) for run in served)
+            failed = ", ".join(str(run[1]) for run in served)
+            p99s = Stats()
+            for run in served:
+                p99s.add(run[3])
+            lines.append(f"\nConnections open and answered per run: {opened} ({failed} failed); meanwhile a 4-connection "
+                         f"client's p99 was {fmt(p99s.median, '{:.2f}')} ms (median; {p99s.spread('{:.2f}')}).")
         self.section("Memory", "VmRSS / VmHWM from /proc; scripts/bench/idle_conns.py holds the idle connections", lines)
         self.target("RSS idle", "≤ 30 MB", f"{fmt(idle.median, '{:.1f}')} MB", "", None if idle.median is None else idle.median <= 30)
         self.target("RSS under load", "≤ 150 MB", f"{fmt(peak.median, '{:.1f}')} MB", "", None if peak.median is None else peak.median <= 150)
@@ -563,13 +591,24 @@ def git_revision() -> str:
 REVISION = git_revision()
 
 
+def active_sessions(base: str) -> int:
+    """Sessions still active on the server at `base` (the session list's totalItems)."""
+    request = urllib.request.Request(base + "/api/public/sessions?status=active&limit=1",
+                                     headers={"Authorization": f"Basic {AUTH}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)["meta"]["totalItems"]
+
+
 def update_docs(report: str) -> None:
     path = REPO / "docs" / "BENCHMARKS.md"
     text = path.read_text()
     begin, end = "<!-- bench.sh:begin -->", "<!-- bench.sh:end -->"
     block = f"{begin}\n{report}\n{end}"
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    # Only markers on lines of their own count: the prose may mention them.
+    lines = text.split("\n")
+    if begin in lines and end in lines:
+        first, last = lines.index(begin), lines.index(end)
+        text = "\n".join(lines[:first] + [block] + lines[last + 1:])
     else:
         text += "\n" + block + "\n"
     path.write_text(text)
