@@ -54,6 +54,20 @@ struct ConversationAnalyticsTests {
     }
 
     @Test(arguments: ConversationPath.allCases)
+    func theDrillDownListsTurnsByTheNumberParleyUses(path: ConversationPath) async throws {
+        try await APIHarness.with { api async throws in
+            let numbers: [Int?] = [1, 2, nil, 4]
+            try await path.send(numbers.enumerated().map { index, number in
+                TurnSpec(id: "o\(index)", at: Int64(index) * 60_000, attributes: number.map { [("turn.number", JSONValue($0))] } ?? [])
+            }, session: "s-order", to: api)
+            let session = try await api.session("s-order")
+            #expect(session["traces"]?.arrayValue?.map { $0["turnNumber"]?.intValue } == [1, 2, 3, 4])
+            #expect(session["conversations"]?.arrayValue?.first?["turns"]?.arrayValue?.map { $0["turnNumber"]?.intValue } == [1, 2, 3, 4])
+            #expect(session["turnNumberSource"]?.stringValue == "mixed")
+        }
+    }
+
+    @Test(arguments: ConversationPath.allCases)
     func aLateTurnSlotsInByStartTimeAndLaterNumbersFollow(path: ConversationPath) async throws {
         try await APIHarness.with { api async throws in
             try await path.send([TurnSpec(id: "l1", at: 0), TurnSpec(id: "l3", at: 120_000)], session: "s-late", to: api)
@@ -79,7 +93,7 @@ struct ConversationAnalyticsTests {
                                                        ("user.tier", .string("free"))]),
                 TurnSpec(id: "q2", at: minutes(1), attributes: [
                     ("turn.input_type", .string("answer")), ("turn.output_type", .string("clarification_question")),
-                    ("dropoff.last_intent", .string("refund_request"))]),
+                    ("dropoff.last_intent", .string("refund_request"))], generationInputs: [500]),
             ], session: "s-drop", to: api)
             #expect(try await api.sweep(at: minutes(20)) == 0)
             #expect(try await api.session("s-drop")["status"]?.stringValue == "active")
@@ -97,8 +111,9 @@ struct ConversationAnalyticsTests {
             #expect(dropoff["isDropoff"]?.boolValue == true)
             #expect(dropoff["lastTurnNumber"]?.intValue == 2)
             #expect(dropoff["lastIntent"]?.stringValue == "refund_request")
-            // Not sent: the last observation of the last turn, as type:name.
-            #expect(dropoff["agentLastAction"]?.stringValue == "span:agent-run")
+            // Not sent: the last observation to start in the last turn (the LLM call inside the
+            // turn's root span), as type:name.
+            #expect(dropoff["agentLastAction"]?.stringValue == "generation:llm-call")
             #expect(dropoff["sinceLastTurnMs"]?.intValue == minutes(40) - lastActivity)
 
             let byIntent = try await api.json("/api/public/analytics/dropoff?groupBy=lastIntent")
@@ -108,7 +123,7 @@ struct ConversationAnalyticsTests {
             #expect(group["key"]?.stringValue == "refund_request")
             #expect(group["exampleSessionIds"] == .array([.string("s-drop")]))
             for (groupBy, key) in [("lastTurn", JSONValue(2)), ("channel", .string("web")), ("userTier", .string("free")),
-                                   ("agentLastAction", .string("span:agent-run"))] {
+                                   ("agentLastAction", .string("generation:llm-call"))] {
                 let report = try await api.json("/api/public/analytics/dropoff?groupBy=\(groupBy)")
                 #expect(report.data.map { $0["key"] } == [key], "\(groupBy)")
             }

@@ -70,12 +70,13 @@ public enum ReadStore {
         return found
     }
 
-    /// Every trace of a session, in turn order: the sent turn number first, then start time.
+    /// Every trace of a session, in turn order: by the turn number Parley uses (sent, else
+    /// derived from start time; docs/ANALYTICS.md), then start time.
     public static func traces(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [TraceRow] {
         var rows: [TraceRow] = []
         try db.statement("""
             SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND session_id = ?
-            ORDER BY turn_number IS NULL, turn_number, timestamp, trace_id
+            ORDER BY coalesce(turn_seq, turn_number) IS NULL, coalesce(turn_seq, turn_number), timestamp, trace_id
             """).query([.integer(projectID), .text(sessionID)]) { rows.append(TraceRow($0)) }
         return rows
     }

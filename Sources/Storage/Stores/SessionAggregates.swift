@@ -224,12 +224,13 @@ extension AggregateStore {
         return (summaries, satisfaction)
     }
 
-    /// The agent's last action in a turn: its last observation to finish, as `type:name`.
+    /// The agent's last action in a turn: its last observation to start, as `type:name`. (Not
+    /// the last to finish: that is the turn's root span, which encloses every action.)
     private static func lastAction(ofTrace traceID: String, projectID: Int64, on db: SQLiteConnection) throws -> String? {
         var action: String?
         try db.statement("""
             SELECT type, name FROM observations WHERE project_id = ? AND trace_id = ?
-            ORDER BY coalesce(end_time, start_time) DESC, start_time DESC LIMIT 1
+            ORDER BY start_time DESC, coalesce(end_time, start_time) DESC, id DESC LIMIT 1
             """).query([.integer(projectID), .text(traceID)]) { row in
                 let type = (row.text(0) ?? "SPAN").lowercased()
                 action = row.text(1).map { "\(type):\($0)" } ?? type
