@@ -8,6 +8,7 @@ public enum Routes {
     public static func application(database: Database, transportStats: TransportStats, logger: Logger) -> Application {
         let metrics = Metrics()
         let authenticator = Authenticator(database: database)
+        let analytics = AnalyticsCache()
         var router = Router()
         router.get("/api/public/health", HealthHandlers.health())
         router.get("/api/public/ready", HealthHandlers.ready(database: database))
@@ -27,10 +28,10 @@ public enum Routes {
         router.get("/api/public/sessions", SessionHandlers.list(database: database, authenticator: authenticator))
         router.get("/api/public/sessions/:id", SessionHandlers.get(database: database, authenticator: authenticator))
         router.post("/api/public/sessions/:id/end", SessionHandlers.end(database: database, authenticator: authenticator))
-        router.get("/api/public/analytics/dropoff", AnalyticsHandlers.dropoff(database: database, authenticator: authenticator))
-        router.get("/api/public/analytics/sessions", AnalyticsHandlers.sessions(database: database, authenticator: authenticator))
-        router.get("/api/public/analytics/journeys", AnalyticsHandlers.journeys(database: database, authenticator: authenticator))
-        router.get("/api/public/analytics/journeys/:name", AnalyticsHandlers.journey(database: database, authenticator: authenticator))
+        router.get("/api/public/analytics/dropoff", AnalyticsHandlers.dropoff(database: database, authenticator: authenticator, cache: analytics))
+        router.get("/api/public/analytics/sessions", AnalyticsHandlers.sessions(database: database, authenticator: authenticator, cache: analytics))
+        router.get("/api/public/analytics/journeys", AnalyticsHandlers.journeys(database: database, authenticator: authenticator, cache: analytics))
+        router.get("/api/public/analytics/journeys/:name", AnalyticsHandlers.journey(database: database, authenticator: authenticator, cache: analytics))
 
         router.post("/api/public/traces", TraceHandlers.create(database: database, authenticator: authenticator))
         router.get("/api/public/traces", TraceHandlers.list(database: database, authenticator: authenticator))

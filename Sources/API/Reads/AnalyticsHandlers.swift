@@ -1,11 +1,27 @@
 import Model
 import Storage
+import Transport
 
 /// `/api/public/analytics/*`: conversation analytics over the session columns kept on write
-/// (docs/ANALYTICS.md explains every figure). All take the session-list filters.
+/// (docs/ANALYTICS.md explains every figure). All take the session-list filters. Parameters are
+/// checked first (a 4xx never touches the cache); answers go through `AnalyticsCache`.
 enum AnalyticsHandlers {
+    /// Answers `request` with the JSON `compute` builds from a read connection, through `cache`.
+    static func cached(
+        _ request: APIRequest, projectID: Int64, database: Database, cache: AnalyticsCache,
+        compute: @escaping @Sendable (SQLiteConnection) throws -> JSONValue
+    ) throws -> HTTPResponse {
+        let generation = database.writer.commitCount
+        let answer = try cache.answer(key: "\(projectID) \(request.http.target)", generation: generation) {
+            try database.read { try compute($0) }.jsonBytes
+        }
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if let age = answer.staleAge { headers.set("Age", String(age / 1_000_000_000)) }
+        return HTTPResponse(status: 200, headers: headers, body: answer.body)
+    }
+
     /// operationId `analyticsDropoff`: drop-offs grouped by where the session stopped.
-    static func dropoff(database: Database, authenticator: Authenticator) -> RouteHandler {
+    static func dropoff(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
@@ -14,101 +30,121 @@ enum AnalyticsHandlers {
             let groupBy = try AnalyticsStore.DropoffGrouping(rawValue: query["groupBy"] ?? "lastTurn").orThrow(
                 APIError.badRequest("Invalid request data: groupBy must be one of \(names.joined(separator: ", "))"))
             let limit = try Paging(query).limit
-            let report = try database.read { try AnalyticsStore.dropoff(conditions, groupBy: groupBy, limit: limit, on: $0) }
-            func rate(_ part: Int, _ whole: Int) -> JSONValue { whole == 0 ? .null : JSONValue(Double(part) / Double(whole)) }
-            let groups = report.groups.map { group -> JSONValue in
-                let key: JSONValue = switch (groupBy, group.key) {
-                case (_, nil): .null
-                case (.lastTurn, let text?): Int(text).map(JSONValue.init) ?? .string(text)
-                case (_, let text?): .string(text)
-                }
-                return .object([
-                    ("key", key), ("endedSessions", JSONValue(group.ended)), ("dropoffs", JSONValue(group.dropoffs)),
-                    ("dropoffRate", rate(group.dropoffs, group.ended)), ("shareOfDropoffs", rate(group.dropoffs, report.dropoffs)),
-                    ("exampleSessionIds", .array(group.examples.map(JSONValue.string))),
-                ])
+            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+                render(try AnalyticsStore.dropoff(conditions, groupBy: groupBy, limit: limit, on: db), groupBy: groupBy)
             }
-            return jsonResponse(.object([
-                ("groupBy", .string(groupBy.rawValue)),
-                ("sessions", JSONValue(report.sessions)), ("endedSessions", JSONValue(report.ended)),
-                ("dropoffs", JSONValue(report.dropoffs)), ("dropoffRate", rate(report.dropoffs, report.ended)),
-                ("data", .array(groups)),
-            ]))
         }
+    }
+
+    private static func render(_ report: AnalyticsStore.DropoffReport, groupBy: AnalyticsStore.DropoffGrouping) -> JSONValue {
+        func rate(_ part: Int, _ whole: Int) -> JSONValue { whole == 0 ? .null : JSONValue(Double(part) / Double(whole)) }
+        let groups = report.groups.map { group -> JSONValue in
+            let key: JSONValue = switch (groupBy, group.key) {
+            case (_, nil): .null
+            case (.lastTurn, let text?): Int(text).map(JSONValue.init) ?? .string(text)
+            case (_, let text?): .string(text)
+            }
+            return .object([
+                ("key", key), ("endedSessions", JSONValue(group.ended)), ("dropoffs", JSONValue(group.dropoffs)),
+                ("dropoffRate", rate(group.dropoffs, group.ended)), ("shareOfDropoffs", rate(group.dropoffs, report.dropoffs)),
+                ("exampleSessionIds", .array(group.examples.map(JSONValue.string))),
+            ])
+        }
+        return .object([
+            ("groupBy", .string(groupBy.rawValue)),
+            ("sessions", JSONValue(report.sessions)), ("endedSessions", JSONValue(report.ended)),
+            ("dropoffs", JSONValue(report.dropoffs)), ("dropoffRate", rate(report.dropoffs, report.ended)),
+            ("data", .array(groups)),
+        ])
     }
 
     /// operationId `analyticsSessions`: how many sessions match, and the distributions of
     /// their duration, turns, tokens, cost, turn latency and satisfaction.
-    static func sessions(database: Database, authenticator: Authenticator) -> RouteHandler {
+    static func sessions(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            let figures = try database.read { try AnalyticsStore.sessionFigures(conditions, on: $0) }
-            func distribution(_ sorted: [Int64]) -> JSONValue {
-                distribution(sorted.map(Double.init))
+            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+                render(try AnalyticsStore.sessionFigures(conditions, on: db))
             }
-            func distribution(_ sorted: [Double]) -> JSONValue {
-                func at(_ p: Double) -> JSONValue { Percentiles.nearestRank(sorted, p).map(JSONValue.init) ?? .null }
-                let mean: JSONValue = sorted.isEmpty ? .null : JSONValue(sorted.reduce(0, +) / Double(sorted.count))
-                return .object([
-                    ("count", JSONValue(sorted.count)), ("min", at(0)), ("p50", at(50)), ("p90", at(90)), ("p99", at(99)),
-                    ("max", at(100)), ("mean", mean),
-                ])
-            }
-            return jsonResponse(.object([
-                ("count", JSONValue(figures.count)),
-                ("durationMs", distribution(figures.durationMs)), ("turns", distribution(figures.turns)),
-                ("totalTokens", distribution(figures.totalTokens)), ("totalCost", distribution(figures.totalCost)),
-                ("turnLatencyMs", distribution(figures.turnLatencyMs)),
-                ("userSatisfaction", distribution(figures.userSatisfaction)),
-            ]))
         }
+    }
+
+    private static func render(_ figures: AnalyticsStore.SessionFigures) -> JSONValue {
+        func distribution(_ sorted: [Int64]) -> JSONValue {
+            distribution(sorted.map(Double.init))
+        }
+        func distribution(_ sorted: [Double]) -> JSONValue {
+            func at(_ p: Double) -> JSONValue { Percentiles.nearestRank(sorted, p).map(JSONValue.init) ?? .null }
+            let mean: JSONValue = sorted.isEmpty ? .null : JSONValue(sorted.reduce(0, +) / Double(sorted.count))
+            return .object([
+                ("count", JSONValue(sorted.count)), ("min", at(0)), ("p50", at(50)), ("p90", at(90)), ("p99", at(99)),
+                ("max", at(100)), ("mean", mean),
+            ])
+        }
+        return .object([
+            ("count", JSONValue(figures.count)),
+            ("durationMs", distribution(figures.durationMs)), ("turns", distribution(figures.turns)),
+            ("totalTokens", distribution(figures.totalTokens)), ("totalCost", distribution(figures.totalCost)),
+            ("turnLatencyMs", distribution(figures.turnLatencyMs)),
+            ("userSatisfaction", distribution(figures.userSatisfaction)),
+        ])
     }
 
     /// operationId `analyticsJourneysList`.
-    static func journeys(database: Database, authenticator: Authenticator) -> RouteHandler {
+    static func journeys(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            let journeys = try database.read { try AnalyticsStore.journeys(conditions, on: $0) }
-            return jsonResponse(.object([("data", .array(journeys.map { journey in
-                .object([
-                    ("name", .string(journey.name)), ("sessions", JSONValue(journey.sessions)),
-                    ("converted", JSONValue(journey.converted)),
-                    ("conversionRate", journey.sessions == 0 ? .null : JSONValue(Double(journey.converted) / Double(journey.sessions))),
-                    ("firstSeen", ReadJSON.time(journey.firstSeen)), ("lastSeen", ReadJSON.time(journey.lastSeen)),
-                ])
-            }))]))
+            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+                render(try AnalyticsStore.journeys(conditions, on: db))
+            }
         }
     }
 
+    private static func render(_ journeys: [AnalyticsStore.JourneySummary]) -> JSONValue {
+        .object([("data", .array(journeys.map { journey in
+            .object([
+                ("name", .string(journey.name)), ("sessions", JSONValue(journey.sessions)),
+                ("converted", JSONValue(journey.converted)),
+                ("conversionRate", journey.sessions == 0 ? .null : JSONValue(Double(journey.converted) / Double(journey.sessions))),
+                ("firstSeen", ReadJSON.time(journey.firstSeen)), ("lastSeen", ReadJSON.time(journey.lastSeen)),
+            ])
+        }))])
+    }
+
     /// operationId `analyticsJourneyGet`: the funnel of one journey.
-    static func journey(database: Database, authenticator: Authenticator) -> RouteHandler {
+    static func journey(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let name = request.parameters["name"] ?? ""
             let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            let (outcomes, visits) = try database.read { try AnalyticsStore.journey(name, conditions, on: $0) }
-            guard !outcomes.isEmpty else { throw APIError.notFound("Journey not found within authorized project") }
-            let funnel = JourneyFunnel(sessions: outcomes, visits: visits)
-            func ratio(_ value: Double?) -> JSONValue { value.map(JSONValue.init) ?? .null }
-            return jsonResponse(.object([
-                ("name", .string(name)), ("sessions", JSONValue(funnel.sessions)), ("converted", JSONValue(funnel.converted)),
-                ("conversionRate", ratio(funnel.conversionRate)),
-                ("medianConversionTurn", ReadJSON.number(funnel.medianConversionTurn)),
-                ("medianConversionTimeMs", ReadJSON.number(funnel.medianConversionTimeMs)),
-                ("stages", .array(funnel.stages.map { stage in
-                    .object([
-                        ("name", .string(stage.name)), ("stageNumber", ReadJSON.number(stage.number)),
-                        ("sessionsReached", JSONValue(stage.sessionsReached)),
-                        ("sessionsInStage", JSONValue(stage.sessionsInStage)),
-                        ("conversionFromPrevious", ratio(stage.conversionFromPrevious)),
-                        ("conversionFromStart", ratio(stage.conversionFromStart)),
-                        ("medianTimeInStageMs", ReadJSON.number(stage.medianTimeInStageMs)),
-                    ])
-                })),
-            ]))
+            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+                let (outcomes, visits) = try AnalyticsStore.journey(name, conditions, on: db)
+                guard !outcomes.isEmpty else { throw APIError.notFound("Journey not found within authorized project") }
+                return render(JourneyFunnel(sessions: outcomes, visits: visits), name: name)
+            }
         }
+    }
+
+    private static func render(_ funnel: JourneyFunnel, name: String) -> JSONValue {
+        func ratio(_ value: Double?) -> JSONValue { value.map(JSONValue.init) ?? .null }
+        return .object([
+            ("name", .string(name)), ("sessions", JSONValue(funnel.sessions)), ("converted", JSONValue(funnel.converted)),
+            ("conversionRate", ratio(funnel.conversionRate)),
+            ("medianConversionTurn", ReadJSON.number(funnel.medianConversionTurn)),
+            ("medianConversionTimeMs", ReadJSON.number(funnel.medianConversionTimeMs)),
+            ("stages", .array(funnel.stages.map { stage in
+                .object([
+                    ("name", .string(stage.name)), ("stageNumber", ReadJSON.number(stage.number)),
+                    ("sessionsReached", JSONValue(stage.sessionsReached)),
+                    ("sessionsInStage", JSONValue(stage.sessionsInStage)),
+                    ("conversionFromPrevious", ratio(stage.conversionFromPrevious)),
+                    ("conversionFromStart", ratio(stage.conversionFromStart)),
+                    ("medianTimeInStageMs", ReadJSON.number(stage.medianTimeInStageMs)),
+                ])
+            })),
+        ])
     }
 }
 

@@ -113,10 +113,15 @@ enum ReadJSON {
         out.add("outputTokens", JSONValue(Int(row.outputTokens)))
         out.add("totalTokens", JSONValue(Int(row.totalTokens)))
         for (key, value) in tracking(row.tracking) { out.addDynamic(key, value) }
-        let derived = row.derivation
+        // Derived by the session refresh; a trace outside any session shows what it sent.
+        let sent = row.tracking
+        let derived = row.derivation ?? TurnDerivation(
+            number: 0, source: .sent, contextTokens: sent.contextTokens, contextLimit: sent.contextLimit,
+            contextPercent: sent.contextWindowPercent,
+            contextSource: sent.contextTokens == nil && sent.contextWindowPercent == nil ? nil : "sent")
         out.add("contextWindow", .object([
-            ("tokens", number(derived?.contextTokens)), ("limit", number(derived?.contextLimit)),
-            ("percent", number(derived?.contextPercent)), ("source", text(derived?.contextSource)),
+            ("tokens", number(derived.contextTokens)), ("limit", number(derived.contextLimit)),
+            ("percent", number(derived.contextPercent)), ("source", text(derived.contextSource)),
             ("pruned", row.tracking.contextPruned.map(JSONValue.bool) ?? .null),
             ("messagesPruned", number(row.tracking.contextMessagesPruned)),
         ]))

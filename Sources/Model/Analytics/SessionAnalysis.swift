@@ -112,7 +112,7 @@ public struct SessionAnalysis: Sendable, Equatable {
     public var journey = JourneyProgress()
     public var contextMaxPercent: Double?
     public var contextMaxTokens: Int64?
-    /// The number of the first turn at or above 80% of its context window.
+    /// The number of the earliest turn (by start time) at or above 80% of its context window.
     public var contextFirstTurnOver80: Int64?
 
     public init() {}
@@ -151,7 +151,8 @@ public struct SessionAnalysis: Sendable, Equatable {
                     result.contextMaxPercent = percent
                     result.contextMaxTokens = derived.contextTokens
                 }
-                if percent >= contextAlertPercent, result.contextFirstTurnOver80.map({ derived.number < $0 }) ?? true {
+                // Turns are in time order: the first one over the line is the earliest.
+                if percent >= contextAlertPercent, result.contextFirstTurnOver80 == nil {
                     result.contextFirstTurnOver80 = derived.number
                 }
             }

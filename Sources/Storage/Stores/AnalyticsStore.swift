@@ -121,7 +121,9 @@ public enum AnalyticsStore {
         public var name: String
         public var sessions: Int
         public var converted: Int
+        /// The earliest first activity (else creation time) of its sessions.
         public var firstSeen: Int64
+        /// The latest last activity (else creation time) of its sessions.
         public var lastSeen: Int64?
     }
 
@@ -129,7 +131,8 @@ public enum AnalyticsStore {
     public static func journeys(_ conditions: ReadStore.Conditions, on db: SQLiteConnection) throws -> [JourneySummary] {
         var journeys: [JourneySummary] = []
         try db.statement("""
-            SELECT journey_name, count(*), sum(converted), min(created_at), max(last_activity) FROM sessions
+            SELECT journey_name, count(*), sum(converted), min(coalesce(first_activity, created_at)),
+                   max(coalesce(last_activity, created_at)) FROM sessions
             WHERE \(conditions.sql) AND journey_name IS NOT NULL GROUP BY journey_name ORDER BY count(*) DESC, journey_name
             """).query(conditions.values) { row in
                 journeys.append(JourneySummary(

@@ -1,0 +1,109 @@
+import Dispatch
+import Synchronization
+
+/// Recent analytics answers, so a dashboard polling a large project does not rescan every
+/// session on each request (docs/ANALYTICS.md, "Freshness").
+///
+/// An answer is keyed by project and request target and stamped with the writer's commit count
+/// when its computation began. While nothing was committed since, it is served as is: exact.
+/// After a commit it is stale, and:
+/// * an answer that was cheap to compute (under `expensiveAfter`) is recomputed on the spot, so
+///   small projects always get exact answers;
+/// * an expensive one is served stale while it is younger than `maxStaleness`, with an `Age`
+///   header, and recomputed once in the background (never twice at a time for one key);
+/// * an older one is recomputed on the spot.
+public final class AnalyticsCache: Sendable {
+    public struct Settings: Sendable {
+        /// Computations at least this long (nanoseconds) may be served stale.
+        public var expensiveAfter: UInt64 = 50_000_000
+        /// How old (nanoseconds) a stale answer may be.
+        public var maxStaleness: UInt64 = 10_000_000_000
+        /// Answers kept; the least recently used goes first.
+        public var maxEntries = 256
+        /// Answer bytes kept in all.
+        public var maxBytes = 16 << 20
+
+        public init() {}
+    }
+
+    /// An answer and how fresh it is.
+    public struct Answer: Sendable {
+        public let body: [UInt8]
+        /// Nanoseconds since its computation began, when served stale; nil when exact.
+        public let staleAge: UInt64?
+    }
+
+    private struct Entry {
+        var body: [UInt8]
+        var generation: Int
+        var startedAt: UInt64
+        var computeNanos: UInt64
+        var lastUsed: UInt64
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var bytes = 0
+        var refreshing: [String: Task<Void, Never>] = [:]
+    }
+
+    private let settings: Settings
+    private let clock: @Sendable () -> UInt64
+    private let state = Mutex(State())
+
+    public init(settings: Settings = Settings(), clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
+        self.settings = settings
+        self.clock = clock
+    }
+
+    /// The answer for `key` at writer `generation`, from the cache or from `compute`.
+    public func answer(key: String, generation: Int, compute: @escaping @Sendable () throws -> [UInt8]) throws -> Answer {
+        let now = clock()
+        enum Decision { case fresh([UInt8]), stale([UInt8], UInt64), compute }
+        let decision = state.withLock { state -> Decision in
+            guard var entry = state.entries[key] else { return .compute }
+            entry.lastUsed = now
+            state.entries[key] = entry
+            if entry.generation == generation { return .fresh(entry.body) }
+            let age = now &- entry.startedAt
+            guard entry.computeNanos >= settings.expensiveAfter, age <= settings.maxStaleness else { return .compute }
+            if state.refreshing[key] == nil {
+                state.refreshing[key] = Task.detached { [self] in
+                    _ = try? self.computeAndStore(key: key, generation: generation, compute: compute)
+                    self.state.withLock { _ = $0.refreshing.removeValue(forKey: key) }
+                }
+            }
+            return .stale(entry.body, age)
+        }
+        switch decision {
+        case .fresh(let body): return Answer(body: body, staleAge: nil)
+        case .stale(let body, let age): return Answer(body: body, staleAge: age)
+        case .compute: return Answer(body: try computeAndStore(key: key, generation: generation, compute: compute), staleAge: nil)
+        }
+    }
+
+    /// Waits for background refreshes in flight (tests).
+    public func settle() async {
+        while let task = state.withLock({ $0.refreshing.values.first }) { await task.value }
+    }
+
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    private func computeAndStore(key: String, generation: Int, compute: () throws -> [UInt8]) throws -> [UInt8] {
+        let started = clock()
+        let body = try compute()
+        let entry = Entry(body: body, generation: generation, startedAt: started, computeNanos: clock() &- started, lastUsed: started)
+        state.withLock { state in
+            // A slower computation that began earlier must not replace a newer answer.
+            if let existing = state.entries[key], existing.generation > generation { return }
+            state.bytes += body.count - (state.entries[key]?.body.count ?? 0)
+            state.entries[key] = entry
+            while state.entries.count > settings.maxEntries || state.bytes > settings.maxBytes,
+                  let oldest = state.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                state.bytes -= oldest.value.body.count
+                state.entries.removeValue(forKey: oldest.key)
+            }
+        }
+        return body
+    }
+}

@@ -1,0 +1,94 @@
+import API
+import Synchronization
+import Testing
+
+/// `AnalyticsCache` with an injected clock and writer generations: exact answers while nothing
+/// was written, stale ones only for expensive computations and only for a bounded time.
+@Suite("Analytics cache")
+struct AnalyticsCacheTests {
+    struct Served: Equatable {
+        let value: Int
+        let stale: Bool
+        static func fresh(_ value: Int) -> Served { Served(value: value, stale: false) }
+        static func stale(_ value: Int) -> Served { Served(value: value, stale: true) }
+    }
+
+    /// A clock the test moves, and a computation whose cost (in that clock) the test sets.
+    final class Counter: Sendable {
+        let value: Atomic<UInt64>
+        init(_ start: UInt64) { value = Atomic(start) }
+        func add(_ amount: UInt64) { value.add(amount, ordering: .relaxed) }
+        var current: UInt64 { value.load(ordering: .relaxed) }
+    }
+
+    final class Fixture: Sendable {
+        let now = Counter(1_000_000_000)
+        let cost = Atomic<UInt64>(0)
+        let computed = Atomic<Int>(0)
+        let cache: AnalyticsCache
+
+        init(expensiveAfter: UInt64 = 50, maxStaleness: UInt64 = 1_000, maxEntries: Int = 256) {
+            var settings = AnalyticsCache.Settings()
+            settings.expensiveAfter = expensiveAfter
+            settings.maxStaleness = maxStaleness
+            settings.maxEntries = maxEntries
+            let clock = now
+            cache = AnalyticsCache(settings: settings) { clock.current }
+        }
+
+        /// Answers `key` at `generation`; the computation returns the number of computations so far.
+        func answer(_ key: String = "k", generation: Int) throws -> Served {
+            let answer = try cache.answer(key: key, generation: generation) { [self] in
+                let count = computed.add(1, ordering: .relaxed).newValue
+                now.add(cost.load(ordering: .relaxed))
+                return Array(String(count).utf8)
+            }
+            return Served(value: Int(String(decoding: answer.body, as: UTF8.self)) ?? -1, stale: answer.staleAge != nil)
+        }
+    }
+
+    @Test func anAnswerIsReusedUntilTheNextCommit() throws {
+        let f = Fixture()
+        #expect(try f.answer(generation: 1) == .fresh(1))
+        #expect(try f.answer(generation: 1) == .fresh(1))
+        #expect(try f.answer("other", generation: 1) == .fresh(2))
+        // Cheap to compute: a commit means an exact recomputation on the spot.
+        #expect(try f.answer(generation: 2) == .fresh(3))
+    }
+
+    @Test func anExpensiveAnswerIsServedStaleForABoundedTimeAndRefreshedInTheBackground() async throws {
+        let f = Fixture()
+        f.cost.store(100, ordering: .relaxed)
+        #expect(try f.answer(generation: 1) == .fresh(1))
+        let stale = try f.answer(generation: 2)
+        #expect(stale == .stale(1))
+        await f.cache.settle()
+        #expect(f.computed.load(ordering: .relaxed) == 2)
+        // The refresh is stored under the generation it saw: exact now.
+        #expect(try f.answer(generation: 2) == .fresh(2))
+        // Past maxStaleness a stale answer is not served: recomputed on the spot.
+        f.now.add(5_000)
+        #expect(try f.answer(generation: 3) == .fresh(3))
+    }
+
+    @Test func failuresAreNotCachedAndTheLeastRecentlyUsedAnswerIsEvicted() throws {
+        let f = Fixture(maxEntries: 2)
+        struct Failure: Error {}
+        #expect(throws: Failure.self) { try f.cache.answer(key: "bad", generation: 1) { throw Failure() } }
+        #expect(f.cache.count == 0)
+        _ = try f.answer("a", generation: 1)
+        f.now.add(1)
+        _ = try f.answer("b", generation: 1)
+        f.now.add(1)
+        _ = try f.answer("a", generation: 1)
+        f.now.add(1)
+        _ = try f.answer("c", generation: 1)
+        #expect(f.cache.count == 2)
+        // "b" was least recently used: asking again computes it anew.
+        let before = f.computed.load(ordering: .relaxed)
+        _ = try f.answer("b", generation: 1)
+        #expect(f.computed.load(ordering: .relaxed) == before + 1)
+        _ = try f.answer("c", generation: 1)
+        #expect(f.computed.load(ordering: .relaxed) == before + 1)
+    }
+}
