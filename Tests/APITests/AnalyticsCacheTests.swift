@@ -1,3 +1,4 @@
+import Dispatch
 import API
 import Synchronization
 import Testing
@@ -37,8 +38,8 @@ struct AnalyticsCacheTests {
         }
 
         /// Answers `key` at `generation`; the computation returns the number of computations so far.
-        func answer(_ key: String = "k", generation: Int) throws -> Served {
-            let answer = try cache.answer(key: key, generation: generation) { [self] in
+        func answer(_ key: String = "k", generation: Int) async throws -> Served {
+            let answer = try await cache.answer(key: key, generation: generation) { [self] in
                 let count = computed.add(1, ordering: .relaxed).newValue
                 now.add(cost.load(ordering: .relaxed))
                 return Array(String(count).utf8)
@@ -47,48 +48,74 @@ struct AnalyticsCacheTests {
         }
     }
 
-    @Test func anAnswerIsReusedUntilTheNextCommit() throws {
+    @Test func anAnswerIsReusedUntilTheNextCommit() async throws {
         let f = Fixture()
-        #expect(try f.answer(generation: 1) == .fresh(1))
-        #expect(try f.answer(generation: 1) == .fresh(1))
-        #expect(try f.answer("other", generation: 1) == .fresh(2))
+        #expect(try await f.answer(generation: 1) == .fresh(1))
+        #expect(try await f.answer(generation: 1) == .fresh(1))
+        #expect(try await f.answer("other", generation: 1) == .fresh(2))
         // Cheap to compute: a commit means an exact recomputation on the spot.
-        #expect(try f.answer(generation: 2) == .fresh(3))
+        #expect(try await f.answer(generation: 2) == .fresh(3))
     }
 
     @Test func anExpensiveAnswerIsServedStaleForABoundedTimeAndRefreshedInTheBackground() async throws {
         let f = Fixture()
         f.cost.store(100, ordering: .relaxed)
-        #expect(try f.answer(generation: 1) == .fresh(1))
-        let stale = try f.answer(generation: 2)
+        #expect(try await f.answer(generation: 1) == .fresh(1))
+        let stale = try await f.answer(generation: 2)
         #expect(stale == .stale(1))
         await f.cache.settle()
         #expect(f.computed.load(ordering: .relaxed) == 2)
         // The refresh is stored under the generation it saw: exact now.
-        #expect(try f.answer(generation: 2) == .fresh(2))
+        #expect(try await f.answer(generation: 2) == .fresh(2))
         // Past maxStaleness a stale answer is not served: recomputed on the spot.
         f.now.add(5_000)
-        #expect(try f.answer(generation: 3) == .fresh(3))
+        #expect(try await f.answer(generation: 3) == .fresh(3))
     }
 
-    @Test func failuresAreNotCachedAndTheLeastRecentlyUsedAnswerIsEvicted() throws {
+    @Test func failuresAreNotCachedAndTheLeastRecentlyUsedAnswerIsEvicted() async throws {
         let f = Fixture(maxEntries: 2)
         struct Failure: Error {}
-        #expect(throws: Failure.self) { try f.cache.answer(key: "bad", generation: 1) { throw Failure() } }
+        await #expect(throws: Failure.self) { try await f.cache.answer(key: "bad", generation: 1) { throw Failure() } }
         #expect(f.cache.count == 0)
-        _ = try f.answer("a", generation: 1)
+        _ = try await f.answer("a", generation: 1)
         f.now.add(1)
-        _ = try f.answer("b", generation: 1)
+        _ = try await f.answer("b", generation: 1)
         f.now.add(1)
-        _ = try f.answer("a", generation: 1)
+        _ = try await f.answer("a", generation: 1)
         f.now.add(1)
-        _ = try f.answer("c", generation: 1)
+        _ = try await f.answer("c", generation: 1)
         #expect(f.cache.count == 2)
         // "b" was least recently used: asking again computes it anew.
         let before = f.computed.load(ordering: .relaxed)
-        _ = try f.answer("b", generation: 1)
+        _ = try await f.answer("b", generation: 1)
         #expect(f.computed.load(ordering: .relaxed) == before + 1)
-        _ = try f.answer("c", generation: 1)
+        _ = try await f.answer("c", generation: 1)
         #expect(f.computed.load(ordering: .relaxed) == before + 1)
+    }
+
+    @Test func concurrentRequestsForOneAnswerShareOneComputation() async throws {
+        let cache = AnalyticsCache()
+        let computed = Counter(0)
+        let release = DispatchSemaphore(value: 0)
+        let compute: AnalyticsCache.Computation = {
+            computed.add(1)
+            release.wait()
+            return Array("42".utf8)
+        }
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<5 {
+                group.addTask { try await cache.answer(key: "k", generation: 1, compute: compute).body }
+            }
+            // Released only once every request is waiting on the one computation in flight.
+            var spins = 0
+            while cache.waiting < 5, spins < 10_000_000 {
+                await Task.yield()
+                spins += 1
+            }
+            #expect(cache.waiting == 5)
+            release.signal()
+            for try await body in group { #expect(body == Array("42".utf8)) }
+        }
+        #expect(computed.current == 1)
     }
 }

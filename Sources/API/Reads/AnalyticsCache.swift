@@ -7,11 +7,16 @@ import Synchronization
 /// An answer is keyed by project and request target and stamped with the writer's commit count
 /// when its computation began. While nothing was committed since, it is served as is: exact.
 /// After a commit it is stale, and:
-/// * an answer that was cheap to compute (under `expensiveAfter`) is recomputed on the spot, so
-///   small projects always get exact answers;
+/// * an answer that was cheap to compute (under `expensiveAfter`) is recomputed, so small
+///   projects always get exact answers;
 /// * an expensive one is served stale while it is younger than `maxStaleness`, with an `Age`
-///   header, and recomputed once in the background (never twice at a time for one key);
-/// * an older one is recomputed on the spot.
+///   header, and recomputed once in the background;
+/// * an older one is recomputed before answering.
+///
+/// Computations run on their own Dispatch queue, never on the Swift concurrency pool that serves
+/// requests (a second-long scan there would stall every other request), and at most one runs
+/// per key at a time: a request that needs an answer joins the computation in flight when that
+/// one started late enough to include every write the request could have seen.
 public final class AnalyticsCache: Sendable {
     public struct Settings: Sendable {
         /// Computations at least this long (nanoseconds) may be served stale.
@@ -33,6 +38,8 @@ public final class AnalyticsCache: Sendable {
         public let staleAge: UInt64?
     }
 
+    public typealias Computation = @Sendable () throws -> [UInt8]
+
     private struct Entry {
         var body: [UInt8]
         var generation: Int
@@ -41,15 +48,22 @@ public final class AnalyticsCache: Sendable {
         var lastUsed: UInt64
     }
 
+    /// A computation in flight for one key, and the requests waiting for it.
+    private struct Flight {
+        var generation: Int
+        var waiters: [CheckedContinuation<[UInt8], any Error>] = []
+    }
+
     private struct State {
         var entries: [String: Entry] = [:]
         var bytes = 0
-        var refreshing: [String: Task<Void, Never>] = [:]
+        var flights: [String: Flight] = [:]
     }
 
     private let settings: Settings
     private let clock: @Sendable () -> UInt64
     private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "parley.analytics", qos: .utility, attributes: .concurrent)
 
     public init(settings: Settings = Settings(), clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.settings = settings
@@ -57,44 +71,78 @@ public final class AnalyticsCache: Sendable {
     }
 
     /// The answer for `key` at writer `generation`, from the cache or from `compute`.
-    public func answer(key: String, generation: Int, compute: @escaping @Sendable () throws -> [UInt8]) throws -> Answer {
+    public func answer(key: String, generation: Int, compute: @escaping Computation) async throws -> Answer {
         let now = clock()
         enum Decision { case fresh([UInt8]), stale([UInt8], UInt64), compute }
         let decision = state.withLock { state -> Decision in
             guard var entry = state.entries[key] else { return .compute }
             entry.lastUsed = now
             state.entries[key] = entry
-            if entry.generation == generation { return .fresh(entry.body) }
+            if entry.generation >= generation { return .fresh(entry.body) }
             let age = now &- entry.startedAt
             guard entry.computeNanos >= settings.expensiveAfter, age <= settings.maxStaleness else { return .compute }
-            if state.refreshing[key] == nil {
-                state.refreshing[key] = Task.detached { [self] in
-                    _ = try? self.computeAndStore(key: key, generation: generation, compute: compute)
-                    self.state.withLock { _ = $0.refreshing.removeValue(forKey: key) }
-                }
+            if state.flights[key] == nil {
+                state.flights[key] = Flight(generation: generation)
+                queue.async { self.run(key: key, generation: generation, compute: compute) }
             }
             return .stale(entry.body, age)
         }
         switch decision {
         case .fresh(let body): return Answer(body: body, staleAge: nil)
         case .stale(let body, let age): return Answer(body: body, staleAge: age)
-        case .compute: return Answer(body: try computeAndStore(key: key, generation: generation, compute: compute), staleAge: nil)
+        case .compute:
+            let body = try await withCheckedThrowingContinuation { continuation in
+                enum Join { case start, joined, alone }
+                let join = state.withLock { state -> Join in
+                    guard let flight = state.flights[key] else {
+                        state.flights[key] = Flight(generation: generation, waiters: [continuation])
+                        return .start
+                    }
+                    guard flight.generation >= generation else { return .alone }
+                    state.flights[key]?.waiters.append(continuation)
+                    return .joined
+                }
+                switch join {
+                case .start:
+                    queue.async { self.run(key: key, generation: generation, compute: compute) }
+                case .joined:
+                    break
+                case .alone:
+                    // The computation in flight began before writes this request may have seen.
+                    queue.async {
+                        continuation.resume(with: Result { try self.computeAndStore(key: key, generation: generation, compute: compute) })
+                    }
+                }
+            }
+            return Answer(body: body, staleAge: nil)
         }
     }
 
-    /// Waits for background refreshes in flight (tests).
+    /// Waits until no computation is in flight (tests).
     public func settle() async {
-        while let task = state.withLock({ $0.refreshing.values.first }) { await task.value }
+        while state.withLock({ !$0.flights.isEmpty }) {
+            await withCheckedContinuation { continuation in queue.async(flags: .barrier) { continuation.resume() } }
+        }
     }
 
     public var count: Int { state.withLock { $0.entries.count } }
 
-    private func computeAndStore(key: String, generation: Int, compute: () throws -> [UInt8]) throws -> [UInt8] {
+    /// Requests waiting for a computation in flight.
+    public var waiting: Int { state.withLock { $0.flights.values.reduce(0) { $0 + $1.waiters.count } } }
+
+    /// Runs the flight for `key` and hands its outcome to every waiter.
+    private func run(key: String, generation: Int, compute: Computation) {
+        let outcome = Result { try computeAndStore(key: key, generation: generation, compute: compute) }
+        let waiters = state.withLock { $0.flights.removeValue(forKey: key)?.waiters ?? [] }
+        for waiter in waiters { waiter.resume(with: outcome) }
+    }
+
+    private func computeAndStore(key: String, generation: Int, compute: Computation) throws -> [UInt8] {
         let started = clock()
         let body = try compute()
         let entry = Entry(body: body, generation: generation, startedAt: started, computeNanos: clock() &- started, lastUsed: started)
         state.withLock { state in
-            // A slower computation that began earlier must not replace a newer answer.
+            // A computation that began earlier must not replace a newer answer.
             if let existing = state.entries[key], existing.generation > generation { return }
             state.bytes += body.count - (state.entries[key]?.body.count ?? 0)
             state.entries[key] = entry

@@ -10,9 +10,9 @@ enum AnalyticsHandlers {
     static func cached(
         _ request: APIRequest, projectID: Int64, database: Database, cache: AnalyticsCache,
         compute: @escaping @Sendable (SQLiteConnection) throws -> JSONValue
-    ) throws -> HTTPResponse {
+    ) async throws -> HTTPResponse {
         let generation = database.writer.commitCount
-        let answer = try cache.answer(key: "\(projectID) \(request.http.target)", generation: generation) {
+        let answer = try await cache.answer(key: "\(projectID) \(request.http.target)", generation: generation) {
             try database.read { try compute($0) }.jsonBytes
         }
         var headers: HTTPHeaders = ["Content-Type": "application/json"]
@@ -30,7 +30,7 @@ enum AnalyticsHandlers {
             let groupBy = try AnalyticsStore.DropoffGrouping(rawValue: query["groupBy"] ?? "lastTurn").orThrow(
                 APIError.badRequest("Invalid request data: groupBy must be one of \(names.joined(separator: ", "))"))
             let limit = try Paging(query).limit
-            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
                 render(try AnalyticsStore.dropoff(conditions, groupBy: groupBy, limit: limit, on: db), groupBy: groupBy)
             }
         }
@@ -64,7 +64,7 @@ enum AnalyticsHandlers {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
                 render(try AnalyticsStore.sessionFigures(conditions, on: db))
             }
         }
@@ -96,7 +96,7 @@ enum AnalyticsHandlers {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
                 render(try AnalyticsStore.journeys(conditions, on: db))
             }
         }
@@ -119,7 +119,7 @@ enum AnalyticsHandlers {
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let name = request.parameters["name"] ?? ""
             let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            return try cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
                 let (outcomes, visits) = try AnalyticsStore.journey(name, conditions, on: db)
                 guard !outcomes.isEmpty else { throw APIError.notFound("Journey not found within authorized project") }
                 return render(JourneyFunnel(sessions: outcomes, visits: visits), name: name)
