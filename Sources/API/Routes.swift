@@ -8,7 +8,7 @@ public enum Routes {
     public static func application(database: Database, transportStats: TransportStats, logger: Logger) -> Application {
         let metrics = Metrics()
         let authenticator = Authenticator(database: database)
-        let analytics = AnalyticsCache()
+        let analytics = AnalyticsCache { database.writer.commitCount }
         var router = Router()
         router.get("/api/public/health", HealthHandlers.health())
         router.get("/api/public/ready", HealthHandlers.ready(database: database))

@@ -28,13 +28,18 @@ struct AnalyticsCacheTests {
         let computed = Atomic<Int>(0)
         let cache: AnalyticsCache
 
+        let generation = Counter(1)
+
         init(expensiveAfter: UInt64 = 50, maxStaleness: UInt64 = 1_000, maxEntries: Int = 256) {
             var settings = AnalyticsCache.Settings()
             settings.expensiveAfter = expensiveAfter
             settings.maxStaleness = maxStaleness
             settings.maxEntries = maxEntries
-            let clock = now
-            cache = AnalyticsCache(settings: settings) { clock.current }
+            settings.refreshEvery = 500
+            settings.watchWindow = 10_000
+            settings.refresherInterval = nil
+            let clock = now, generation = generation
+            cache = AnalyticsCache(settings: settings, generation: { Int(generation.current) }, clock: { clock.current })
         }
 
         /// Answers `key` at `generation`; the computation returns the number of computations so far.
@@ -94,7 +99,7 @@ struct AnalyticsCacheTests {
     }
 
     @Test func concurrentRequestsForOneAnswerShareOneComputation() async throws {
-        let cache = AnalyticsCache()
+        let cache = AnalyticsCache(generation: { 1 })
         let computed = Counter(0)
         let release = DispatchSemaphore(value: 0)
         let compute: AnalyticsCache.Computation = {
@@ -117,5 +122,28 @@ struct AnalyticsCacheTests {
             for try await body in group { #expect(body == Array("42".utf8)) }
         }
         #expect(computed.current == 1)
+    }
+
+    @Test func aWatchedExpensiveAnswerIsRecomputedInTheBackgroundAfterCommits() async throws {
+        let f = Fixture()
+        f.cost.store(100, ordering: .relaxed)
+        #expect(try await f.answer(generation: 1) == .fresh(1))
+        f.generation.add(1)
+        // Too soon after its computation: left alone.
+        f.cache.refreshWatched()
+        await f.cache.settle()
+        #expect(f.computed.load(ordering: .relaxed) == 1)
+        f.now.add(600)
+        f.cache.refreshWatched()
+        await f.cache.settle()
+        #expect(f.computed.load(ordering: .relaxed) == 2)
+        // Exact again without a request having waited for it.
+        #expect(try await f.answer(generation: 2) == .fresh(2))
+        // Once nobody asked for it within the watch window, commits no longer trigger work.
+        f.now.add(20_000)
+        f.generation.add(1)
+        f.cache.refreshWatched()
+        await f.cache.settle()
+        #expect(f.computed.load(ordering: .relaxed) == 2)
     }
 }

@@ -113,21 +113,38 @@ struct AnalyticsModelTests {
     }
 
     @Test func aFunnelWithoutStageNumbersOrdersStagesByFirstAppearance() {
-        let visits = [
-            JourneyFunnel.StageVisit(sessionID: "a", stage: "ask", stageNumber: nil, timestamp: 0, timeInStageMs: nil),
-            JourneyFunnel.StageVisit(sessionID: "a", stage: "answer", stageNumber: nil, timestamp: 100, timeInStageMs: 70),
-            JourneyFunnel.StageVisit(sessionID: "b", stage: "ask", stageNumber: nil, timestamp: 0, timeInStageMs: nil),
-        ]
         let outcomes = [
-            JourneyFunnel.SessionOutcome(sessionID: "a", lastActivity: 200, converted: true, conversionTurn: 2, conversionTimeMs: 100),
-            JourneyFunnel.SessionOutcome(sessionID: "b", lastActivity: 50, converted: false, conversionTurn: nil, conversionTimeMs: nil),
+            JourneyFunnel.SessionOutcome(
+                sessionID: "a", lastActivity: 200, converted: true, conversionTurn: 2, conversionTimeMs: 100,
+                path: [StageEntry(stage: "ask", stageNumber: nil, enteredAt: 0, measuredMs: nil),
+                       StageEntry(stage: "answer", stageNumber: nil, enteredAt: 100, measuredMs: 70)]),
+            JourneyFunnel.SessionOutcome(
+                sessionID: "b", lastActivity: 50, converted: false, conversionTurn: nil, conversionTimeMs: nil,
+                path: [StageEntry(stage: "ask", stageNumber: nil, enteredAt: 0, measuredMs: nil)]),
         ]
-        let funnel = JourneyFunnel(sessions: outcomes, visits: visits)
+        let funnel = JourneyFunnel(sessions: outcomes)
         #expect(funnel.stages.map(\.name) == ["ask", "answer"])
         #expect(funnel.stages.map(\.sessionsReached) == [2, 1])
         // ask: a 100 ms (to answer), b 50 ms (to its last activity): median 50; answer: measured 70.
         #expect(funnel.stages.map(\.medianTimeInStageMs) == [50, 70])
         #expect(funnel.conversionRate == 0.5 && funnel.medianConversionTurn == 2)
+    }
+
+    @Test func aStagePathKeepsEachStageOnceWithItsLowestNumberAndLargestMeasure() {
+        var turns = Self.turns([nil, nil, nil, nil])
+        for (index, (stage, number, measured)) in [("a", 2, 10), ("b", 3, nil), ("a", 1, 30), ("c", nil, nil)].enumerated() {
+            turns[index].tracking.journeyStage = stage
+            turns[index].tracking.journeyStageNumber = number.map(Int64.init)
+            turns[index].tracking.journeyTimeInStageMs = measured.map(Int64.init)
+        }
+        let path = StageEntry.path(of: turns)
+        #expect(path == [
+            StageEntry(stage: "a", stageNumber: 1, enteredAt: 0, measuredMs: 30),
+            StageEntry(stage: "b", stageNumber: 3, enteredAt: 1000, measuredMs: nil),
+            StageEntry(stage: "c", stageNumber: nil, enteredAt: 3000, measuredMs: nil),
+        ])
+        #expect(StageEntry.parse(StageEntry.json(path)) == path)
+        #expect(StageEntry.json([]) == nil && StageEntry.parse(nil).isEmpty && StageEntry.parse("{}").isEmpty)
     }
 
     // MARK: Lifecycle

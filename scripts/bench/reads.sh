@@ -45,7 +45,7 @@ start_parley() { # DB [EXTRA SERVE ARGS...]
 stop_parley() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 
 mkdir -p .bench-data
-dataset=.bench-data/dataset-v2-$sessions-$observations.sqlite
+dataset=.bench-data/dataset-v3-$sessions-$observations.sqlite
 if [ ! -f "$dataset" ]; then
     echo "generating $dataset (once)…" >&2
     # The turns are 30 days old: a long timeout keeps the sweeper from ending sessions while

@@ -10,8 +10,10 @@ import Synchronization
 /// * an answer that was cheap to compute (under `expensiveAfter`) is recomputed, so small
 ///   projects always get exact answers;
 /// * an expensive one is served stale while it is younger than `maxStaleness`, with an `Age`
-///   header, and recomputed once in the background;
-/// * an older one is recomputed before answering.
+///   header; an older one is recomputed before answering;
+/// * an expensive answer someone asked for within `watchWindow` is recomputed in the
+///   background after commits, at most every `refreshEvery`, so while a dashboard watches it,
+///   it stays younger than `maxStaleness` and no request waits for a scan.
 ///
 /// Computations run on their own Dispatch queue, never on the Swift concurrency pool that serves
 /// requests (a second-long scan there would stall every other request), and at most one runs
@@ -20,9 +22,16 @@ import Synchronization
 public final class AnalyticsCache: Sendable {
     public struct Settings: Sendable {
         /// Computations at least this long (nanoseconds) may be served stale.
-        public var expensiveAfter: UInt64 = 50_000_000
+        public var expensiveAfter: UInt64 = 5_000_000
         /// How old (nanoseconds) a stale answer may be.
         public var maxStaleness: UInt64 = 10_000_000_000
+        /// Expensive answers asked for within this long (nanoseconds) are kept fresh in the background.
+        public var watchWindow: UInt64 = 60_000_000_000
+        /// The shortest time (nanoseconds) between two background computations of one answer.
+        public var refreshEvery: UInt64 = 5_000_000_000
+        /// How often (seconds) the background refresher looks for stale watched answers; nil: never
+        /// (tests call `refreshWatched()`).
+        public var refresherInterval: Double? = 1
         /// Answers kept; the least recently used goes first.
         public var maxEntries = 256
         /// Answer bytes kept in all.
@@ -41,6 +50,7 @@ public final class AnalyticsCache: Sendable {
     public typealias Computation = @Sendable () throws -> [UInt8]
 
     private struct Entry {
+        var compute: Computation
         var body: [UInt8]
         var generation: Int
         var startedAt: UInt64
@@ -62,12 +72,54 @@ public final class AnalyticsCache: Sendable {
 
     private let settings: Settings
     private let clock: @Sendable () -> UInt64
+    private let generation: @Sendable () -> Int
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "parley.analytics", qos: .utility, attributes: .concurrent)
+    // Created once, resumed in init when enabled, cancelled in deinit; Dispatch sources are thread-safe.
+    nonisolated(unsafe) private let refresher: (any DispatchSourceTimer)?
 
-    public init(settings: Settings = Settings(), clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
+    /// `generation` is the writer's commit count now; `clock` monotonic nanoseconds.
+    public init(
+        settings: Settings = Settings(), generation: @escaping @Sendable () -> Int,
+        clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+    ) {
         self.settings = settings
         self.clock = clock
+        self.generation = generation
+        if let interval = settings.refresherInterval {
+            let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+            timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
+            refresher = timer
+            timer.setEventHandler { [weak self] in self?.refreshWatched() }
+            timer.resume()
+        } else {
+            refresher = nil
+        }
+    }
+
+    deinit {
+        refresher?.cancel()
+    }
+
+    /// Starts a background computation for every expensive answer that is stale, was asked for
+    /// within `watchWindow`, and was last computed at least `refreshEvery` ago.
+    public func refreshWatched() {
+        let now = clock()
+        let current = generation()
+        let due = state.withLock { state -> [(String, Computation)] in
+            var due: [(String, Computation)] = []
+            for (key, entry) in state.entries
+            where entry.generation < current && entry.computeNanos >= settings.expensiveAfter
+                && now &- entry.lastUsed <= settings.watchWindow && now &- entry.startedAt >= settings.refreshEvery
+                && state.flights[key] == nil {
+                state.flights[key] = Flight(generation: current)
+                due.append((key, entry.compute))
+            }
+            return due
+        }
+        for (key, compute) in due {
+            queue.async { self.run(key: key, generation: current, compute: compute) }
+        }
     }
 
     /// The answer for `key` at writer `generation`, from the cache or from `compute`.
@@ -131,19 +183,25 @@ public final class AnalyticsCache: Sendable {
     public var waiting: Int { state.withLock { $0.flights.values.reduce(0) { $0 + $1.waiters.count } } }
 
     /// Runs the flight for `key` and hands its outcome to every waiter.
-    private func run(key: String, generation: Int, compute: Computation) {
+    private func run(key: String, generation: Int, compute: @escaping Computation) {
         let outcome = Result { try computeAndStore(key: key, generation: generation, compute: compute) }
         let waiters = state.withLock { $0.flights.removeValue(forKey: key)?.waiters ?? [] }
         for waiter in waiters { waiter.resume(with: outcome) }
     }
 
-    private func computeAndStore(key: String, generation: Int, compute: Computation) throws -> [UInt8] {
+    private func computeAndStore(key: String, generation: Int, compute: @escaping Computation) throws -> [UInt8] {
         let started = clock()
         let body = try compute()
-        let entry = Entry(body: body, generation: generation, startedAt: started, computeNanos: clock() &- started, lastUsed: started)
+        var entry = Entry(
+            compute: compute, body: body, generation: generation, startedAt: started, computeNanos: clock() &- started,
+            lastUsed: started)
         state.withLock { state in
             // A computation that began earlier must not replace a newer answer.
-            if let existing = state.entries[key], existing.generation > generation { return }
+            if let existing = state.entries[key] {
+                if existing.generation > generation { return }
+                // A background refresh is not a use: the watch ends when requests stop.
+                entry.lastUsed = existing.lastUsed
+            }
             state.bytes += body.count - (state.entries[key]?.body.count ?? 0)
             state.entries[key] = entry
             while state.entries.count > settings.maxEntries || state.bytes > settings.maxBytes,

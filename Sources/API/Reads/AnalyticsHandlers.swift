@@ -120,9 +120,9 @@ enum AnalyticsHandlers {
             let name = request.parameters["name"] ?? ""
             let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
             return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
-                let (outcomes, visits) = try AnalyticsStore.journey(name, conditions, on: db)
+                let outcomes = try AnalyticsStore.journey(name, conditions, on: db)
                 guard !outcomes.isEmpty else { throw APIError.notFound("Journey not found within authorized project") }
-                return render(JourneyFunnel(sessions: outcomes, visits: visits), name: name)
+                return render(JourneyFunnel(sessions: outcomes), name: name)
             }
         }
     }

@@ -1,24 +1,64 @@
-/// A journey's funnel, computed from the stage each of its sessions' turns reported
-/// (docs/ANALYTICS.md, "Journeys").
-public struct JourneyFunnel: Sendable, Equatable {
-    /// One turn of a session in the journey that named a stage.
-    public struct StageVisit: Sendable, Equatable {
-        public var sessionID: String
-        public var stage: String
-        public var stageNumber: Int64?
-        public var timestamp: Int64
-        /// `journey.time_in_stage_ms`, when the app measured it.
-        public var timeInStageMs: Int64?
+/// The stages one session went through, in the order it entered them: what the funnel needs of
+/// a session, computed when the session is refreshed and stored with it (`sessions.journey_path`),
+/// so a funnel reads one row per session instead of every turn.
+public struct StageEntry: Sendable, Equatable {
+    public var stage: String
+    /// The lowest `journey.stage_number` its turns sent with this stage.
+    public var stageNumber: Int64?
+    /// The start of the session's first turn in this stage.
+    public var enteredAt: Int64
+    /// The largest `journey.time_in_stage_ms` its turns in this stage sent.
+    public var measuredMs: Int64?
 
-        public init(sessionID: String, stage: String, stageNumber: Int64?, timestamp: Int64, timeInStageMs: Int64?) {
-            self.sessionID = sessionID
-            self.stage = stage
-            self.stageNumber = stageNumber
-            self.timestamp = timestamp
-            self.timeInStageMs = timeInStageMs
-        }
+    public init(stage: String, stageNumber: Int64?, enteredAt: Int64, measuredMs: Int64?) {
+        self.stage = stage
+        self.stageNumber = stageNumber
+        self.enteredAt = enteredAt
+        self.measuredMs = measuredMs
     }
 
+    /// The stages of `turns` (in time order), each once, in the order they were entered.
+    public static func path(of turns: [TurnFacts]) -> [StageEntry] {
+        var path: [StageEntry] = []
+        for turn in turns {
+            guard let stage = turn.tracking.journeyStage else { continue }
+            let number = turn.tracking.journeyStageNumber
+            let measured = turn.tracking.journeyTimeInStageMs
+            if let index = path.firstIndex(where: { $0.stage == stage }) {
+                if let number { path[index].stageNumber = min(path[index].stageNumber ?? number, number) }
+                if let measured { path[index].measuredMs = max(path[index].measuredMs ?? measured, measured) }
+            } else {
+                path.append(StageEntry(stage: stage, stageNumber: number, enteredAt: turn.timestamp, measuredMs: measured))
+            }
+        }
+        return path
+    }
+
+    /// `[[stage, number|null, enteredAt, measured|null], …]`, or nil for an empty path.
+    public static func json(_ path: [StageEntry]) -> String? {
+        guard !path.isEmpty else { return nil }
+        return JSONValue.array(path.map { entry in
+            .array([
+                .string(entry.stage), entry.stageNumber.map { JSONValue(Int($0)) } ?? .null,
+                JSONValue(Int(entry.enteredAt)), entry.measuredMs.map { JSONValue(Int($0)) } ?? .null,
+            ])
+        }).jsonText
+    }
+
+    /// Reads `json(_:)`'s text; entries it cannot read are skipped.
+    public static func parse(_ text: String?) -> [StageEntry] {
+        guard let text, let items = (try? JSONParser.parse(text))?.arrayValue else { return [] }
+        return items.compactMap { item in
+            guard let fields = item.arrayValue, fields.count == 4, let stage = fields[0].stringValue,
+                  let enteredAt = fields[2].intValue else { return nil }
+            return StageEntry(stage: stage, stageNumber: fields[1].intValue, enteredAt: enteredAt, measuredMs: fields[3].intValue)
+        }
+    }
+}
+
+/// A journey's funnel, computed from the stage path of each of its sessions
+/// (docs/ANALYTICS.md, "Journeys").
+public struct JourneyFunnel: Sendable, Equatable {
     /// One session of the journey.
     public struct SessionOutcome: Sendable, Equatable {
         public var sessionID: String
@@ -26,13 +66,18 @@ public struct JourneyFunnel: Sendable, Equatable {
         public var converted: Bool
         public var conversionTurn: Int64?
         public var conversionTimeMs: Int64?
+        public var path: [StageEntry]
 
-        public init(sessionID: String, lastActivity: Int64?, converted: Bool, conversionTurn: Int64?, conversionTimeMs: Int64?) {
+        public init(
+            sessionID: String, lastActivity: Int64?, converted: Bool, conversionTurn: Int64?, conversionTimeMs: Int64?,
+            path: [StageEntry]
+        ) {
             self.sessionID = sessionID
             self.lastActivity = lastActivity
             self.converted = converted
             self.conversionTurn = conversionTurn
             self.conversionTimeMs = conversionTimeMs
+            self.path = path
         }
     }
 
@@ -59,8 +104,8 @@ public struct JourneyFunnel: Sendable, Equatable {
 
     public init() {}
 
-    /// `visits` must be grouped by session and in time order within each session.
-    public init(sessions outcomes: [SessionOutcome], visits: [StageVisit]) {
+    /// The funnel of `outcomes`; "first appearance" ties are broken in the order given.
+    public init(sessions outcomes: [SessionOutcome]) {
         self.init()
         sessions = outcomes.count
         converted = outcomes.count { $0.converted }
@@ -71,10 +116,13 @@ public struct JourneyFunnel: Sendable, Equatable {
         // Stage order: by stage number when sent (the lowest number a stage was sent with),
         // else by where the stage first appears.
         var order: [String: (number: Int64?, first: Int)] = [:]
-        for (index, visit) in visits.enumerated() {
-            let known = order[visit.stage]
-            let number = [known?.number, visit.stageNumber].compactMap { $0 }.min()
-            order[visit.stage] = (number, known?.first ?? index)
+        var seen = 0
+        for outcome in outcomes {
+            for entry in outcome.path {
+                let known = order[entry.stage]
+                order[entry.stage] = ([known?.number, entry.stageNumber].compactMap { $0 }.min(), known?.first ?? seen)
+                seen += 1
+            }
         }
         let names = order.keys.sorted { a, b in
             let (x, y) = (order[a]!, order[b]!)
@@ -86,47 +134,34 @@ public struct JourneyFunnel: Sendable, Equatable {
             }
         }
         let position = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
-        let lastActivity = Dictionary(outcomes.map { ($0.sessionID, $0.lastActivity) }, uniquingKeysWith: { a, _ in a })
 
-        var furthest: [String: Int] = [:]
-        var inStage = [Set<String>](repeating: [], count: names.count)
+        var reachedAtLeast = [Int](repeating: 0, count: names.count + 1)
+        var inStage = [Int](repeating: 0, count: names.count)
         var times = [[Int64]](repeating: [], count: names.count)
-        var start = 0
-        while start < visits.count {
-            let session = visits[start].sessionID
-            var end = start
-            while end < visits.count, visits[end].sessionID == session { end += 1 }
-            let mine = visits[start..<end]
-            // Time in each stage: the largest measured value its turns sent, else from the
-            // stage's first turn to the first turn of the next stage (or the session's last activity).
-            var entered: [(stage: Int, at: Int64, measured: Int64?)] = []
-            for visit in mine {
-                guard let at = position[visit.stage] else { continue }
-                furthest[session] = max(furthest[session] ?? at, at)
-                inStage[at].insert(session)
-                if let index = entered.firstIndex(where: { $0.stage == at }) {
-                    if let measured = visit.timeInStageMs {
-                        entered[index].measured = max(entered[index].measured ?? measured, measured)
-                    }
-                } else {
-                    entered.append((at, visit.timestamp, visit.timeInStageMs))
+        for outcome in outcomes {
+            var furthest = -1
+            for (index, entry) in outcome.path.enumerated() {
+                guard let at = position[entry.stage] else { continue }
+                furthest = max(furthest, at)
+                inStage[at] += 1
+                // Time in the stage: measured when sent, else until the next stage was entered
+                // (or the session's last activity, for its last stage).
+                if let measured = entry.measuredMs {
+                    times[at].append(measured)
+                } else if let next = index + 1 < outcome.path.count ? outcome.path[index + 1].enteredAt : outcome.lastActivity {
+                    times[at].append(max(0, next - entry.enteredAt))
                 }
             }
-            for (index, stage) in entered.enumerated() {
-                if let measured = stage.measured {
-                    times[stage.stage].append(measured)
-                } else if let next = index + 1 < entered.count ? entered[index + 1].at : lastActivity[session] ?? nil {
-                    times[stage.stage].append(max(0, next - stage.at))
-                }
-            }
-            start = end
+            if furthest >= 0 { reachedAtLeast[furthest] += 1 }
         }
+        // Sessions whose furthest stage is at or after each position.
+        for index in stride(from: names.count - 1, through: 0, by: -1) { reachedAtLeast[index] += reachedAtLeast[index + 1] }
         var previous: Int?
         stages = names.enumerated().map { index, name in
-            let reached = furthest.values.count { $0 >= index }
+            let reached = reachedAtLeast[index]
             defer { previous = reached }
             return Stage(
-                name: name, number: order[name]?.number, sessionsReached: reached, sessionsInStage: inStage[index].count,
+                name: name, number: order[name]?.number, sessionsReached: reached, sessionsInStage: inStage[index],
                 conversionFromPrevious: previous.flatMap { $0 == 0 ? nil : Double(reached) / Double($0) },
                 conversionFromStart: sessions == 0 ? nil : Double(reached) / Double(sessions),
                 medianTimeInStageMs: Percentiles.median(times[index]))

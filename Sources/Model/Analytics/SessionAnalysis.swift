@@ -110,6 +110,8 @@ public struct SessionAnalysis: Sendable, Equatable {
     /// The latest `session.end_reason` a turn sent, with that turn's end.
     public var attributeEnd: (reason: String, time: Int64)?
     public var journey = JourneyProgress()
+    /// The stages the session entered, in order (what a journey funnel reads).
+    public var journeyPath: [StageEntry] = []
     public var contextMaxPercent: Double?
     public var contextMaxTokens: Int64?
     /// The number of the earliest turn (by start time) at or above 80% of its context window.
@@ -122,7 +124,7 @@ public struct SessionAnalysis: Sendable, Equatable {
             && a.conversationCount == b.conversationCount && a.lastTurnNumber == b.lastTurnNumber
             && a.lastIntent == b.lastIntent && a.agentLastAction == b.agentLastAction
             && a.attributeEnd?.reason == b.attributeEnd?.reason && a.attributeEnd?.time == b.attributeEnd?.time
-            && a.journey == b.journey && a.contextMaxPercent == b.contextMaxPercent
+            && a.journey == b.journey && a.journeyPath == b.journeyPath && a.contextMaxPercent == b.contextMaxPercent
             && a.contextMaxTokens == b.contextMaxTokens && a.contextFirstTurnOver80 == b.contextFirstTurnOver80
     }
 
@@ -158,6 +160,7 @@ public struct SessionAnalysis: Sendable, Equatable {
             }
         }
         if result.lastIntent == nil { result.lastIntent = turns.last?.tracking.turnInputType }
+        result.journeyPath = StageEntry.path(of: turns)
         return result
     }
 

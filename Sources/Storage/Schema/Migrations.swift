@@ -15,7 +15,11 @@ enum Migrations {
         Migration(version: 3, sql: schemaV3),
         Migration(version: 4, sql: schemaV4, backfill: TrackingColumns.backfill(on:)),
         Migration(version: 5, sql: schemaV5),
-        Migration(version: 6, sql: schemaV6, backfill: AggregateStore.refreshEverySession(on:)),
+        // v6 and v7 columns are filled by recomputing every session with today's code, which
+        // writes both: so only the last of them does it (a backfill that runs current code must
+        // sit in the newest migration, or it writes columns that do not exist yet).
+        Migration(version: 6, sql: schemaV6),
+        Migration(version: 7, sql: schemaV7, backfill: AggregateStore.refreshEverySession(on:)),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -314,7 +318,8 @@ enum Migrations {
     /// Version 6: conversation analytics (issue #7, docs/ANALYTICS.md). Per trace, what Parley
     /// derives for the turn (its number, context use) and what the context estimate needs (agent
     /// runs, the peak generation input and its model); per session, the end, drop-off, journey,
-    /// context and satisfaction figures. Every session is recomputed once to fill them.
+    /// context and satisfaction figures. Every session is recomputed once to fill them (by v7's
+    /// backfill).
     static let schemaV6 = """
     ALTER TABLE traces ADD COLUMN agent_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE traces ADD COLUMN peak_input_tokens INTEGER;
@@ -369,6 +374,13 @@ enum Migrations {
     -- The sweeper's scan: only sessions still active, oldest activity first.
     CREATE INDEX sessions_idle ON sessions (project_id, coalesce(last_activity, created_at)) WHERE status = 'active';
     CREATE INDEX sessions_by_journey ON sessions (project_id, journey_name, created_at) WHERE journey_name IS NOT NULL;
+    """
+
+    /// Version 7: each session's journey stage path (`StageEntry`, JSON), so a funnel reads one
+    /// row per session instead of joining every turn (docs/BENCHMARKS.md: the join made a funnel
+    /// over 50,000 sessions take a second).
+    static let schemaV7 = """
+    ALTER TABLE sessions ADD COLUMN journey_path TEXT;
     """
 
     static func countTriggers(_ table: String) -> String {

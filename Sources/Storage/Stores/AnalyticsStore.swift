@@ -142,32 +142,21 @@ public enum AnalyticsStore {
         return journeys
     }
 
-    /// The sessions of journey `name` matching `conditions`, with their stage visits (grouped
-    /// by session, in time order), for `JourneyFunnel`.
+    /// The sessions of journey `name` matching `conditions` with their stage paths, in session
+    /// id order, for `JourneyFunnel`.
     public static func journey(
         _ name: String, _ conditions: ReadStore.Conditions, on db: SQLiteConnection
-    ) throws -> ([JourneyFunnel.SessionOutcome], [JourneyFunnel.StageVisit]) {
+    ) throws -> [JourneyFunnel.SessionOutcome] {
         var outcomes: [JourneyFunnel.SessionOutcome] = []
         try db.statement("""
-            SELECT session_id, last_activity, converted, conversion_turn, conversion_time_ms FROM sessions
-            WHERE \(conditions.sql) AND journey_name = ?
+            SELECT session_id, last_activity, converted, conversion_turn, conversion_time_ms, journey_path FROM sessions
+            WHERE \(conditions.sql) AND journey_name = ? ORDER BY session_id
             """).query(conditions.values + [.text(name)]) { row in
                 outcomes.append(JourneyFunnel.SessionOutcome(
                     sessionID: row.text(0) ?? "", lastActivity: row.optionalInt(1), converted: row.int(2) != 0,
-                    conversionTurn: row.optionalInt(3), conversionTimeMs: row.optionalInt(4)))
+                    conversionTurn: row.optionalInt(3), conversionTimeMs: row.optionalInt(4),
+                    path: StageEntry.parse(row.text(5))))
             }
-        var visits: [JourneyFunnel.StageVisit] = []
-        try db.statement("""
-            SELECT t.session_id, t.journey_stage, t.journey_stage_number, t.timestamp, t.journey_time_in_stage_ms
-            FROM (SELECT project_id, session_id FROM sessions WHERE \(conditions.sql) AND journey_name = ?) AS s
-            JOIN traces t ON t.project_id = s.project_id AND t.session_id = s.session_id
-            WHERE t.journey_stage IS NOT NULL
-            ORDER BY t.session_id, t.timestamp, t.trace_id
-            """).query(conditions.values + [.text(name)]) { row in
-                visits.append(JourneyFunnel.StageVisit(
-                    sessionID: row.text(0) ?? "", stage: row.text(1) ?? "", stageNumber: row.optionalInt(2),
-                    timestamp: row.int(3), timeInStageMs: row.optionalInt(4)))
-            }
-        return (outcomes, visits)
+        return outcomes
     }
 }

@@ -13,7 +13,8 @@ extension AggregateStore {
         }
     }
 
-    /// Recomputes every session of every project (the v6 migration's backfill).
+    /// Recomputes every session of every project (the v7 migration's backfill, which fills the
+    /// v6 and v7 columns).
     static func refreshEverySession(on db: SQLiteConnection) throws {
         var sessions: [(Int64, String)] = []
         try db.statement("SELECT project_id, session_id FROM sessions ORDER BY project_id").query { row in
@@ -113,6 +114,7 @@ extension AggregateStore {
             .optional(journey.totalStages), flag(journey.converted), .optional(journey.conversionTurn),
             .optional(journey.conversionTimeMs), .optional(analysis.contextMaxPercent),
             .optional(analysis.contextMaxTokens), .optional(analysis.contextFirstTurnOver80), .optional(satisfaction),
+            .optional(StageEntry.json(analysis.journeyPath)),
         ])
     }
 
@@ -142,7 +144,7 @@ extension AggregateStore {
             agent_last_action = ?27, since_last_turn_ms = ?28, dropoff = ?29, completed = ?30,
             journey_name = ?31, journey_stage = ?32, journey_stage_number = ?33, journey_total_stages = ?34,
             converted = ?35, conversion_turn = ?36, conversion_time_ms = ?37, context_max_pct = ?38,
-            context_max_tokens = ?39, context_over80_turn = ?40, user_satisfaction = ?41
+            context_max_tokens = ?39, context_over80_turn = ?40, user_satisfaction = ?41, journey_path = ?42
         FROM (
             SELECT count(*) AS n,
                    coalesce(sum(observation_count), 0) AS observations,
