@@ -3,7 +3,7 @@
 # database with a known key pair (PARLEY_INIT_PUBLIC_KEY/SECRET_KEY), HTTP and HTTPS listeners
 # on ephemeral ports, scripts/smoke.sh against both (with the keys as SMOKE_PK/SMOKE_SK),
 # scripts/demo.sh, a certificate swap reloaded by SIGHUP, then a SIGTERM that must stop the
-# server with exit 0. Builds nothing.
+# server with exit 0, and `parley projects set/show` on the database it leaves. Builds nothing.
 #
 #   scripts/run-smoke.sh [PARLEY_BINARY]      (default .build/debug/parley)
 #
@@ -194,6 +194,21 @@ if [ "$shutdown_ok" -eq 1 ]; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
+fi
+
+echo "== project settings through the CLI (on the stopped server's database)"
+if "$binary" projects set default --db "$work/parley.sqlite" --inactivity-timeout 900 --context-window my-finetune=32768 \
+        >"$work/projects-set.out" 2>&1 \
+    && settings=$("$binary" projects show default --db "$work/parley.sqlite" 2>&1) \
+    && [ "$settings" = '{"inactivityTimeoutSeconds":900,"contextWindows":{"my-finetune":32768}}' ]; then
+    check_ok "parley projects set/show: inactivity timeout and context window stored"
+else
+    check_not_ok "parley projects set/show: got '${settings:-}' $(cat "$work/projects-set.out")"
+fi
+if ! "$binary" projects set no-such-project --db "$work/parley.sqlite" --inactivity-timeout 5 >/dev/null 2>&1; then
+    check_ok "parley projects set: an unknown project is an error"
+else
+    check_not_ok "parley projects set accepted an unknown project"
 fi
 if [ "$smoke_status" -ne 0 ] || [ "$shutdown_ok" -ne 1 ] || [ "$extra_ok" -ne 1 ]; then
     show_log

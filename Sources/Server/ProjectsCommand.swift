@@ -95,6 +95,19 @@ struct ProjectsCommand: ParsableCommand {
             _ = try blockingAwait {
                 try await db.writer.write { try ProjectSettingsStore.update(projectID: projectID, frozen, on: $0) }
             }
+            if changes.contains(where: { $0.key == "contextWindows" }) {
+                // Context use is derived with the windows: recompute the project's sessions, 500
+                // per transaction, so a running server's ingestion waits at most one batch.
+                var after: Int64 = 0
+                while true {
+                    let from = after
+                    guard let last = try blockingAwait({
+                        try await db.writer.write { try AggregateStore.refreshSessions(ofProject: projectID, after: from, limit: 500, on: $0) }
+                    }) else { break }
+                    after = last
+                }
+                FileHandle.standardError.write(Data("recomputed the context use of project '\(name)'\n".utf8))
+            }
             let updated = try db.read { try ProjectStore.projects(on: $0) }.first { $0.0.rowID == projectID }?.1 ?? "{}"
             print(updated)
         }

@@ -308,6 +308,15 @@ struct ConversationAnalyticsTests {
                 try ProjectSettingsStore.update(
                     projectID: projectID, [("contextWindows", .object([("gpt-4o-mini", JSONValue(256_000))]))], on: db)
             }
+            // Recomputed in batches (one here), as `parley projects set` does.
+            var after: Int64 = 0
+            while true {
+                let from = after
+                guard let last = try await api.database.writer.write({ db in
+                    try AggregateStore.refreshSessions(ofProject: projectID, after: from, limit: 1, on: db)
+                }) else { break }
+                after = last
+            }
             let first2 = try await api.session("s-context")["traces"]?.arrayValue?.first?["contextWindow"]
             #expect(first2?["limit"]?.intValue == 256_000 && first2?["percent"]?.doubleValue == 25)
         }

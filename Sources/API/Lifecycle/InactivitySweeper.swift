@@ -39,6 +39,7 @@ public final class InactivitySweeper: Sendable {
     public func sweep(now: Int64) async throws -> Int {
         var total = 0
         let timeout = defaultTimeoutMs
+        guard try database.read({ try SessionStore.hasInactive(now: now, defaultTimeoutMs: timeout, on: $0) }) else { return 0 }
         while true {
             let marked = try await database.writer.write { db in
                 try SessionStore.sweepInactive(now: now, defaultTimeoutMs: timeout, limit: Self.batchSize, on: db)

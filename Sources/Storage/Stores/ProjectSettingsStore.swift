@@ -19,7 +19,9 @@ public enum ProjectSettingsStore {
     }
 
     /// Sets (or, with nil, removes) top-level keys of the project's settings; other keys stay.
-    /// False when the project does not exist.
+    /// False when the project does not exist. Changed `contextWindows` change the derived figures
+    /// of the project's sessions: recompute them afterwards with
+    /// `AggregateStore.refreshSessions(ofProject:after:limit:on:)`, in batches.
     public static func update(
         projectID: Int64, _ changes: [(key: String, value: JSONValue?)], on db: SQLiteConnection
     ) throws -> Bool {
@@ -37,13 +39,6 @@ public enum ProjectSettingsStore {
         }
         try db.statement("UPDATE projects SET settings = ? WHERE id = ?")
             .run([.text(JSONValue.object(members).jsonText), .integer(projectID)])
-        // Context windows change derived figures of every session: recompute them at commit.
-        guard changes.contains(where: { $0.key == "contextWindows" }) else { return true }
-        var sessions: [String] = []
-        try db.statement("SELECT session_id FROM sessions WHERE project_id = ?").query([.integer(projectID)]) {
-            sessions.append($0.text(0) ?? "")
-        }
-        AggregateStore.markStale(sessions, projectID: projectID, on: db)
         return true
     }
 }

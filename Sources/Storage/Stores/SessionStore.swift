@@ -77,6 +77,22 @@ public enum SessionStore {
         return found
     }
 
+    /// Whether any project has a session `sweepInactive` would time out at `now` (a read, so an
+    /// idle server's sweeps do not commit empty transactions).
+    public static func hasInactive(now: Int64, defaultTimeoutMs: Int64, on db: SQLiteConnection) throws -> Bool {
+        let probe = try db.statement("""
+            SELECT 1 FROM sessions INDEXED BY sessions_idle
+            WHERE project_id = ? AND status = 'active' AND coalesce(last_activity, created_at) < ? LIMIT 1
+            """)
+        for (projectID, settings) in try ProjectSettingsStore.all(on: db) {
+            let timeout = settings.inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultTimeoutMs
+            var found = false
+            try probe.query([.integer(projectID), .integer(now - timeout)]) { _ in found = true }
+            if found { return true }
+        }
+        return false
+    }
+
     /// Times out every active session of every project whose last activity is older than the
     /// project's inactivity timeout (else `defaultTimeoutMs`) at `now`, at most `limit` per call;
     /// returns how many it marked. Call from a writer job; the caller repeats while it returns
