@@ -131,4 +131,34 @@ struct SessionTrackingColumnsTests {
             #expect(try await api.json("/api/public/sessions/s-order")["userTier"]?.stringValue == "pro")
         }
     }
+
+    @Test func langfuseObservationMetadataCarriesTurnAttributesToo() async throws {
+        try await APIHarness.with { api async throws in
+            // What the Langfuse 5.x SDK sends for span.update(metadata={...}): flattened keys under
+            // langfuse.observation.metadata., values as strings.
+            let attributes = [
+                ("session.id", JSONValue.string("s-obs-meta")),
+                ("langfuse.observation.metadata.journey.stage", .string("resolve")),
+                ("langfuse.observation.metadata.journey.stage_number", .string("2")),
+                ("langfuse.observation.metadata.turn.input_type", .string("question")),
+                ("langfuse.observation.metadata.note", .string("not a turn attribute")),
+            ]
+            let body = """
+                {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "\(String(repeating: "a", count: 32))",
+                 "spanId": "\(String(repeating: "b", count: 16))", "name": "chat-turn",
+                 "startTimeUnixNano": "1772442000000000000", "endTimeUnixNano": "1772442001000000000",
+                 "attributes": [\(attributes.map { Self.otlpAttribute($0.0, $0.1) }.joined(separator: ", "))]}]}]}]}
+                """
+            let response = await api.respond(HTTPRequest(
+                method: "POST", target: "/api/public/otel/v1/traces",
+                headers: ["Content-Type": "application/json", "Authorization": APIHarness.basic], body: Array(body.utf8)))
+            try #require(response.status == 200, "\(response.text)")
+            let trace = try #require(try await api.json("/api/public/sessions/s-obs-meta")["traces"]?.arrayValue?.first)
+            #expect(trace["journey"]?["stage"]?.stringValue == "resolve")
+            #expect(trace["journey"]?["stageNumber"]?.intValue == 2)
+            #expect(trace["turn"]?["inputType"]?.stringValue == "question")
+            // Other observation metadata stays on the observation only.
+            #expect(trace["metadata"]?["note"] == nil)
+        }
+    }
 }

@@ -167,6 +167,11 @@ enum OTLPMapper {
         for (key, value) in span.attributes where isSessionTrackingKey(key) && !metadata.contains(where: { $0.0 == key }) {
             metadata.append((key, decodedValue(value)))
         }
+        // The same keys in a span's Langfuse observation metadata (what the 3.x–5.x SDKs send
+        // for `span.update(metadata={"journey.stage": …})`) describe the turn too.
+        for (key, value) in observationMetadata(span).objectValue ?? [] where isSessionTrackingKey(key) && !metadata.contains(where: { $0.0 == key }) {
+            metadata.append((key, value))
+        }
         if !metadata.isEmpty { body.append(("metadata", .object(metadata))) }
         return body
     }
