@@ -6,33 +6,36 @@ import Transport
 /// (docs/ANALYTICS.md explains every figure). All take the session-list filters. Parameters are
 /// checked first (a 4xx never touches the cache); answers go through `AnalyticsCache`.
 enum AnalyticsHandlers {
-    /// Answers `request` with the JSON `compute` builds from a read connection, through `cache`.
-    static func cached(
-        _ request: APIRequest, projectID: Int64, database: Database, cache: AnalyticsCache,
-        compute: @escaping @Sendable (SQLiteConnection) throws -> JSONValue
-    ) async throws -> HTTPResponse {
-        let generation = database.writer.commitCount
-        let answer = try await cache.answer(key: "\(projectID) \(request.http.target)", generation: generation) {
-            try database.read { try compute($0) }.jsonBytes
+    /// What an analytics endpoint computes: from a read connection, its JSON answer.
+    typealias Computation = @Sendable (SQLiteConnection) throws -> JSONValue
+
+    /// An analytics route: authenticates, parses the session filters, lets `prepare` check the
+    /// endpoint's own parameters and return its computation, and answers through `cache`.
+    static func route(
+        database: Database, authenticator: Authenticator, cache: AnalyticsCache,
+        _ prepare: @escaping @Sendable (APIRequest, ReadStore.Conditions) throws -> Computation
+    ) -> RouteHandler {
+        .async { request in
+            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let compute = try prepare(request, try SessionFilters.conditions(request.query, projectID: auth.project.rowID))
+            let generation = database.writer.commitCount
+            let answer = try await cache.answer(key: "\(auth.project.rowID) \(request.http.target)", generation: generation) {
+                try database.read { try compute($0) }.jsonBytes
+            }
+            var headers: HTTPHeaders = ["Content-Type": "application/json"]
+            if let age = answer.staleAge { headers.set("Age", String(age / 1_000_000_000)) }
+            return HTTPResponse(status: 200, headers: headers, body: answer.body)
         }
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        if let age = answer.staleAge { headers.set("Age", String(age / 1_000_000_000)) }
-        return HTTPResponse(status: 200, headers: headers, body: answer.body)
     }
 
     /// operationId `analyticsDropoff`: drop-offs grouped by where the session stopped.
     static func dropoff(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
-        .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
-            let query = request.query
-            let conditions = try SessionFilters.conditions(query, projectID: auth.project.rowID)
+        route(database: database, authenticator: authenticator, cache: cache) { request, conditions in
             let names = AnalyticsStore.DropoffGrouping.allCases.map(\.rawValue)
-            let groupBy = try AnalyticsStore.DropoffGrouping(rawValue: query["groupBy"] ?? "lastTurn").orThrow(
+            let groupBy = try AnalyticsStore.DropoffGrouping(rawValue: request.query["groupBy"] ?? "lastTurn").orThrow(
                 APIError.badRequest("Invalid request data: groupBy must be one of \(names.joined(separator: ", "))"))
-            let limit = try Paging(query).limit
-            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
-                render(try AnalyticsStore.dropoff(conditions, groupBy: groupBy, limit: limit, on: db), groupBy: groupBy)
-            }
+            let limit = try Paging(request.query).limit
+            return { db in render(try AnalyticsStore.dropoff(conditions, groupBy: groupBy, limit: limit, on: db), groupBy: groupBy) }
         }
     }
 
@@ -61,12 +64,8 @@ enum AnalyticsHandlers {
     /// operationId `analyticsSessions`: how many sessions match, and the distributions of
     /// their duration, turns, tokens, cost, turn latency and satisfaction.
     static func sessions(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
-        .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
-            let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
-                render(try AnalyticsStore.sessionFigures(conditions, on: db))
-            }
+        route(database: database, authenticator: authenticator, cache: cache) { _, conditions in
+            { db in render(try AnalyticsStore.sessionFigures(conditions, on: db)) }
         }
     }
 
@@ -93,12 +92,8 @@ enum AnalyticsHandlers {
 
     /// operationId `analyticsJourneysList`.
     static func journeys(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
-        .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
-            let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
-                render(try AnalyticsStore.journeys(conditions, on: db))
-            }
+        route(database: database, authenticator: authenticator, cache: cache) { _, conditions in
+            { db in render(try AnalyticsStore.journeys(conditions, on: db)) }
         }
     }
 
@@ -115,11 +110,9 @@ enum AnalyticsHandlers {
 
     /// operationId `analyticsJourneyGet`: the funnel of one journey.
     static func journey(database: Database, authenticator: Authenticator, cache: AnalyticsCache) -> RouteHandler {
-        .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+        route(database: database, authenticator: authenticator, cache: cache) { request, conditions in
             let name = request.parameters["name"] ?? ""
-            let conditions = try SessionFilters.conditions(request.query, projectID: auth.project.rowID)
-            return try await cached(request, projectID: auth.project.rowID, database: database, cache: cache) { db in
+            return { db in
                 let outcomes = try AnalyticsStore.journey(name, conditions, on: db)
                 guard !outcomes.isEmpty else { throw APIError.notFound("Journey not found within authorized project") }
                 return render(JourneyFunnel(sessions: outcomes), name: name)
