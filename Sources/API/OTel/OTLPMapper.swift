@@ -169,7 +169,11 @@ enum OTLPMapper {
         }
         // The same keys in a span's Langfuse observation metadata (what the 3.x–5.x SDKs send
         // for `span.update(metadata={"journey.stage": …})`) describe the turn too.
-        for (key, value) in observationMetadata(span).objectValue ?? [] where isSessionTrackingKey(key) && !metadata.contains(where: { $0.0 == key }) {
+        // Only these two forms are read here: building the whole observation metadata (resource
+        // attributes, scope) a second time per span would cost every export.
+        var observationKeys = prefixed(span.attributes, "langfuse.observation.metadata.")
+        if let whole = text(span, "langfuse.observation.metadata").map(decoded)?.objectValue { observationKeys = whole + observationKeys }
+        for (key, value) in observationKeys where isSessionTrackingKey(key) && !metadata.contains(where: { $0.0 == key }) {
             metadata.append((key, value))
         }
         if !metadata.isEmpty { body.append(("metadata", .object(metadata))) }
