@@ -86,16 +86,11 @@ public final class Application: HTTPResponder, TransportObserver {
     /// CORS preflight (Fetch standard): allow what the browser asks for on known paths.
     private func preflight(_ request: HTTPRequest) -> HTTPResponse {
         var headers: HTTPHeaders = [:]
-        switch router.match(method: request.headers["Access-Control-Request-Method"] ?? "GET", path: request.path) {
-        case .notFound:
-            return APIError.notFound("No route for OPTIONS \(request.path)").response
-        case .methodNotAllowed(let allowed):
-            headers.set("Allow", allowed.joined(separator: ", "))
-            headers.set("Access-Control-Allow-Methods", allowed.joined(separator: ", "))
-        case .found(_, let route, _):
-            headers.set("Allow", "\(route.method), OPTIONS")
-            headers.set("Access-Control-Allow-Methods", "\(route.method), OPTIONS")
-        }
+        // Every method the path answers, whatever the browser asked about (RFC 9110 §10.2.1).
+        let allowed = router.methods(for: request.path)
+        guard !allowed.isEmpty else { return APIError.notFound("No route for OPTIONS \(request.path)").response }
+        headers.set("Allow", allowed.joined(separator: ", "))
+        headers.set("Access-Control-Allow-Methods", allowed.joined(separator: ", "))
         if let requested = request.headers["Access-Control-Request-Headers"] {
             headers.set("Access-Control-Allow-Headers", requested)
         }

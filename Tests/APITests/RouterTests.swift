@@ -110,6 +110,20 @@ struct RouterTests {
         #expect(head?.status == 200)
     }
 
+    @Test func optionsListsEveryMethodOfThePathWhateverWasAsked() throws {
+        let application = Application(router: Self.router, metrics: Metrics(), transportStats: TransportStats(), logger: .test)
+        // Asking about GET used to answer only "GET, OPTIONS" although DELETE is served too.
+        for asked in ["GET", "DELETE", "PUT"] {
+            let response = respond(application, HTTPRequest(
+                method: "OPTIONS", target: "/api/public/sessions/x", headers: ["Access-Control-Request-Method": asked]))
+            #expect(response?.status == 204)
+            #expect(response?.headers["Allow"] == "GET, DELETE, HEAD, OPTIONS", "\(asked)")
+            #expect(response?.headers["Access-Control-Allow-Methods"] == "GET, DELETE, HEAD, OPTIONS", "\(asked)")
+        }
+        #expect(Self.router.methods(for: "/nope") == [])
+        #expect(respond(application, HTTPRequest(method: "OPTIONS", target: "/nope"))?.status == 404)
+    }
+
     /// Runs a request through `application`; every route used here is synchronous, so the
     /// completion has run by the time `respond` returns.
     private func respond(_ application: Application, _ request: HTTPRequest) -> HTTPResponse? {

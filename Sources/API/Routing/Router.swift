@@ -22,19 +22,35 @@ public struct Router: Sendable {
     public mutating func delete(_ pattern: String, _ handler: RouteHandler) { add(Route("DELETE", pattern, handler)) }
 
     public func match(method: String, path: Substring) -> Match {
-        // Split on the UTF-8 slash: Character-based `split` walks grapheme breaks, and it showed
-        // in the keep-alive profile (docs/BENCHMARKS.md). A slash is always a scalar boundary.
-        let segments = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).compactMap(Substring.init)
+        let segments = Self.segments(path)
         let lookup = method == "HEAD" ? "GET" : method
+        for (index, route) in routes.enumerated() where route.method == lookup {
+            if let parameters = route.match(segments) { return .found(index: index, route: route, parameters: parameters) }
+        }
+        let allowed = methods(segments)
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    /// Every method `path` answers (with HEAD where GET is, and OPTIONS), in route order; empty
+    /// for a path no route matches. The `Allow` header of 405s and preflights.
+    public func methods(for path: Substring) -> [String] {
+        methods(Self.segments(path))
+    }
+
+    private func methods(_ segments: [Substring]) -> [String] {
         var allowed: [String] = []
-        for (index, route) in routes.enumerated() {
-            guard let parameters = route.match(segments) else { continue }
-            if route.method == lookup { return .found(index: index, route: route, parameters: parameters) }
+        for route in routes where !allowed.contains(route.method) && route.match(segments) != nil {
             allowed.append(route.method)
         }
-        if allowed.isEmpty { return .notFound }
+        if allowed.isEmpty { return [] }
         if allowed.contains("GET") { allowed.append("HEAD") }
         allowed.append("OPTIONS")
-        return .methodNotAllowed(allowed: allowed)
+        return allowed
+    }
+
+    /// Split on the UTF-8 slash: Character-based `split` walks grapheme breaks, and it showed in
+    /// the keep-alive profile (docs/BENCHMARKS.md). A slash is always a scalar boundary.
+    private static func segments(_ path: Substring) -> [Substring] {
+        path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).compactMap(Substring.init)
     }
 }
