@@ -11,6 +11,14 @@ struct ProjectsCommand: ParsableCommand {
         commandName: "projects", abstract: "List projects and show or change their settings.",
         subcommands: [List.self, Show.self, Set.self])
 
+    /// The project called `name` with its settings JSON, or a usage error.
+    static func find(_ name: String, in db: Database) throws -> (project: ProjectStore.Project, settings: String) {
+        guard let found = try db.read({ try ProjectStore.projects(on: $0) }).first(where: { $0.0.name == name }) else {
+            throw ValidationError("no project named '\(name)'")
+        }
+        return found
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List projects.")
         @OptionGroup var database: KeysCommand.DatabaseOption
@@ -33,11 +41,7 @@ struct ProjectsCommand: ParsableCommand {
         func run() throws {
             let db = try database.open()
             defer { db.close() }
-            let name = project
-            guard let found = try db.read({ try ProjectStore.projects(on: $0) }).first(where: { $0.0.name == name }) else {
-                throw ValidationError("no project named '\(name)'")
-            }
-            print(found.1)
+            print(try ProjectsCommand.find(project, in: db).settings)
         }
     }
 
@@ -74,9 +78,7 @@ struct ProjectsCommand: ParsableCommand {
             let db = try database.open()
             defer { db.close() }
             let name = project
-            guard let (found, current) = try db.read({ try ProjectStore.projects(on: $0) }).first(where: { $0.0.name == name }) else {
-                throw ValidationError("no project named '\(name)'")
-            }
+            let (found, current) = try ProjectsCommand.find(name, in: db)
             var changes: [(key: String, value: JSONValue?)] = []
             if let inactivityTimeout {
                 changes.append(("inactivityTimeoutSeconds", inactivityTimeout == 0 ? nil : JSONValue(Int(inactivityTimeout))))
@@ -108,7 +110,7 @@ struct ProjectsCommand: ParsableCommand {
                 }
                 FileHandle.standardError.write(Data("recomputed the context use of project '\(name)'\n".utf8))
             }
-            let updated = try db.read { try ProjectStore.projects(on: $0) }.first { $0.0.rowID == projectID }?.1 ?? "{}"
+            let updated = try ProjectsCommand.find(name, in: db).settings
             print(updated)
         }
     }

@@ -162,7 +162,7 @@ struct AnalyticsModelTests {
         ended.status = SessionLifecycle.Status.ended
         ended.endSource = SessionLifecycle.EndSource.api
         var analysis = SessionAnalysis()
-        analysis.attributeEnd = ("completed", 5)
+        analysis.attributeEnd = AttributeEnd(reason: "completed", time: 5)
         #expect(ended.resolved(with: analysis, lastActivity: 10) == ended)
 
         var timedOut = SessionLifecycle()

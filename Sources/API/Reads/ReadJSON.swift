@@ -101,11 +101,19 @@ enum ReadJSON {
         members { traceAggregates(row, into: &$0) }
     }
 
+    /// The turn number Parley uses (sent, else derived) and where it came from; a trace outside
+    /// any session, which no session refresh numbered, shows what it sent.
+    static func turnNumber(_ row: TraceRow) -> (number: JSONValue, source: JSONValue) {
+        if let derived = row.derivation { return (number(derived.number), .string(derived.source.rawValue)) }
+        return (number(row.turnNumber), row.turnNumber == nil ? .null : .string(TurnNumberSource.sent.rawValue))
+    }
+
     static func traceAggregates(_ row: TraceRow, into out: inout some MemberSink) {
         // The turn's number as Parley uses it: sent, else derived (docs/ANALYTICS.md); the sent
         // value stays in `turn.number`.
-        out.add("turnNumber", number(row.derivation?.number ?? row.turnNumber))
-        out.add("turnNumberSource", text(row.derivation?.source.rawValue ?? (row.turnNumber == nil ? nil : "sent")))
+        let (turnNumber, source) = turnNumber(row)
+        out.add("turnNumber", turnNumber)
+        out.add("turnNumberSource", source)
         out.add("turnIssues", .array((row.derivation?.flags ?? []).map(JSONValue.string)))
         out.add("latencyMs", JSONValue(Int(row.latencyMs)))
         out.add("observationCount", JSONValue(Int(row.observationCount)))
@@ -326,8 +334,7 @@ enum ReadJSON {
         let t = row.tracking
         return .object([
             ("traceId", .string(row.traceID)), ("name", text(row.name)), ("startTime", time(row.timestamp)),
-            ("turnNumber", number(row.derivation?.number ?? t.turnNumber)),
-            ("turnNumberSource", text(row.derivation?.source.rawValue ?? (t.turnNumber == nil ? nil : "sent"))),
+            ("turnNumber", turnNumber(row).number), ("turnNumberSource", turnNumber(row).source),
             ("turnIssues", .array((row.derivation?.flags ?? []).map(JSONValue.string))),
             ("role", text(t.turnRole)), ("inputType", text(t.turnInputType)), ("outputType", text(t.turnOutputType)),
             ("inputLength", length(row.input)), ("outputLength", length(row.output)),

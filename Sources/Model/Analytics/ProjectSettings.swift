@@ -1,6 +1,6 @@
 /// The per-project options kept as JSON in `projects.settings` (docs/CONFIGURATION.md,
-/// "Project settings"). Unknown keys are kept as they are, so an older binary does not drop
-/// settings a newer one wrote.
+/// "Project settings"). `ProjectSettingsStore.update` changes single keys and keeps the others,
+/// so an older binary does not drop settings a newer one wrote.
 public struct ProjectSettings: Sendable, Equatable {
     /// Seconds without activity after which the sweeper times a session out; nil uses the
     /// server's `--inactivity-timeout`.
@@ -21,4 +21,9 @@ public struct ProjectSettings: Sendable, Equatable {
     }
 
     public var windows: ContextWindows { ContextWindows(overrides: contextWindows) }
+
+    /// The inactivity timeout in milliseconds: the project's own, else `defaultMs`.
+    public func inactivityTimeoutMs(default defaultMs: Int64) -> Int64 {
+        inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultMs
+    }
 }

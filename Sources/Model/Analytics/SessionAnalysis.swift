@@ -94,6 +94,18 @@ public struct JourneyProgress: Sendable, Equatable {
     public init() {}
 }
 
+/// An end a turn declared with `session.end_reason`.
+public struct AttributeEnd: Sendable, Equatable {
+    public var reason: String
+    /// The declaring turn's last activity.
+    public var time: Int64
+
+    public init(reason: String, time: Int64) {
+        self.reason = reason
+        self.time = time
+    }
+}
+
 /// Everything a session's turns say about it, computed from its turns in time order. A pure
 /// function of the turns, so the stored result never depends on arrival order.
 public struct SessionAnalysis: Sendable, Equatable {
@@ -108,7 +120,7 @@ public struct SessionAnalysis: Sendable, Equatable {
     /// The latest `dropoff.agent_last_action` sent, if any.
     public var agentLastAction: String?
     /// The latest `session.end_reason` a turn sent, with that turn's end.
-    public var attributeEnd: (reason: String, time: Int64)?
+    public var attributeEnd: AttributeEnd?
     public var journey = JourneyProgress()
     /// The stages the session entered, in order (what a journey funnel reads).
     public var journeyPath: [StageEntry] = []
@@ -118,15 +130,6 @@ public struct SessionAnalysis: Sendable, Equatable {
     public var contextFirstTurnOver80: Int64?
 
     public init() {}
-
-    public static func == (a: SessionAnalysis, b: SessionAnalysis) -> Bool {
-        a.turns == b.turns && a.numberSource == b.numberSource && a.issues == b.issues
-            && a.conversationCount == b.conversationCount && a.lastTurnNumber == b.lastTurnNumber
-            && a.lastIntent == b.lastIntent && a.agentLastAction == b.agentLastAction
-            && a.attributeEnd?.reason == b.attributeEnd?.reason && a.attributeEnd?.time == b.attributeEnd?.time
-            && a.journey == b.journey && a.journeyPath == b.journeyPath && a.contextMaxPercent == b.contextMaxPercent
-            && a.contextMaxTokens == b.contextMaxTokens && a.contextFirstTurnOver80 == b.contextFirstTurnOver80
-    }
 
     /// The share of its window at which a turn counts as near the limit.
     public static let contextAlertPercent = 80.0
@@ -144,7 +147,7 @@ public struct SessionAnalysis: Sendable, Equatable {
         for (index, turn) in turns.enumerated() {
             if let intent = turn.tracking.dropoffLastIntent { result.lastIntent = intent }
             if let action = turn.tracking.dropoffAgentLastAction { result.agentLastAction = action }
-            if let reason = turn.tracking.sessionEndReason { result.attributeEnd = (reason, turn.lastEnd) }
+            if let reason = turn.tracking.sessionEndReason { result.attributeEnd = AttributeEnd(reason: reason, time: turn.lastEnd) }
             journey(turn, number: result.turns[index].number, first: turns[0].timestamp, into: &result.journey)
             context(turn, windows: windows, into: &result.turns[index])
             let derived = result.turns[index]
@@ -262,6 +265,6 @@ extension SessionAnalysis {
     ]
 
     public static func isSatisfactionScore(_ name: String) -> Bool {
-        satisfactionScoreNames.contains(String(name.lowercased().map { $0 == "-" || $0 == " " ? "_" : $0 }))
+        satisfactionScoreNames.contains(normalisedLabel(name))
     }
 }

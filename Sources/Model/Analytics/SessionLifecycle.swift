@@ -47,16 +47,12 @@ public struct SessionLifecycle: Sendable, Equatable {
         "goal_reached", "task_completed", "converted", "conversion", "done", "finished", "purchased",
     ]
 
-    static func normalised(_ reason: String) -> String {
-        String(reason.lowercased().map { $0 == "-" || $0 == " " ? "_" : $0 })
-    }
-
     public static func isUserExit(_ reason: String?) -> Bool {
-        reason.map { userExitReasons.contains(normalised($0)) } ?? false
+        reason.map { userExitReasons.contains(normalisedLabel($0)) } ?? false
     }
 
     public static func isCompletion(_ reason: String?) -> Bool {
-        reason.map { completionReasons.contains(normalised($0)) } ?? false
+        reason.map { completionReasons.contains(normalisedLabel($0)) } ?? false
     }
 
     /// The lifecycle after the session's turns changed: an end a turn declared applies (unless
@@ -108,4 +104,10 @@ public struct SessionLifecycle: Sendable, Equatable {
         let left = status == Status.timedOut || (status == Status.ended && Self.isUserExit(endReason))
         return left && !isCompleted(analysis)
     }
+}
+
+/// A label as sent (an end reason, a score name) in the form the fixed lists use: lowercased,
+/// with `-` and spaces read as `_`.
+func normalisedLabel(_ label: String) -> String {
+    String(label.lowercased().map { $0 == "-" || $0 == " " ? "_" : $0 })
 }

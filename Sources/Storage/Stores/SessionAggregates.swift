@@ -16,16 +16,9 @@ extension AggregateStore {
     /// Recomputes every session of every project (the v7 migration's backfill, which fills the
     /// v6 and v7 columns).
     static func refreshEverySession(on db: SQLiteConnection) throws {
-        var sessions: [(Int64, String)] = []
-        try db.statement("SELECT project_id, session_id FROM sessions ORDER BY project_id").query { row in
-            sessions.append((row.int(0), row.text(1) ?? ""))
-        }
-        var windows: [Int64: ContextWindows] = [:]
-        for (projectID, sessionID) in sessions {
-            if windows[projectID] == nil {
-                windows[projectID] = try ProjectSettingsStore.settings(projectID: projectID, on: db).windows
-            }
-            try refreshSession(sessionID, projectID: projectID, windows: windows[projectID] ?? ContextWindows(), on: db)
+        for (projectID, _) in try ProjectSettingsStore.all(on: db) {
+            var after: Int64 = 0
+            while let last = try refreshSessions(ofProject: projectID, after: after, limit: 500, on: db) { after = last }
         }
     }
 

@@ -85,7 +85,7 @@ public enum SessionStore {
             WHERE project_id = ? AND status = 'active' AND coalesce(last_activity, created_at) < ? LIMIT 1
             """)
         for (projectID, settings) in try ProjectSettingsStore.all(on: db) {
-            let timeout = settings.inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultTimeoutMs
+            let timeout = settings.inactivityTimeoutMs(default: defaultTimeoutMs)
             var found = false
             try probe.query([.integer(projectID), .integer(now - timeout)]) { _ in found = true }
             if found { return true }
@@ -113,7 +113,7 @@ public enum SessionStore {
             RETURNING session_id
             """)
         for (projectID, settings) in try ProjectSettingsStore.all(on: db) where marked < limit {
-            let timeout = settings.inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultTimeoutMs
+            let timeout = settings.inactivityTimeoutMs(default: defaultTimeoutMs)
             var sessions: [String] = []
             try sweep.query([
                 .integer(projectID), .integer(now - timeout), .integer(timeout), .integer(now), .integer(Int64(limit - marked)),
