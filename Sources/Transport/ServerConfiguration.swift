@@ -35,6 +35,10 @@ public struct ServerConfiguration: Sendable {
     /// the unsent response bytes past which no further pipelined request is answered until the
     /// client reads.
     public var maxPipelineBufferBytes: Int = 64 * 1024
+    /// Unsent bytes of a streamed response body (`HTTPResponse.stream`) below which the next
+    /// piece is asked for: above it the producer waits for the client to read. Memory per
+    /// streaming connection is about this plus one piece.
+    public var streamHighWaterBytes: Int = 256 * 1024
     /// `Retry-After` seconds sent with 503 answers from the transport.
     public var retryAfterSeconds: Int = 1
     /// The `Server` header value.

@@ -8,10 +8,12 @@ import Synchronization
 /// It reads into the loop's shared buffer, feeds the parser, hands one request at a time to the
 /// responder, and writes responses in request order (RFC 9112 §9.3.2 pipelining). While a
 /// response is pending it keeps buffering pipelined input up to a bound, then stops reading.
+/// A streamed body (`HTTPResponse.stream`) keeps its response pending until the body ends.
 final class HTTPConnection: EventHandler, @unchecked Sendable {
     // @unchecked: every mutable field is touched only on `loop`'s thread. The responder's
     // completion may run elsewhere; it reads `dispatching` only after checking `loop.inLoop`,
-    // and otherwise hops back with `loop.execute`.
+    // and otherwise hops back with `loop.execute`. A stream's pieces are produced in a task
+    // and posted back with `loop.execute` too.
 
     private enum Phase {
         case handshaking
@@ -32,6 +34,16 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         var isHead: Bool
     }
 
+    /// A streamed body being sent. Its request stays `inFlight` until the body ends, so no
+    /// pipelined request is answered and no header or idle deadline runs meanwhile.
+    private struct Streaming {
+        let body: HTTPBodyStream
+        /// HTTP/1.1: chunked (RFC 9112 §7.1). HTTP/1.0: raw, delimited by the close.
+        let chunked: Bool
+        /// The task awaiting `body.next()`, while there is one: never more than one.
+        var pull: Task<Void, Never>?
+    }
+
     let fd: Int32
     private let loop: EventLoop
     private let shared: ServerShared
@@ -42,6 +54,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     private var outbound: [UInt8] = []
     private var outboundOffset = 0
     private var inFlight: InFlight?
+    private var streaming: Streaming?
     private var closeAfterFlush = false
     private var peerClosed = false
     private var deadlineKind: Deadline = .none
@@ -90,6 +103,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
                 pump()
                 refreshDeadline(progress: false)
             }
+            // A stream that waited for the client to read can go on.
+            pullIfDrained()
         }
         if events & (clinux_epollin() | clinux_epollrdhup() | clinux_epollhup() | clinux_epollerr()) != 0 {
             readAvailable()
@@ -313,7 +328,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     /// A response produced asynchronously, now back on the loop thread.
     private func complete(_ response: HTTPResponse) {
-        guard phase == .open, inFlight != nil else { return }
+        guard phase == .open, inFlight != nil, streaming == nil else { return }
         writeResponse(response)
         pump()
         refreshDeadline(progress: false)
@@ -341,11 +356,15 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     private func writeResponse(_ response: HTTPResponse) {
         guard let request = inFlight else { return }
-        inFlight = nil
         // After a half-close the connection lives on only while pipelined bytes may still hold
         // a complete request; the last answer says `Connection: close`.
         let keepAlive = request.keepAlive && !shared.isShuttingDown
             && !(peerClosed && parser.bufferedByteCount == 0)
+        if let body = response.stream {
+            startStream(response, body: body, request: request, keepAlive: keepAlive)
+            return
+        }
+        inFlight = nil
         if !keepAlive { closeAfterFlush = true }
         if tls == nil {
             ResponseEncoder.encode(
@@ -408,8 +427,9 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             shared.stats.sent.add(count, ordering: .relaxed)
         }
         if outboundOffset >= outbound.count {
-            // Keep a small buffer for the next response; give large ones back.
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 16 * 1024)
+            // Keep a small buffer for the next response; give large ones back, except while a
+            // stream will fill it again at once.
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 16 * 1024 || streaming != nil)
             outboundOffset = 0
             if closeAfterFlush && inFlight == nil {
                 finishAndClose()
@@ -417,6 +437,103 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             }
         }
         if progress && phase == .open { refreshDeadline(progress: true) }
+    }
+
+    // MARK: - Streamed bodies
+
+    /// Sends the head of a streamed response and starts pulling its body. The request stays in
+    /// flight until the body ends.
+    private func startStream(_ response: HTTPResponse, body: HTTPBodyStream, request: InFlight, keepAlive: Bool) {
+        let noContent = ResponseEncoder.hasNoContent(response.status)
+        let sendsBody = !request.isHead && !noContent
+        // HTTP/1.0 has no chunked coding, so the close delimits the body (RFC 9112 §6.3 rule 8).
+        // A HEAD answer announces the framing a GET would get (RFC 9110 §9.3.2); 1xx and 204
+        // must not carry Transfer-Encoding and 304 need not (RFC 9112 §6.1).
+        let chunked = request.version == .http1_1 && !noContent
+        let keepAlive = keepAlive && (chunked || !sendsBody)
+        if !keepAlive { closeAfterFlush = true }
+        if tls == nil {
+            ResponseEncoder.encodeStreamHead(
+                response, chunked: chunked, keepAlive: keepAlive, version: request.version,
+                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &outbound)
+        } else {
+            var plain: [UInt8] = []
+            ResponseEncoder.encodeStreamHead(
+                response, chunked: chunked, keepAlive: keepAlive, version: request.version,
+                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &plain)
+            queueOutput(plain)
+        }
+        guard sendsBody else {
+            inFlight = nil  // the head is the whole answer; `next` is never called
+            return
+        }
+        streaming = Streaming(body: body, chunked: chunked)
+        pullIfDrained()
+    }
+
+    /// Asks the producer for the next piece, unless one is already coming or the client has not
+    /// yet read enough: past `streamHighWaterBytes` unsent, EPOLLOUT calls this again.
+    private func pullIfDrained() {
+        guard phase == .open, let current = streaming, current.pull == nil,
+              pendingOutputBytes < shared.configuration.streamHighWaterBytes else { return }
+        let next = current.body.next
+        // The task's result can only come back through `loop.execute`, after this returns, so
+        // `pull` is set by the time `received` runs.
+        streaming?.pull = Task { [self] in
+            // Cancelled before it began: the connection closed, and `next` is not called again.
+            if Task.isCancelled { return }
+            let piece: Result<[UInt8]?, any Error>
+            do {
+                piece = .success(try await next())
+            } catch {
+                piece = .failure(error)
+            }
+            loop.execute { [self] in received(piece) }
+        }
+    }
+
+    /// A piece of the streamed body, back on the loop thread.
+    private func received(_ piece: Result<[UInt8]?, any Error>) {
+        // Closed meanwhile (peer gone, write timeout, forced shutdown): the piece is dropped.
+        guard phase == .open, let current = streaming, current.pull != nil else { return }
+        streaming?.pull = nil
+        switch piece {
+        case .success(let bytes?):
+            if !bytes.isEmpty { writePiece(bytes, chunked: current.chunked) }
+            flush()
+            pullIfDrained()
+        case .success(nil):
+            if current.chunked { queueOutput(ResponseEncoder.lastChunk) }
+            streaming = nil
+            inFlight = nil
+            // On as after any response: the next pipelined request, or the close.
+            pump()
+        case .failure(let error):
+            // The status line is sent, so the failure can only show as a broken body: no last
+            // chunk (RFC 9112 §7.1), which clients report as truncated. A close-delimited body
+            // would look complete after a FIN, so that one ends with RST instead.
+            shared.logger.warning("streamed response body failed; closing the connection: \(error)")
+            if !current.chunked { Socket.resetOnClose(fd) }
+            close()
+            return
+        }
+        refreshDeadline(progress: false)
+        updateInterestIfOpen()
+    }
+
+    private func writePiece(_ bytes: [UInt8], chunked: Bool) {
+        guard chunked else {
+            queueOutput(bytes)
+            return
+        }
+        if tls == nil {
+            ResponseEncoder.appendChunk(bytes, to: &outbound)
+        } else {
+            // One plaintext buffer, so that framing and data share TLS records.
+            var framed: [UInt8] = []
+            ResponseEncoder.appendChunk(bytes, to: &framed)
+            queueOutput(framed)
+        }
     }
 
     // MARK: - Closing
@@ -443,7 +560,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     }
 
     /// Called by the server at shutdown: idle connections close now; a connection with a request
-    /// in flight sends its response with `Connection: close`, then closes.
+    /// in flight sends its response with `Connection: close`, then closes. A streamed body in
+    /// progress is sent to its end first (its head is already out).
     func beginShutdown() {
         switch phase {
         case .closed, .lingering:
@@ -463,6 +581,10 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
+        // The producer is not called again; a pull in progress may stop early if it checks
+        // cancellation, and its piece is dropped in `received`.
+        streaming?.pull?.cancel()
+        streaming = nil
         // Release the connection slot before the fd: once the peer can see the close, it may
         // reconnect at once and must not be refused with 503 for a slot that is already free.
         shared.stats.open.subtract(1, ordering: .relaxed)

@@ -1,14 +1,26 @@
-/// A response produced by a handler. The transport adds `Date`, `Server`, `Content-Length` and
-/// `Connection`; handlers set everything else.
+/// A response produced by a handler. The transport adds `Date`, `Server`, `Content-Length` (or,
+/// for a streamed body, `Transfer-Encoding`) and `Connection`; handlers set everything else.
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// A body produced while it is sent, with no `Content-Length`; when set, `body` is ignored.
+    /// HTTP/1.1 clients get it chunked (RFC 9112 §7.1), HTTP/1.0 clients delimited by the close
+    /// (RFC 9112 §6.3 rule 8). HEAD requests and 1xx, 204 and 304 answers never pull from it.
+    public var stream: HTTPBodyStream?
 
     public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A response whose body `stream` produces while it is sent.
+    public init(status: Int, headers: HTTPHeaders = [:], stream: HTTPBodyStream) {
+        self.status = status
+        self.headers = headers
+        self.body = []
+        self.stream = stream
     }
 
     /// A JSON error body in the shape every Parley error uses: `{"message": "...", "error": "..."}`.

@@ -92,6 +92,13 @@ enum Socket {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
+    /// Sets `SO_LINGER` to zero, so the next `close` sends RST instead of FIN and drops unsent
+    /// bytes (socket(7)): the peer sees an error rather than a clean end of stream.
+    static func resetOnClose(_ fd: Int32) {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+    }
+
     static func close(_ fd: Int32) {
         // close(2) on Linux releases the fd even when it returns EINTR, so it must not be retried.
         _ = Glibc.close(fd)
