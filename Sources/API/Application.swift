@@ -78,7 +78,8 @@ public final class Application: HTTPResponder, TransportObserver {
         let seconds = Double(MonotonicClock.nanos() &- request.receivedAtNanos) / 1e9
         metrics.record(route: route ?? Metrics.unmatchedRoute, method: request.method, status: response.status, seconds: seconds)
         if logger.logLevel <= .info {
-            logger.info("\(request.method) \(request.path) \(response.status) \(response.body.count)B \(String(format: "%.3f", seconds * 1000))ms", metadata: ["request_id": .string(requestID)])
+            let size = response.stream == nil ? "\(response.body.count)B" : "chunked"
+            logger.info("\(request.method) \(request.path) \(response.status) \(size) \(String(format: "%.3f", seconds * 1000))ms", metadata: ["request_id": .string(requestID)])
         }
         completion(response)
     }
