@@ -78,6 +78,21 @@ public final class RawClient {
         return pending
     }
 
+    /// Reads until at least `count` bytes not yet consumed have arrived and returns all of them,
+    /// unparsed: for bodies too long (or endless) to read as one response. Throws
+    /// `.closedEarly` if the server closes first.
+    public func read(atLeast count: Int) throws -> [UInt8] {
+        let deadline = ClientSocket.deadline(after: socket.timeout)
+        while pending.count < count {
+            guard let chunk = try receiveChunk(deadline: deadline, operation: "read \(count) bytes") else {
+                throw TestClientError.closedEarly(received: pending)
+            }
+            pending.append(contentsOf: chunk)
+        }
+        defer { pending = [] }
+        return pending
+    }
+
     /// The next bytes, or nil when the peer closed (a reset counts as closed, and is recorded).
     private func receiveChunk(deadline: UInt64, operation: String) throws -> [UInt8]? {
         switch try socket.receive(deadline: deadline, operation: operation) {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One HTTP/1.x response as it came off the wire: status line, header fields in order, and the
-/// body framed by `Content-Length` (or by the close, when there is none).
+/// body framed by `Content-Length`, by chunked coding (de-chunked here), or by the close.
 public struct RawResponse: Sendable, CustomStringConvertible {
     /// `HTTP/1.1` or `HTTP/1.0`, as the status line said.
     public let version: String
@@ -9,7 +9,11 @@ public struct RawResponse: Sendable, CustomStringConvertible {
     public let reason: String
     /// Header fields in arrival order, names as sent.
     public let headers: [HTTPField]
+    /// The body; for a chunked response, the chunks' data joined.
     public let body: [UInt8]
+    /// For a chunked response, the size of each chunk in order, without the last (zero-size)
+    /// one; nil when the body was not chunked.
+    public let chunkSizes: [Int]?
 
     /// A header field; a struct rather than a tuple so that it is Equatable and Sendable.
     public struct HTTPField: Sendable, Equatable {
@@ -64,6 +68,9 @@ public struct RawResponse: Sendable, CustomStringConvertible {
 enum ResponseReader {
     /// Bytes that end a response head.
     private static let headEnd: [UInt8] = Array("\r\n\r\n".utf8)
+    private static let crlf: [UInt8] = Array("\r\n".utf8)
+    /// Bytes without an end of head after which a response is malformed.
+    private static let maxHeadBytes = 256 * 1024
 
     /// Takes one response from `buffer`, receiving more as needed.
     ///
@@ -85,6 +92,11 @@ enum ResponseReader {
                 headLength = range.upperBound
             } else {
                 if endOfStream { throw TestClientError.closedEarly(received: buffer) }
+                // Parley's heads are far smaller; a server sending endless bytes without one
+                // would otherwise keep this loop busy, always with data, never at its deadline.
+                if buffer.count > maxHeadBytes {
+                    throw TestClientError.malformedResponse("no end of head in the first \(buffer.count) bytes")
+                }
                 try fill()
             }
         }
@@ -106,14 +118,23 @@ enum ResponseReader {
         }
         let partial = RawResponse(
             version: String(parts[0]), status: status, reason: parts.count > 2 ? String(parts[2]) : "",
-            headers: headers, body: [])
+            headers: headers, body: [], chunkSizes: nil)
 
         // Body length, RFC 9112 §6.3, from the client's side.
         let bodyLength: Int?
         if requestMethod == "HEAD" || status < 200 || status == 204 || status == 304 {
             bodyLength = 0
-        } else if partial.header("Transfer-Encoding") != nil {
-            throw TestClientError.malformedResponse("chunked responses are not expected from Parley")
+        } else if let codings = partial.header("Transfer-Encoding") {
+            // Parley only ever sends chunked alone, and never with Content-Length (RFC 9112 §6.1).
+            guard partial.values("Transfer-Encoding").count == 1, codings.lowercased() == "chunked",
+                  partial.header("Content-Length") == nil else {
+                throw TestClientError.malformedResponse("Transfer-Encoding \(partial.values("Transfer-Encoding"))"
+                    + " with Content-Length \(partial.values("Content-Length"))")
+            }
+            let (body, sizes) = try dechunk(from: &buffer, at: headLength!, receive: receive)
+            return RawResponse(
+                version: partial.version, status: partial.status, reason: partial.reason, headers: headers,
+                body: body, chunkSizes: sizes)
         } else if case let lengths = partial.values("Content-Length"), !lengths.isEmpty {
             guard Set(lengths).count == 1, let length = Int(lengths[0]), length >= 0 else {
                 throw TestClientError.malformedResponse("Content-Length \(lengths)")
@@ -137,12 +158,60 @@ enum ResponseReader {
             buffer.removeAll()
         }
         return RawResponse(
-            version: partial.version, status: partial.status, reason: partial.reason, headers: headers, body: body)
+            version: partial.version, status: partial.status, reason: partial.reason, headers: headers,
+            body: body, chunkSizes: nil)
     }
 
-    static func firstRange(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
-        guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+    /// Takes a chunked body (RFC 9112 §7.1) starting at `start` out of `buffer`, strictly: each
+    /// size is bare hex with no extension, each chunk's data ends with CRLF, no chunk but the
+    /// last is empty, and the last has no trailer fields. Anything else is malformed, so tests
+    /// check the server's framing by reading with this.
+    private static func dechunk(
+        from buffer: inout [UInt8], at start: Int, receive: () throws -> [UInt8]?
+    ) throws -> (body: [UInt8], sizes: [Int]) {
+        func fill() throws {
+            guard let more = try receive() else { throw TestClientError.closedEarly(received: buffer) }
+            buffer.append(contentsOf: more)
+        }
+        var offset = start
+        var body: [UInt8] = []
+        var sizes: [Int] = []
+        while true {
+            var lineEnd: Int
+            while true {
+                if let range = firstRange(of: crlf, in: buffer, from: offset) {
+                    lineEnd = range.lowerBound
+                    break
+                }
+                try fill()
+            }
+            let line = String(decoding: buffer[offset..<lineEnd], as: UTF8.self)
+            guard !line.isEmpty, line.allSatisfy(\.isHexDigit), let size = Int(line, radix: 16) else {
+                throw TestClientError.malformedResponse("chunk-size line \(line.debugDescription)")
+            }
+            offset = lineEnd + 2
+            while buffer.count < offset + size + 2 {
+                try fill()
+            }
+            guard buffer[(offset + size)..<(offset + size + 2)].elementsEqual(crlf) else {
+                throw TestClientError.malformedResponse(
+                    size == 0 ? "trailer fields after the last chunk" : "chunk data of \(size) bytes not followed by CRLF")
+            }
+            if size == 0 {
+                offset += 2
+                break
+            }
+            sizes.append(size)
+            body.append(contentsOf: buffer[offset..<(offset + size)])
+            offset += size + 2
+        }
+        buffer.removeFirst(offset)
+        return (body, sizes)
+    }
+
+    static func firstRange(of needle: [UInt8], in haystack: [UInt8], from offset: Int = 0) -> Range<Int>? {
+        guard haystack.count - offset >= needle.count else { return nil }
+        for start in offset...(haystack.count - needle.count) where haystack[start] == needle[0] {
             if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start..<(start + needle.count) }
         }
         return nil
