@@ -1,23 +1,55 @@
 /// The per-project options kept as JSON in `projects.settings` (docs/CONFIGURATION.md,
-/// "Project settings"). `ProjectSettingsStore.update` changes single keys and keeps the others,
-/// so an older binary does not drop settings a newer one wrote.
+/// "Project settings"; docs/PRIVACY.md for the privacy ones). `ProjectSettingsStore.update`
+/// changes single keys and keeps the others, so an older binary does not drop settings a newer
+/// one wrote. A key that is absent means "the server's default".
 public struct ProjectSettings: Sendable, Equatable {
     /// Seconds without activity after which the sweeper times a session out; nil uses the
     /// server's `--inactivity-timeout`.
     public var inactivityTimeoutSeconds: Int64?
     /// Model name (prefix) → context window in tokens, before the built-in table.
     public var contextWindows: [String: Int64] = [:]
+    /// Whether user ids are replaced by a keyed hash before storage; nil uses the server's
+    /// `--hash-user-ids` (on unless turned off).
+    public var hashUserIds: Bool?
+    /// What is stored of input and output; nil uses the server's `--io-policy` (`full`).
+    public var ioPolicy: IOPolicy?
+    /// Days data is kept; nil uses the server's `--retention-days` (none: kept forever).
+    public var retentionDays: Int64?
+
+    /// The project input/output policy (docs/PRIVACY.md, "Input and output").
+    public enum IOPolicy: String, Sendable, CaseIterable {
+        /// Stored as sent.
+        case full
+        /// Emails, phone numbers, card numbers, IP addresses and API-key-like tokens are replaced
+        /// by typed placeholders (`PIIMasker`).
+        case masked
+        /// Only each value's length and SHA-256 are stored.
+        case metadataOnly = "metadata-only"
+    }
+
+    /// The keys `projects.settings` may hold, in the order they are shown.
+    public static let keys = ["inactivityTimeoutSeconds", "contextWindows", "hashUserIds", "ioPolicy", "retentionDays"]
 
     public init() {}
 
     /// Reads the stored JSON text; anything unreadable counts as not set.
     public init(json text: String?) {
-        self.init()
-        guard let text, let value = try? JSONParser.parse(text) else { return }
+        guard let text, let value = try? JSONParser.parse(text) else {
+            self.init()
+            return
+        }
+        self.init(value)
+    }
+
+    /// Reads a settings object; members that are not valid settings count as not set.
+    public init(_ value: JSONValue) {
         if let seconds = value["inactivityTimeoutSeconds"]?.intValue, seconds > 0 { inactivityTimeoutSeconds = seconds }
         for (model, size) in value["contextWindows"]?.objectValue ?? [] {
             if let tokens = size.intValue, tokens > 0 { contextWindows[model] = tokens }
         }
+        hashUserIds = value["hashUserIds"]?.boolValue
+        ioPolicy = value["ioPolicy"]?.stringValue.flatMap(IOPolicy.init(rawValue:))
+        if let days = value["retentionDays"]?.intValue, days > 0 { retentionDays = days }
     }
 
     public var windows: ContextWindows { ContextWindows(overrides: contextWindows) }
@@ -25,5 +57,49 @@ public struct ProjectSettings: Sendable, Equatable {
     /// The inactivity timeout in milliseconds: the project's own, else `defaultMs`.
     public func inactivityTimeoutMs(default defaultMs: Int64) -> Int64 {
         inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultMs
+    }
+
+    /// The settings as stored (only the keys that are set).
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = []
+        if let inactivityTimeoutSeconds { members.append(("inactivityTimeoutSeconds", JSONValue(Int(inactivityTimeoutSeconds)))) }
+        if !contextWindows.isEmpty {
+            members.append(("contextWindows", .object(contextWindows.sorted { $0.key < $1.key }.map { ($0.key, JSONValue(Int($0.value))) })))
+        }
+        if let hashUserIds { members.append(("hashUserIds", .bool(hashUserIds))) }
+        if let ioPolicy { members.append(("ioPolicy", .string(ioPolicy.rawValue))) }
+        if let retentionDays { members.append(("retentionDays", JSONValue(Int(retentionDays)))) }
+        return .object(members)
+    }
+}
+
+/// The server-wide defaults that apply to every project that has not set its own value
+/// (`parley serve` flags, docs/CONFIGURATION.md).
+public struct ProjectDefaults: Sendable, Equatable {
+    public var inactivityTimeoutSeconds: Int64
+    public var hashUserIds: Bool
+    public var ioPolicy: ProjectSettings.IOPolicy
+    /// nil keeps data forever.
+    public var retentionDays: Int64?
+
+    public init(inactivityTimeoutSeconds: Int64 = 1800, hashUserIds: Bool = true,
+                ioPolicy: ProjectSettings.IOPolicy = .full, retentionDays: Int64? = nil) {
+        self.inactivityTimeoutSeconds = inactivityTimeoutSeconds
+        self.hashUserIds = hashUserIds
+        self.ioPolicy = ioPolicy
+        self.retentionDays = retentionDays
+    }
+}
+
+extension ProjectSettings {
+    /// Every setting with the defaults filled in: what is in force for the project.
+    public func effective(_ defaults: ProjectDefaults) -> JSONValue {
+        .object([
+            ("inactivityTimeoutSeconds", JSONValue(Int(inactivityTimeoutSeconds ?? defaults.inactivityTimeoutSeconds))),
+            ("contextWindows", .object(contextWindows.sorted { $0.key < $1.key }.map { ($0.key, JSONValue(Int($0.value))) })),
+            ("hashUserIds", .bool(hashUserIds ?? defaults.hashUserIds)),
+            ("ioPolicy", .string((ioPolicy ?? defaults.ioPolicy).rawValue)),
+            ("retentionDays", (retentionDays ?? defaults.retentionDays).map { JSONValue(Int($0)) } ?? .null),
+        ])
     }
 }

@@ -20,6 +20,7 @@ enum Migrations {
         // sit in the newest migration, or it writes columns that do not exist yet).
         Migration(version: 6, sql: schemaV6),
         Migration(version: 7, sql: schemaV7, backfill: AggregateStore.refreshEverySession(on:)),
+        Migration(version: 8, sql: schemaV8),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -381,6 +382,45 @@ enum Migrations {
     /// over 50,000 sessions take a second).
     static let schemaV7 = """
     ALTER TABLE sessions ADD COLUMN journey_path TEXT;
+    """
+
+    /// Version 8: privacy and data lifecycle (docs/PRIVACY.md). Each project gets the secret salt
+    /// its user ids are hashed under; rejected events are kept (bounded) for the data-quality
+    /// report; erasure and session deletions too large for one request run as jobs.
+    static let schemaV8 = """
+    ALTER TABLE projects ADD COLUMN user_salt BLOB;
+    UPDATE projects SET user_salt = randomblob(32);
+    -- Projects that already hold user ids keep them as they are (raw): hashing only new ones would
+    -- split each user in two. Their operators turn hashing on deliberately (docs/PRIVACY.md).
+    UPDATE projects SET settings = json_set(coalesce(settings, '{}'), '$.hashUserIds', json('false'))
+    WHERE EXISTS (SELECT 1 FROM users WHERE users.project_id = projects.id);
+
+    CREATE TABLE rejected_events (
+        id           INTEGER PRIMARY KEY,
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        received_at  INTEGER NOT NULL,
+        source       TEXT    NOT NULL,
+        event_id     TEXT,
+        event_type   TEXT,
+        status       INTEGER NOT NULL,
+        error        TEXT    NOT NULL,
+        message      TEXT    NOT NULL
+    );
+    CREATE INDEX rejected_events_by_time ON rejected_events (project_id, received_at);
+
+    CREATE TABLE deletion_jobs (
+        id            INTEGER PRIMARY KEY,
+        project_id    INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        job_id        TEXT    NOT NULL UNIQUE,
+        kind          TEXT    NOT NULL,
+        target        TEXT    NOT NULL,
+        status        TEXT    NOT NULL,
+        requested_at  INTEGER NOT NULL,
+        finished_at   INTEGER,
+        traces        INTEGER NOT NULL DEFAULT 0,
+        sessions      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX deletion_jobs_unfinished ON deletion_jobs (id) WHERE status <> 'done';
     """
 
     static func countTriggers(_ table: String) -> String {

@@ -1,3 +1,5 @@
+import Model
+
 /// Projects and their API keys. Secrets are never stored: only a random salt and
 /// SHA-256(salt ‖ secret), computed by the caller.
 public enum ProjectStore {
@@ -18,11 +20,15 @@ public enum ProjectStore {
         public let secretHint: String
         public let createdAt: Int64
         public let revokedAt: Int64?
+        /// The project's settings when the key was read.
+        public let settings: ProjectSettings
+        /// The project's secret salt for user-id hashing (docs/PRIVACY.md).
+        public let userSalt: [UInt8]
     }
 
     /// Creates a project; returns it.
     public static func createProject(publicID: String, name: String, now: Int64, on db: SQLiteConnection) throws -> Project {
-        try db.statement("INSERT INTO projects (public_id, name, created_at) VALUES (?, ?, ?)")
+        try db.statement("INSERT INTO projects (public_id, name, created_at, user_salt) VALUES (?, ?, ?, randomblob(32))")
             .run([.text(publicID), .text(name), .integer(now)])
         return Project(rowID: db.lastInsertRowID, publicID: publicID, name: name, createdAt: now)
     }
@@ -90,7 +96,7 @@ public enum ProjectStore {
 
     private static let keySelect = """
         SELECT k.public_key, k.secret_salt, k.secret_hash, k.secret_hint, k.created_at, k.revoked_at,
-               p.id, p.public_id, p.name, p.created_at
+               p.id, p.public_id, p.name, p.created_at, p.settings, p.user_salt
         FROM api_keys k JOIN projects p ON p.id = k.project_id
         """
 
@@ -98,7 +104,8 @@ public enum ProjectStore {
         Key(
             publicKey: row.text(0) ?? "", project: project(row, offset: 6), salt: row.blob(1) ?? [],
             secretHash: row.blob(2) ?? [], secretHint: row.text(3) ?? "", createdAt: row.int(4),
-            revokedAt: row.isNull(5) ? nil : row.int(5))
+            revokedAt: row.isNull(5) ? nil : row.int(5), settings: ProjectSettings(json: row.text(10)),
+            userSalt: row.blob(11) ?? [])
     }
 
     private static func project(_ row: Statement, offset: Int32) -> Project {
