@@ -78,8 +78,10 @@ public final class Application: HTTPResponder, TransportObserver {
         let seconds = Double(MonotonicClock.nanos() &- request.receivedAtNanos) / 1e9
         metrics.record(route: route ?? Metrics.unmatchedRoute, method: request.method, status: response.status, seconds: seconds)
         if logger.logLevel <= .info {
+            // A user id in the path is logged as the route's `:userId`: raw ids never reach logs.
+            let path = route.flatMap { $0.contains(":userId") ? $0 : nil } ?? String(request.path)
             let size = response.stream == nil ? "\(response.body.count)B" : "chunked"
-            logger.info("\(request.method) \(request.path) \(response.status) \(size) \(String(format: "%.3f", seconds * 1000))ms", metadata: ["request_id": .string(requestID)])
+            logger.info("\(request.method) \(path) \(response.status) \(size) \(String(format: "%.3f", seconds * 1000))ms", metadata: ["request_id": .string(requestID)])
         }
         completion(response)
     }

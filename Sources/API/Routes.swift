@@ -1,19 +1,29 @@
 import Logging
+import Model
 import Storage
 import Transport
 
 /// Builds Parley's application: every route, in one place.
 public enum Routes {
-    /// The application for `database`, with `/metrics` fed by `transportStats`.
-    public static func application(database: Database, transportStats: TransportStats, logger: Logger) -> Application {
+    /// The application for `database`, with `/metrics` fed by `transportStats`. `defaults` are the
+    /// server-wide project settings; `deletionWorker` finishes large deletions (one that is not
+    /// started still runs when a deletion wakes it).
+    public static func application(
+        database: Database, transportStats: TransportStats, logger: Logger,
+        defaults: ProjectDefaults = ProjectDefaults(), deletionWorker: DeletionWorker? = nil
+    ) -> Application {
         let metrics = Metrics()
-        let authenticator = Authenticator(database: database)
+        let authenticator = Authenticator(database: database, defaults: defaults)
+        let deletions = deletionWorker ?? DeletionWorker(database: database, logger: logger)
         let analytics = AnalyticsCache { database.writer.commitCount }
         var router = Router()
         router.get("/api/public/health", HealthHandlers.health())
         router.get("/api/public/ready", HealthHandlers.ready(database: database))
         router.get("/metrics", HealthHandlers.metrics { metrics.render(transport: transportStats) })
         router.get("/api/public/projects", ProjectHandlers.list(authenticator: authenticator))
+        router.get("/api/public/projects/:projectId/settings", ProjectSettingsHandlers.get(database: database, authenticator: authenticator))
+        router.patch("/api/public/projects/:projectId/settings", ProjectSettingsHandlers.patch(
+            database: database, authenticator: authenticator, logger: logger))
         router.post("/api/public/ingestion", IngestionHandlers.batch(
             database: database, authenticator: authenticator, limits: IngestionHandlers.Limits()))
         router.post("/api/public/scores", ScoreHandlers.create(database: database, authenticator: authenticator))
@@ -27,6 +37,8 @@ public enum Routes {
         router.post("/api/public/sessions", SessionHandlers.create(database: database, authenticator: authenticator))
         router.get("/api/public/sessions", SessionHandlers.list(database: database, authenticator: authenticator))
         router.get("/api/public/sessions/:id", SessionHandlers.get(database: database, authenticator: authenticator))
+        router.delete("/api/public/sessions/:id", DeletionHandlers.deleteSession(
+            database: database, authenticator: authenticator, worker: deletions))
         router.post("/api/public/sessions/:id/end", SessionHandlers.end(database: database, authenticator: authenticator))
         router.get("/api/public/analytics/dropoff", AnalyticsHandlers.dropoff(database: database, authenticator: authenticator, cache: analytics))
         router.get("/api/public/analytics/sessions", AnalyticsHandlers.sessions(database: database, authenticator: authenticator, cache: analytics))
@@ -46,6 +58,14 @@ public enum Routes {
         router.get("/api/public/v2/scores/:id", V2Handlers.scoreV2(database: database, authenticator: authenticator))
         router.get("/api/public/v3/scores", V2Handlers.scoresV3(database: database, authenticator: authenticator))
         router.get("/api/public/metrics/daily", V2Handlers.metricsDaily(database: database, authenticator: authenticator))
+        router.get("/api/public/users", UserHandlers.list(database: database, authenticator: authenticator))
+        router.get("/api/public/users/:userId", UserHandlers.get(database: database, authenticator: authenticator))
+        router.delete("/api/public/users/:userId", DeletionHandlers.deleteUser(
+            database: database, authenticator: authenticator, worker: deletions))
+        router.get("/api/public/deletions/:id", DeletionHandlers.status(database: database, authenticator: authenticator))
+        router.get("/api/public/quality", QualityHandlers.report(database: database, authenticator: authenticator))
+        router.get("/api/public/export/sessions", ExportHandlers.sessions(database: database, authenticator: authenticator))
+        router.get("/api/public/export/traces", ExportHandlers.traces(database: database, authenticator: authenticator))
         return Application(router: router, metrics: metrics, transportStats: transportStats, logger: logger)
     }
 }

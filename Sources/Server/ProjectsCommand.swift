@@ -53,6 +53,8 @@ struct ProjectsCommand: ParsableCommand {
                   parley projects set default --inactivity-timeout 900
                   parley projects set default --context-window my-finetune=32768 --context-window gpt-4o=128000
                   parley projects set default --inactivity-timeout 0 --clear-context-windows   (back to defaults)
+                  parley projects set default --hash-user-ids false --io-policy masked --retention-days 30
+                A running server sees a change within 10 seconds.
                 """)
         @Argument(help: "Project name.")
         var project: String
@@ -62,10 +64,23 @@ struct ProjectsCommand: ParsableCommand {
         var contextWindow: [String] = []
         @Flag(help: "Remove every context-window override first.")
         var clearContextWindows = false
+        @Option(help: "true, false, or default (the server's --hash-user-ids): hash user ids before storage.")
+        var hashUserIds: String?
+        @Option(help: "full, masked, metadata-only, or default (the server's --io-policy): what is stored of input and output.")
+        var ioPolicy: String?
+        @Option(help: "Days data is kept; 0 uses the server's --retention-days.")
+        var retentionDays: Int64?
         @OptionGroup var database: KeysCommand.DatabaseOption
 
         func validate() throws {
             if let inactivityTimeout, inactivityTimeout < 0 { throw ValidationError("--inactivity-timeout must be 0 or more") }
+            if let retentionDays, retentionDays < 0 { throw ValidationError("--retention-days must be 0 or more") }
+            if let hashUserIds, !["true", "false", "default"].contains(hashUserIds) {
+                throw ValidationError("--hash-user-ids takes true, false or default")
+            }
+            if let ioPolicy, ioPolicy != "default", ProjectSettings.IOPolicy(rawValue: ioPolicy) == nil {
+                throw ValidationError("--io-policy takes full, masked, metadata-only or default")
+            }
             for entry in contextWindow {
                 let parts = entry.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2, !parts[0].isEmpty, let tokens = Int64(parts[1]), tokens > 0 else {
@@ -83,6 +98,13 @@ struct ProjectsCommand: ParsableCommand {
             if let inactivityTimeout {
                 changes.append(("inactivityTimeoutSeconds", inactivityTimeout == 0 ? nil : JSONValue(Int(inactivityTimeout))))
             }
+            if let hashUserIds {
+                changes.append(("hashUserIds", hashUserIds == "default" ? nil : .bool(hashUserIds == "true")))
+            }
+            if let ioPolicy { changes.append(("ioPolicy", ioPolicy == "default" ? nil : .string(ioPolicy))) }
+            if let retentionDays {
+                changes.append(("retentionDays", retentionDays == 0 ? nil : JSONValue(Int(retentionDays))))
+            }
             if clearContextWindows || !contextWindow.isEmpty {
                 var windows = clearContextWindows ? [:] : ProjectSettings(json: current).contextWindows
                 for entry in contextWindow {
@@ -98,16 +120,9 @@ struct ProjectsCommand: ParsableCommand {
                 try await db.writer.write { try ProjectSettingsStore.update(projectID: projectID, frozen, on: $0) }
             }
             if changes.contains(where: { $0.key == "contextWindows" }) {
-                // Context use is derived with the windows: recompute the project's sessions, 500
-                // per transaction, so a running server's ingestion waits at most one batch.
-                var after: Int64 = 0
-                while true {
-                    let from = after
-                    guard let last = try blockingAwait({
-                        try await db.writer.write { try AggregateStore.refreshSessions(ofProject: projectID, after: from, limit: 500, on: $0) }
-                    }) else { break }
-                    after = last
-                }
+                // Context use is derived with the windows: recompute the project's sessions, in
+                // batches, so a running server's ingestion waits at most one.
+                try blockingAwait { try await SettingsService.recomputeContextUse(database: db, projectID: projectID) }
                 FileHandle.standardError.write(Data("recomputed the context use of project '\(name)'\n".utf8))
             }
             let updated = try ProjectsCommand.find(name, in: db).settings

@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import Model
 import Storage
 import Synchronization
 import Transport
@@ -51,8 +52,15 @@ struct ServeCommand: ParsableCommand {
     var shutdownGrace: Double?
     @Option(help: "Seconds without activity before a session is timed out (env PARLEY_INACTIVITY_TIMEOUT; a project's inactivityTimeoutSeconds setting wins). Default 1800.")
     var inactivityTimeout: Int?
+    @Option(help: "true or false: replace user ids by a keyed hash before storage, for projects that have not chosen (env PARLEY_HASH_USER_IDS). Default true.")
+    var hashUserIds: Bool?
+    @Option(help: "full, masked or metadata-only: what is stored of input and output, for projects that have not chosen (env PARLEY_IO_POLICY). Default full.")
+    var ioPolicy: String?
+    @Option(help: "Days data is kept, for projects that have not chosen; 0 keeps it forever (env PARLEY_RETENTION_DAYS). Default 0.")
+    var retentionDays: Int?
 
     func validate() throws {
+        _ = try projectDefaults()
         if let level = resolvedLogLevelText, Logger.Level(rawValue: level) == nil {
             throw ValidationError("unknown log level '\(level)'")
         }
@@ -100,7 +108,10 @@ struct ServeCommand: ParsableCommand {
         }
 
         let stats = TransportStats()
-        let application = Routes.application(database: database, transportStats: stats, logger: logger)
+        let defaults = try projectDefaults()
+        let deletions = DeletionWorker(database: database, logger: logger)
+        let application = Routes.application(
+            database: database, transportStats: stats, logger: logger, defaults: defaults, deletionWorker: deletions)
         let server = try HTTPServer(
             configuration: configuration, responder: application, observer: application, stats: stats, logger: logger)
         let addresses = try server.start()
@@ -124,17 +135,44 @@ struct ServeCommand: ParsableCommand {
                 logger.error("TLS reload failed; keeping the current certificate: \(error)")
             }
         }
-        let timeout = inactivityTimeout ?? Environment.int("PARLEY_INACTIVITY_TIMEOUT") ?? Int(InactivitySweeper.defaultTimeoutSeconds)
-        let sweeper = InactivitySweeper(database: database, defaultTimeoutSeconds: Int64(timeout), logger: logger) {
-            Int64(Date().timeIntervalSince1970 * 1000)
-        }
+        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let sweeper = InactivitySweeper(
+            database: database, defaultTimeoutSeconds: defaults.inactivityTimeoutSeconds, logger: logger, clock: clock)
         sweeper.start()
+        let retention = RetentionSweeper(database: database, defaultDays: defaults.retentionDays, logger: logger, clock: clock)
+        retention.start()
+        deletions.start()
 
         stop.wait()
         sweeper.stop()
+        retention.stop()
+        deletions.stop()
         server.shutdown()
         database.close()
         logger.notice("stopped")
+    }
+
+    /// The server-wide project defaults from flags and environment.
+    private func projectDefaults() throws -> ProjectDefaults {
+        var defaults = ProjectDefaults()
+        let timeout = inactivityTimeout ?? Environment.int("PARLEY_INACTIVITY_TIMEOUT") ?? Int(InactivitySweeper.defaultTimeoutSeconds)
+        defaults.inactivityTimeoutSeconds = Int64(timeout)
+        if let hash = hashUserIds {
+            defaults.hashUserIds = hash
+        } else if let text = Environment.string("PARLEY_HASH_USER_IDS") {
+            guard let hash = Bool(text.lowercased()) else { throw ValidationError("PARLEY_HASH_USER_IDS must be true or false") }
+            defaults.hashUserIds = hash
+        }
+        if let text = ioPolicy ?? Environment.string("PARLEY_IO_POLICY") {
+            guard let policy = ProjectSettings.IOPolicy(rawValue: text) else {
+                throw ValidationError("--io-policy must be full, masked or metadata-only, not '\(text)'")
+            }
+            defaults.ioPolicy = policy
+        }
+        let days = retentionDays ?? Environment.int("PARLEY_RETENTION_DAYS") ?? 0
+        guard days >= 0 else { throw ValidationError("--retention-days must be 0 or more") }
+        defaults.retentionDays = days == 0 ? nil : Int64(days)
+        return defaults
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {

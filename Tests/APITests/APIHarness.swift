@@ -18,23 +18,31 @@ final class APIHarness: Sendable {
     let application: Application
     let project: ProjectStore.Project
 
-    private init(test: TestDatabase, project: ProjectStore.Project) {
+    private init(test: TestDatabase, project: ProjectStore.Project, defaults: ProjectDefaults, deletionBatchSize: Int) {
         self.test = test
         self.project = project
-        application = Routes.application(database: test.database, transportStats: TransportStats(), logger: .test)
+        application = Routes.application(
+            database: test.database, transportStats: TransportStats(), logger: .test, defaults: defaults,
+            deletionWorker: DeletionWorker(database: test.database, logger: .test, batchSize: deletionBatchSize))
     }
+
+    /// The server defaults most API tests run under: user ids stored as sent, so reads can be
+    /// compared with the SDK fixtures' `expected.json` (Langfuse's own answers). PrivacyTests run
+    /// under the real defaults (`ProjectDefaults()`, hashing on).
+    static let rawUserIDs = ProjectDefaults(hashUserIds: false)
 
     var database: Database { test.database }
 
     /// Runs `body` against a fresh application whose database holds the capture key in project
     /// `capture`; closes the database afterwards, also when `body` throws.
     static func with<Result>(
-        configuration: Database.Configuration = Database.Configuration(), _ body: (APIHarness) async throws -> Result
+        configuration: Database.Configuration = Database.Configuration(), defaults: ProjectDefaults = rawUserIDs,
+        deletionBatchSize: Int = 500, _ body: (APIHarness) async throws -> Result
     ) async throws -> Result {
         try await TestDatabase.with(configuration: configuration) { test async throws in
             let key = try await KeyService.create(
                 projectName: "capture", publicKey: publicKey, secretKey: secretKey, database: test.database)
-            return try await body(APIHarness(test: test, project: key.project))
+            return try await body(APIHarness(test: test, project: key.project, defaults: defaults, deletionBatchSize: deletionBatchSize))
         }
     }
 
@@ -63,6 +71,12 @@ final class APIHarness: Sendable {
 
     func post(_ path: String, json: String, authorization: String? = APIHarness.basic) async -> HTTPResponse {
         await post(path, body: Array(json.utf8), authorization: authorization)
+    }
+
+    func patch(_ path: String, json: String, authorization: String? = APIHarness.basic) async -> HTTPResponse {
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if let authorization { headers.add("Authorization", authorization) }
+        return await respond(HTTPRequest(method: "PATCH", target: path, headers: headers, body: Array(json.utf8)))
     }
 
     func get(_ path: String, authorization: String? = APIHarness.basic) async -> HTTPResponse {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Model
 import Storage
 import Synchronization
 
@@ -15,6 +16,8 @@ public struct AuthContext: Sendable, Equatable {
     public let project: ProjectStore.Project
     public let publicKey: String
     public let accessLevel: AccessLevel
+    /// The project's privacy policy, applied to every write and user-id filter.
+    public let privacy: PrivacyPolicy
 }
 
 /// Verifies Langfuse-style credentials against stored key hashes.
@@ -31,9 +34,12 @@ public final class Authenticator: Sendable {
     private let database: Database
     private let cache = Mutex<[String: CachedKey]>([:])
     private let cacheLifetimeNanos: UInt64
+    /// The server-wide settings a project falls back on.
+    public let defaults: ProjectDefaults
 
-    public init(database: Database, cacheLifetimeSeconds: Double = 10) {
+    public init(database: Database, defaults: ProjectDefaults = ProjectDefaults(), cacheLifetimeSeconds: Double = 10) {
         self.database = database
+        self.defaults = defaults
         cacheLifetimeNanos = UInt64(cacheLifetimeSeconds * 1e9)
     }
 
@@ -52,7 +58,7 @@ public final class Authenticator: Sendable {
             guard allowPublicKeyOnly else {
                 throw AuthError.forbidden("Access denied - insufficient permissions for this endpoint")
             }
-            return AuthContext(project: key.project, publicKey: publicKey, accessLevel: .scores)
+            return context(key, accessLevel: .scores)
         }
         throw AuthError.unauthorized("Invalid authorization header")
     }
@@ -69,7 +75,13 @@ public final class Authenticator: Sendable {
         guard let key = try lookup(publicKey), key.revokedAt == nil else { throw wrong }
         let hash = Digest.sha256(key.salt + Array(secret.utf8))
         guard Digest.constantTimeEqual(hash, key.secretHash) else { throw wrong }
-        return AuthContext(project: key.project, publicKey: publicKey, accessLevel: .project)
+        return context(key, accessLevel: .project)
+    }
+
+    private func context(_ key: ProjectStore.Key, accessLevel: AuthContext.AccessLevel) -> AuthContext {
+        AuthContext(
+            project: key.project, publicKey: key.publicKey, accessLevel: accessLevel,
+            privacy: PrivacyPolicy(settings: key.settings, salt: key.userSalt, defaults: defaults))
     }
 
     private func lookup(_ publicKey: String) throws -> ProjectStore.Key? {
@@ -92,7 +104,8 @@ public final class Authenticator: Sendable {
         return key
     }
 
-    /// Forgets cached keys (after this process creates or revokes one).
+    /// Forgets cached keys (after this process creates or revokes one, or changes a project's
+    /// settings: the cached key carries them).
     public func invalidate() {
         cache.withLock { $0.removeAll() }
     }

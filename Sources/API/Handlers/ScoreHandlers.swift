@@ -20,7 +20,7 @@ enum ScoreHandlers {
                 case .failure(let rejection):
                     throw APIError(status: 400, code: "InvalidRequestError", message: "\(rejection.message): \(rejection.error)")
                 }
-                try await applyEvents([event], projectID: auth.project.rowID, database: database)
+                try await applyEvents([event], auth: auth, database: database)
                 return jsonResponse(.object([("id", .string(event.entityID ?? ""))]))
             case .array(let items):
                 var events: [IngestionEvent] = []
@@ -32,7 +32,7 @@ enum ScoreHandlers {
                         errors.append(.object([("message", .string("\(rejection.message): \(rejection.error)"))]))
                     }
                 }
-                try await applyEvents(events, projectID: auth.project.rowID, database: database)
+                try await applyEvents(events, auth: auth, database: database)
                 if errors.isEmpty {
                     return jsonResponse(.object([("message", .string("Accepted"))]), status: 202)
                 }

@@ -17,9 +17,15 @@ enum IngestionHandlers {
                 throw APIError(status: 413, code: "PayloadTooLargeError",
                                message: "Batch larger than \(limits.maxBatchBytes) bytes; send smaller batches")
             }
-            let document = try parseJSONBody(request)
-            guard let batch = document["batch"]?.arrayValue else {
-                throw APIError(status: 400, code: "InvalidRequestError", message: "Invalid request data: batch must be an array")
+            let batch: [JSONValue]
+            do {
+                guard let events = try parseJSONBody(request)["batch"]?.arrayValue else {
+                    throw APIError(status: 400, code: "InvalidRequestError", message: "Invalid request data: batch must be an array")
+                }
+                batch = events
+            } catch let failure as APIError {
+                await recordRejectedRequest(failure, source: "ingestion", auth: auth, database: database)
+                throw failure
             }
 
             var accepted: [(index: Int, event: IngestionEvent)] = []
@@ -38,7 +44,11 @@ enum IngestionHandlers {
                 }
             }
 
-            try await applyEvents(accepted.map(\.event), projectID: auth.project.rowID, database: database)
+            let rejected = rejections.map {
+                RejectedEvent(source: "ingestion", eventID: $0.id, eventType: batch[$0.index]["type"]?.stringValue,
+                              status: $0.rejection.status, error: $0.rejection.error, message: $0.rejection.message)
+            }
+            try await applyEvents(accepted.map(\.event), auth: auth, database: database, rejected: rejected)
 
             // sdk-log events appear in neither list (Langfuse runtime behaviour).
             let successes: [JSONValue] = accepted.filter { $0.event.type != .sdkLog }.map {
@@ -56,11 +66,29 @@ enum IngestionHandlers {
 }
 
 /// Stores validated events through the writer (one group transaction, ack after COMMIT): the
-/// one write path of batch ingestion, `/scores`, `POST /traces` and OTLP.
-func applyEvents(_ events: [IngestionEvent], projectID: Int64, database: Database) async throws {
-    guard !events.isEmpty else { return }
+/// one write path of batch ingestion, `/scores`, `POST /traces` and OTLP. Each event first
+/// passes the project's privacy policy; `rejected` events are recorded in the same transaction
+/// for the data-quality report.
+func applyEvents(
+    _ events: [IngestionEvent], auth: AuthContext, database: Database, rejected: [RejectedEvent] = []
+) async throws {
+    guard !events.isEmpty || !rejected.isEmpty else { return }
     let now = nowMillis()
-    _ = try await write(database) { db in try IngestionStore.apply(events, projectID: projectID, now: now, on: db) }
+    let projectID = auth.project.rowID
+    let policy = auth.privacy
+    let stored = policy.isPassThrough ? events : events.map(policy.apply)
+    _ = try await write(database) { db in
+        if !rejected.isEmpty { try QualityStore.record(rejected, projectID: projectID, now: now, on: db) }
+        return try IngestionStore.apply(stored, projectID: projectID, now: now, on: db)
+    }
+}
+
+/// Records a request refused as a whole (its body unreadable) for the data-quality report; best
+/// effort: a failure to record never changes the answer.
+func recordRejectedRequest(_ failure: APIError, source: String, auth: AuthContext, database: Database) async {
+    let rejected = RejectedEvent(source: source, eventID: nil, eventType: "request", status: failure.status,
+                                 error: failure.code, message: failure.message)
+    try? await applyEvents([], auth: auth, database: database, rejected: [rejected])
 }
 
 /// Wall-clock milliseconds since the epoch, for `created_at`/`updated_at`.

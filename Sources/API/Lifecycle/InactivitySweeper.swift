@@ -1,12 +1,10 @@
-import Dispatch
 import Logging
 import Storage
-import Synchronization
 
 /// Times out idle sessions in the background, so a session's status never depends on a read
 /// happening (docs/ANALYTICS.md, "Session end"). Each tick submits bounded writer jobs
-/// (`SessionStore.sweepInactive`) until no idle session is left; a tick still running when the
-/// next one fires is skipped, and a full write queue just waits for the next tick.
+/// (`SessionStore.sweepInactive`) until no idle session is left; ticks never overlap, and a
+/// failed one (a full write queue) is retried at the next.
 public final class InactivitySweeper: Sendable {
     /// 30 minutes, the usual web-analytics session timeout.
     public static let defaultTimeoutSeconds: Int64 = 1800
@@ -15,12 +13,7 @@ public final class InactivitySweeper: Sendable {
 
     private let database: Database
     private let defaultTimeoutMs: Int64
-    private let clock: @Sendable () -> Int64
-    private let logger: Logger
-    // Dispatch sources are thread-safe; the timer is created once and only resumed and cancelled.
-    nonisolated(unsafe) private let timer: any DispatchSourceTimer
-    private let started = Atomic<Bool>(false)
-    private let running = Atomic<Bool>(false)
+    private let job: BackgroundJob
 
     /// `clock` gives "now" in ms since the epoch; tests inject their own.
     public init(
@@ -28,17 +21,22 @@ public final class InactivitySweeper: Sendable {
         logger: Logger, clock: @escaping @Sendable () -> Int64
     ) {
         self.database = database
-        defaultTimeoutMs = max(1, defaultTimeoutSeconds) * 1000
-        self.logger = logger
-        self.clock = clock
-        timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        let timeout = max(1, defaultTimeoutSeconds) * 1000
+        defaultTimeoutMs = timeout
+        job = BackgroundJob(name: "inactivity sweep", logger: logger) {
+            let marked = try await Self.sweep(database: database, now: clock(), defaultTimeoutMs: timeout)
+            if marked > 0 { logger.debug("timed out \(marked) idle session(s)") }
+        }
     }
 
     /// Times out every session idle at `now`; returns how many.
     @discardableResult
     public func sweep(now: Int64) async throws -> Int {
+        try await Self.sweep(database: database, now: now, defaultTimeoutMs: defaultTimeoutMs)
+    }
+
+    private static func sweep(database: Database, now: Int64, defaultTimeoutMs timeout: Int64) async throws -> Int {
         var total = 0
-        let timeout = defaultTimeoutMs
         guard try database.read({ try SessionStore.hasInactive(now: now, defaultTimeoutMs: timeout, on: $0) }) else { return 0 }
         while true {
             let marked = try await database.writer.write { db in
@@ -53,34 +51,10 @@ public final class InactivitySweeper: Sendable {
     /// default interval is a tenth of the timeout, between 1 and 60 seconds: a session is marked
     /// at most that late.
     public func start(interval: Double? = nil) {
-        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        let seconds = interval ?? min(60, max(1, Double(defaultTimeoutMs) / 10_000))
-        timer.schedule(deadline: .now(), repeating: seconds, leeway: .milliseconds(250))
-        timer.setEventHandler { [self] in tick() }
-        timer.resume()
+        job.start(interval: interval ?? min(60, max(1, Double(defaultTimeoutMs) / 10_000)))
     }
 
     public func stop() {
-        timer.cancel()
-    }
-
-    deinit {
-        timer.cancel()
-        // Dispatch traps when a source is released while suspended, which it is until started.
-        if !started.load(ordering: .acquiring) { timer.resume() }
-    }
-
-    private func tick() {
-        guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        let now = clock()
-        Task { [self] in
-            defer { running.store(false, ordering: .releasing) }
-            do {
-                let marked = try await sweep(now: now)
-                if marked > 0 { logger.debug("timed out \(marked) idle session(s)") }
-            } catch {
-                logger.warning("inactivity sweep failed, retrying at the next tick: \(error)")
-            }
-        }
+        job.stop()
     }
 }

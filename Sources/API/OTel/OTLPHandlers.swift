@@ -28,10 +28,14 @@ enum OTLPHandlers {
             do {
                 export = isProtobuf ? try OTLPDecoder.decodeProtobuf(request.http.body) : try OTLPDecoder.decodeJSON(request.http.body)
             } catch {
-                throw APIError.badRequest("Invalid OTLP trace export: \(error); no span was stored")
+                let failure = APIError.badRequest("Invalid OTLP trace export: \(error); no span was stored")
+                await recordRejectedRequest(failure, source: "otlp", auth: auth, database: database)
+                throw failure
             }
             let events = OTLPMapper.events(for: export.spans)
-            try await applyEvents(events, projectID: auth.project.rowID, database: database)
+            try await applyEvents(events, auth: auth, database: database, rejected: export.rejections.map {
+                RejectedEvent(source: "otlp", eventID: nil, eventType: "span", status: 400, error: "InvalidSpan", message: $0)
+            })
             // ExportTraceServiceResponse in the request's encoding, with partialSuccess only when
             // spans were rejected (an empty one means full success, so it is left out).
             let rejected = export.rejections.count

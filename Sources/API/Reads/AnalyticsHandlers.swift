@@ -17,7 +17,7 @@ enum AnalyticsHandlers {
     ) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
-            let compute = try prepare(request, try SessionFilters.conditions(request.query, projectID: auth.project.rowID))
+            let compute = try prepare(request, try SessionFilters.conditions(request.query, auth: auth))
             let generation = database.writer.commitCount
             let answer = try await cache.answer(key: "\(auth.project.rowID) \(request.http.target)", generation: generation) {
                 try database.read { try compute($0) }.jsonBytes

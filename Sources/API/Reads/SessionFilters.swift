@@ -5,12 +5,12 @@ import Storage
 /// The filters of the session list (`GET /api/public/sessions`), shared by every endpoint that
 /// takes them (the session distributions and drop-off analytics), so they always agree.
 enum SessionFilters {
-    static func conditions(_ query: QueryParameters, projectID: Int64) throws -> ReadStore.Conditions {
-        var conditions = ReadStore.Conditions(projectID: projectID)
+    static func conditions(_ query: QueryParameters, auth: AuthContext) throws -> ReadStore.Conditions {
+        var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
         if let from = try query.millis("fromTimestamp") { conditions.add("created_at >= ?", .integer(from)) }
         if let to = try query.millis("toTimestamp") { conditions.add("created_at < ?", .integer(to)) }
         conditions.any("environment", query.list("environment"))
-        if let userID = query["userId"] { conditions.add("user_id = ?", .text(userID)) }
+        if let userID = query.userID(auth.privacy) { conditions.add("user_id = ?", .text(userID)) }
         if let status = query["status"] {
             guard ["active", "ended", "timed_out"].contains(status) else {
                 throw APIError.badRequest("Invalid request data: status must be active, ended or timed_out")

@@ -17,7 +17,7 @@ enum SessionHandlers {
                 throw APIError.badRequest("Invalid request data: id must be 1 to 800 characters")
             }
             var attributes = SessionStore.Attributes()
-            attributes.userID = try optionalText(body, "userId")
+            attributes.userID = try optionalText(body, "userId").map(auth.privacy.userID)
             attributes.type = try optionalText(body, "type")
             if let type = attributes.type, !["chat", "api", "batch"].contains(type) {
                 throw APIError.badRequest("Invalid request data: type must be chat, api or batch")
@@ -30,7 +30,7 @@ enum SessionHandlers {
             attributes.environment = try optionalText(body, "environment").map(EnvironmentName.normalise)
             if let metadata = body["metadata"], !metadata.isNull {
                 guard metadata.objectValue != nil else { throw APIError.badRequest("Invalid request data: metadata must be an object") }
-                attributes.metadata = metadata.jsonText
+                attributes.metadata = auth.privacy.metadata(metadata).jsonText
             }
             attributes.startTime = try optionalTime(body, "startTime")
             let projectID = auth.project.rowID
@@ -71,7 +71,7 @@ enum SessionHandlers {
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
-            let conditions = try SessionFilters.conditions(query, projectID: auth.project.rowID)
+            let conditions = try SessionFilters.conditions(query, auth: auth)
             let sortFields = Set(ReadStore.SessionSort.allCases.map(\.rawValue))
             var (field, descending) = try query.orderBy(default: "createdAt", descending: true, fields: sortFields)
             if let sort = query["sort"] {

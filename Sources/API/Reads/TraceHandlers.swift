@@ -32,9 +32,25 @@ enum TraceHandlers {
             case .success(let valid): event = valid
             case .failure(let rejection): throw APIError.badRequest("\(rejection.message): \(rejection.error)")
             }
-            try await applyEvents([event], projectID: auth.project.rowID, database: database)
+            try await applyEvents([event], auth: auth, database: database)
             return jsonResponse(.object([("id", .string(event.entityID ?? ""))]))
         }
+    }
+
+    /// The filters of the trace list, shared with the trace export.
+    static func filters(_ query: QueryParameters, auth: AuthContext) throws -> ReadStore.Conditions {
+        var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
+        if let userID = query.userID(auth.privacy) { conditions.add("user_id = ?", .text(userID)) }
+        for (parameter, column) in [("name", "name"), ("sessionId", "session_id"), ("version", "version"), ("release", "release")] {
+            if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
+        }
+        for tag in query.list("tags") {
+            conditions.add("EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)", .text(tag))
+        }
+        conditions.any("environment", query.list("environment"))
+        if let from = try query.millis("fromTimestamp") { conditions.add("timestamp >= ?", .integer(from)) }
+        if let to = try query.millis("toTimestamp") { conditions.add("timestamp < ?", .integer(to)) }
+        return conditions
     }
 
     /// operationId `tracesList`: `GET /api/public/traces` (TraceWithDetails items).
@@ -43,17 +59,7 @@ enum TraceHandlers {
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
-            var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
-            for (parameter, column) in [("userId", "user_id"), ("name", "name"), ("sessionId", "session_id"),
-                                        ("version", "version"), ("release", "release")] {
-                if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
-            }
-            for tag in query.list("tags") {
-                conditions.add("EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)", .text(tag))
-            }
-            conditions.any("environment", query.list("environment"))
-            if let from = try query.millis("fromTimestamp") { conditions.add("timestamp >= ?", .integer(from)) }
-            if let to = try query.millis("toTimestamp") { conditions.add("timestamp < ?", .integer(to)) }
+            let conditions = try filters(query, auth: auth)
             let (field, descending) = try query.orderBy(
                 default: "timestamp", descending: true, fields: Set(ReadStore.traceSortColumns.keys))
             let column = ReadStore.traceSortColumns[field] ?? "timestamp"
@@ -149,7 +155,7 @@ enum ObservationHandlers {
                 guard ObservationTypes.all.contains(type) else { throw APIError.badRequest("Invalid request data: unknown observation type \(type)") }
                 conditions.add("type = ?", .text(type))
             }
-            if let userID = query["userId"] {
+            if let userID = query.userID(auth.privacy) {
                 conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = observations.project_id AND user_id = ?)", .text(userID))
             }
             conditions.any("environment", query.list("environment"))
@@ -196,7 +202,7 @@ enum ObservationHandlers {
             } else {
                 conditions.add("trace_id IS NOT NULL")
             }
-            if let userID = query["userId"] {
+            if let userID = query.userID(auth.privacy) {
                 conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = scores.project_id AND user_id = ?)", .text(userID))
             }
             conditions.any("environment", query.list("environment"))

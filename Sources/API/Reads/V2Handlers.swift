@@ -52,7 +52,7 @@ enum V2Handlers {
                                         ("parentObservationId", "parent_observation_id"), ("version", "version"), ("type", "type")] {
                 if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
             }
-            if let userID = query["userId"] {
+            if let userID = query.userID(auth.privacy) {
                 conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = observations.project_id AND user_id = ?)", .text(userID))
             }
             if let sessionID = query["sessionId"] {
@@ -140,8 +140,8 @@ enum V2Handlers {
     }
 
     /// Score filters shared by the v2 and v3 score lists.
-    static func scoreConditions(_ query: QueryParameters, projectID: Int64) throws -> ReadStore.Conditions {
-        var conditions = ReadStore.Conditions(projectID: projectID)
+    static func scoreConditions(_ query: QueryParameters, auth: AuthContext) throws -> ReadStore.Conditions {
+        var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
         for (parameter, column) in [("name", "name"), ("source", "source"), ("dataType", "data_type"), ("configId", "config_id"),
                                     ("queueId", "queue_id"), ("sessionId", "session_id"), ("traceId", "trace_id"),
                                     ("datasetRunId", "dataset_run_id"), ("id", "score_id")] {
@@ -151,7 +151,7 @@ enum V2Handlers {
         conditions.any("score_id", query.list("scoreIds"))
         conditions.any("observation_id", query.list("observationId"))
         conditions.any("environment", query.list("environment"))
-        if let userID = query["userId"] {
+        if let userID = query.userID(auth.privacy) {
             conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = scores.project_id AND user_id = ?)", .text(userID))
         }
         if let from = try query.millis("fromTimestamp") { conditions.add("timestamp >= ?", .integer(from)) }
@@ -173,7 +173,7 @@ enum V2Handlers {
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
-            let conditions = try scoreConditions(query, projectID: auth.project.rowID)
+            let conditions = try scoreConditions(query, auth: auth)
             let projectID = auth.project.rowID
             let (page, traces) = try database.read { db in
                 let page = try ReadStore.scores(conditions, limit: paging.limit, offset: paging.offset, on: db)
@@ -223,7 +223,7 @@ enum V2Handlers {
             if query["observationId"] != nil && query["traceId"] == nil {
                 throw APIError.badRequest("Invalid request data: observationId requires traceId")
             }
-            let conditions = try scoreConditions(query, projectID: auth.project.rowID)
+            let conditions = try scoreConditions(query, auth: auth)
             let after = try Cursor.decode(query["cursor"])
             let rows = try database.read { try ReadStore.scoresPage(conditions, after: after, limit: limit + 1, on: $0) }
             let page = Array(rows.prefix(limit))
@@ -278,7 +278,7 @@ enum V2Handlers {
             let paging = try Paging(query)
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID, column: "traces.project_id")
             if let name = query["traceName"] { conditions.add("traces.name = ?", .text(name)) }
-            if let userID = query["userId"] { conditions.add("traces.user_id = ?", .text(userID)) }
+            if let userID = query.userID(auth.privacy) { conditions.add("traces.user_id = ?", .text(userID)) }
             for tag in query.list("tags") {
                 conditions.add("EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)", .text(tag))
             }

@@ -19,6 +19,7 @@ public struct Router: Sendable {
 
     public mutating func get(_ pattern: String, _ handler: RouteHandler) { add(Route("GET", pattern, handler)) }
     public mutating func post(_ pattern: String, _ handler: RouteHandler) { add(Route("POST", pattern, handler)) }
+    public mutating func patch(_ pattern: String, _ handler: RouteHandler) { add(Route("PATCH", pattern, handler)) }
     public mutating func delete(_ pattern: String, _ handler: RouteHandler) { add(Route("DELETE", pattern, handler)) }
 
     public func match(method: String, path: Substring) -> Match {

@@ -1,0 +1,67 @@
+import Dispatch
+import Logging
+import Synchronization
+
+/// Runs one piece of maintenance work in the background: now and every `interval` seconds, and
+/// whenever `wake()` is called. Runs never overlap; a wake during a run makes one more run follow
+/// it, so work asked for is never missed. Used by the inactivity sweeper, the retention job and
+/// the deletion worker.
+final class BackgroundJob: Sendable {
+    private let name: String
+    private let logger: Logger
+    private let work: @Sendable () async throws -> Void
+    // Dispatch sources are thread-safe; the timer is created once and only resumed and cancelled.
+    nonisolated(unsafe) private let timer: any DispatchSourceTimer
+    private let started = Atomic<Bool>(false)
+    /// 0 idle, 1 running, 2 running with another run asked for.
+    private let state = Atomic<Int>(0)
+
+    init(name: String, logger: Logger, work: @escaping @Sendable () async throws -> Void) {
+        self.name = name
+        self.logger = logger
+        self.work = work
+        timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+    }
+
+    /// Runs now and then every `interval` seconds until `stop()` (once per job).
+    func start(interval: Double) {
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        timer.schedule(deadline: .now(), repeating: interval, leeway: .milliseconds(250))
+        timer.setEventHandler { [self] in wake() }
+        timer.resume()
+    }
+
+    func stop() {
+        timer.cancel()
+    }
+
+    deinit {
+        timer.cancel()
+        // Dispatch traps when a source is released while suspended, which it is until started.
+        if !started.load(ordering: .acquiring) { timer.resume() }
+    }
+
+    /// Runs the work soon: at once when idle, else right after the current run.
+    func wake() {
+        while true {
+            let current = state.load(ordering: .acquiring)
+            let next = current == 0 ? 1 : 2
+            guard state.compareExchange(expected: current, desired: next, ordering: .acquiringAndReleasing).exchanged else { continue }
+            if current == 0 { Task { [self] in await loop() } }
+            return
+        }
+    }
+
+    private func loop() async {
+        while true {
+            do {
+                try await work()
+            } catch {
+                logger.warning("\(name) failed, retrying at the next run: \(error)")
+            }
+            // 1 → 0 ends the loop; 2 → 1 runs once more.
+            if state.compareExchange(expected: 1, desired: 0, ordering: .acquiringAndReleasing).exchanged { return }
+            state.store(1, ordering: .releasing)
+        }
+    }
+}

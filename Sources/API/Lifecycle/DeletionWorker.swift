@@ -1,0 +1,57 @@
+import Logging
+import Storage
+
+/// Finishes deletions too large to finish before their answer (`DeletionHandlers`), in steps of
+/// `batchSize` traces, each its own writer transaction, so ingestion waits at most one step. It
+/// runs when woken, every minute, and at start, so a job cut off by a restart resumes.
+public final class DeletionWorker: Sendable {
+    /// Traces deleted per writer transaction.
+    public let batchSize: Int
+    private let database: Database
+    private let job: BackgroundJob
+
+    public init(database: Database, logger: Logger, batchSize: Int = 500) {
+        self.database = database
+        self.batchSize = batchSize
+        job = BackgroundJob(name: "deletion", logger: logger) {
+            try await Self.finishUnfinished(database: database, batchSize: batchSize, logger: logger)
+        }
+    }
+
+    public func start(interval: Double = 60) { job.start(interval: interval) }
+    public func stop() { job.stop() }
+    /// Makes the worker look for unfinished jobs now.
+    public func wake() { job.wake() }
+
+    /// One step of a job; true when the job is done.
+    func step(jobID: String, target: DeletionStore.Target, projectID: Int64) async throws -> Bool {
+        try await Self.step(database: database, batchSize: batchSize, jobID: jobID, target: target, projectID: projectID)
+    }
+
+    /// Runs every unfinished job to the end.
+    public func finishUnfinished(logger: Logger) async throws {
+        try await Self.finishUnfinished(database: database, batchSize: batchSize, logger: logger)
+    }
+
+    private static func step(
+        database: Database, batchSize: Int, jobID: String, target: DeletionStore.Target, projectID: Int64
+    ) async throws -> Bool {
+        let now = nowMillis()
+        return try await write(database) { db in
+            let step = try DeletionStore.step(target, projectID: projectID, limit: batchSize, on: db)
+            try DeletionStore.record(step, jobID: jobID, finishedAt: step.done ? now : nil, on: db)
+            return step.done
+        }
+    }
+
+    private static func finishUnfinished(database: Database, batchSize: Int, logger: Logger) async throws {
+        for job in try database.read({ try DeletionStore.unfinishedJobs(on: $0) }) {
+            var done = false
+            while !done {
+                done = try await step(database: database, batchSize: batchSize, jobID: job.jobID,
+                                      target: job.deletionTarget, projectID: job.projectID)
+            }
+            logger.info("deletion \(job.jobID) (\(job.kind)) finished")
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Crypto
+import Model
+
+/// What a project's privacy settings do to data on its way in, and to user-id filters on the
+/// way out (docs/PRIVACY.md). Every write path (batch ingestion, OTLP, `POST /traces`,
+/// `/scores`, `/sessions`) passes its events through `apply(_:)` before the writer sees them,
+/// so nothing it removes ever reaches the database file, its WAL or the logs.
+public struct PrivacyPolicy: Sendable, Equatable {
+    /// Whether user ids are replaced by `userID(_:)`'s keyed hash.
+    public let hashUserIDs: Bool
+    public let io: ProjectSettings.IOPolicy
+    private let salt: [UInt8]
+
+    public init(settings: ProjectSettings, salt: [UInt8], defaults: ProjectDefaults) {
+        hashUserIDs = settings.hashUserIds ?? defaults.hashUserIds
+        io = settings.ioPolicy ?? defaults.ioPolicy
+        self.salt = salt
+    }
+
+    /// Stores everything as sent.
+    public static let off = PrivacyPolicy(hashUserIDs: false, io: .full)
+
+    private init(hashUserIDs: Bool, io: ProjectSettings.IOPolicy) {
+        self.hashUserIDs = hashUserIDs
+        self.io = io
+        salt = []
+    }
+
+    // MARK: User ids
+
+    /// The stored form of a user id: `u_` and the first 16 bytes of HMAC-SHA256(salt, id) in hex,
+    /// when hashing is on. An id already in that form is kept, so a hashed id read back from
+    /// Parley can be sent again (in a filter or an event) and names the same user.
+    public func userID(_ raw: String) -> String {
+        guard hashUserIDs, !Self.isHashed(raw) else { return raw }
+        let mac = Digest.hmacSHA256(key: salt, message: Array(raw.utf8))
+        return "u_" + Digest.hex(Array(mac.prefix(16)))
+    }
+
+    /// True for `u_` followed by 32 lowercase hex digits.
+    public static func isHashed(_ id: String) -> Bool {
+        let bytes = id.utf8
+        guard bytes.count == 34, id.hasPrefix("u_") else { return false }
+        return bytes.dropFirst(2).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
+    /// Metadata keys that carry a user id (OpenTelemetry, Langfuse, Vercel AI SDK, Traceloop):
+    /// their string values are hashed wherever they appear in metadata.
+    static let userIDKeys: Set<String> = [
+        "user.id", "userId", "user_id", "enduser.id", "langfuse.user.id", "langfuse_user_id",
+        "ai.telemetry.metadata.userId", "traceloop.association.properties.user_id",
+    ]
+
+    // MARK: Events
+
+    /// Whether `apply(_:)` can change anything; when false it is skipped entirely.
+    public var isPassThrough: Bool { !hashUserIDs && io == .full }
+
+    /// The event as the project's policy lets it be stored.
+    public func apply(_ event: IngestionEvent) -> IngestionEvent {
+        guard !isPassThrough, case .object(let members) = event.body else { return event }
+        var changed = false
+        let body = members.map { (key, value) -> (String, JSONValue) in
+            let updated = apply(key: key, value)
+            if updated != nil { changed = true }
+            return (key, updated ?? value)
+        }
+        guard changed else { return event }
+        return IngestionEvent(id: event.id, type: event.type, timestampMicros: event.timestampMicros, body: .object(body))
+    }
+
+    /// The replacement for one body member, or nil to keep it.
+    private func apply(key: String, _ value: JSONValue) -> JSONValue? {
+        switch key {
+        case "userId":
+            guard hashUserIDs, let raw = value.stringValue else { return nil }
+            return .string(userID(raw))
+        case "input", "output":
+            switch io {
+            case .full: return nil
+            case .masked: return PIIMasker.mask(value)
+            case .metadataOnly: return value.isNull ? nil : Self.summary(of: value)
+            }
+        case "metadata":
+            var result = hashUserIDs ? hashingUserIDs(in: value) : value
+            if io != .full { result = PIIMasker.mask(result) }
+            return result
+        case "statusMessage", "comment":
+            return io == .full ? nil : PIIMasker.mask(value)
+        default:
+            return nil
+        }
+    }
+
+    /// Metadata as the policy stores it: user ids hashed, personal data masked unless `full`.
+    public func metadata(_ value: JSONValue) -> JSONValue {
+        apply(key: "metadata", value) ?? value
+    }
+
+    /// `value` with the string of every user-id key (at any depth) hashed.
+    func hashingUserIDs(in value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members):
+            return .object(members.map { key, member in
+                if Self.userIDKeys.contains(key), let raw = member.stringValue { return (key, .string(userID(raw))) }
+                return (key, hashingUserIDs(in: member))
+            })
+        case .array(let items):
+            return .array(items.map(hashingUserIDs(in:)))
+        default:
+            return value
+        }
+    }
+
+    /// What `metadata-only` stores instead of a value: its size in bytes and its SHA-256 (of a
+    /// string's UTF-8, of anything else's JSON text), so equal inputs can still be recognised.
+    static func summary(of value: JSONValue) -> JSONValue {
+        let bytes = Array((value.stringValue ?? value.jsonText).utf8)
+        return .object([
+            ("redacted", .string("metadata-only")),
+            ("bytes", JSONValue(bytes.count)),
+            ("sha256", .string(Digest.hex(Digest.sha256(bytes)))),
+        ])
+    }
+}
+
+extension QueryParameters {
+    /// The `userId` filter in its stored form: a raw id is hashed the way ingestion hashes it.
+    func userID(_ policy: PrivacyPolicy) -> String? {
+        self["userId"].map(policy.userID)
+    }
+}
