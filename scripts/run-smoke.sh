@@ -205,6 +205,23 @@ if "$binary" projects set default --db "$work/parley.sqlite" --inactivity-timeou
 else
     check_not_ok "parley projects set/show: got '${settings:-}' $(cat "$work/projects-set.out")"
 fi
+if "$binary" projects set default --db "$work/parley.sqlite" --hash-user-ids false --io-policy masked --retention-days 30 \
+        >"$work/projects-set.out" 2>&1 \
+    && settings=$("$binary" projects show default --db "$work/parley.sqlite" 2>&1) \
+    && [ "$settings" = '{"inactivityTimeoutSeconds":900,"contextWindows":{"my-finetune":32768},"hashUserIds":false,"ioPolicy":"masked","retentionDays":30}' ] \
+    && "$binary" projects set default --db "$work/parley.sqlite" --hash-user-ids default --io-policy default --retention-days 0 \
+        >"$work/projects-set.out" 2>&1 \
+    && settings=$("$binary" projects show default --db "$work/parley.sqlite" 2>&1) \
+    && [ "$settings" = '{"inactivityTimeoutSeconds":900,"contextWindows":{"my-finetune":32768}}' ]; then
+    check_ok "parley projects set/show: privacy settings stored, then back to the defaults"
+else
+    check_not_ok "parley projects set/show (privacy): got '${settings:-}' $(cat "$work/projects-set.out")"
+fi
+if "$binary" projects set default --db "$work/parley.sqlite" --io-policy everything >/dev/null 2>&1; then
+    check_not_ok "parley projects set accepted --io-policy everything"
+else
+    check_ok "parley projects set: an unknown --io-policy is an error"
+fi
 if ! "$binary" projects set no-such-project --db "$work/parley.sqlite" --inactivity-timeout 5 >/dev/null 2>&1; then
     check_ok "parley projects set: an unknown project is an error"
 else

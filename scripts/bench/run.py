@@ -519,6 +519,63 @@ class Harness:
                  f"| p99 ms (all requests) | {fmt(p99.median, '{:.1f}')} | {p99.spread('{:.1f}')} |"]
         self.section("Mixed read/write workload", f"wrk -t1 -c8 -d{seconds}s -s scripts/bench/mixed.lua --latency, generated database", lines)
 
+    # -- privacy and data lifecycle (issue #8)
+
+    def lifecycle(self) -> None:
+        """Paced ingestion while retention deletes about half of the generated database, against
+        the same load on the same database with no retention; and the answer time of erasing a
+        user with 10,000 traces."""
+        runs, seconds = self.args.runs, self.args.seconds
+        days = 15  # the dataset spans the 30 days before it was generated
+        p99 = {mode: Stats() for mode in ("baseline", "retention")}
+        p50 = {mode: Stats() for mode in ("baseline", "retention")}
+        deleted, rate = Stats(), None
+        for run in range(runs):
+            for mode in ("baseline", "retention"):
+                db = self.dataset()
+                cutoff = int(time.time() * 1000) - days * 86_400_000
+                old_before = count_older(db, cutoff)
+                parley = Parley(self.args.parley, self.work, db, extra=["--retention-days", str(days)] if mode == "retention" else [])
+                try:
+                    if rate is None:
+                        capacity = wrk(parley.url(), 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "100"})["rps"] or 100
+                        rate = max(1, int(capacity / 2))
+                    result = wrk(parley.url(), seconds, 4, str(BENCH / "ingest_paced.lua"),
+                                 {"RATE": str(rate), "CONNECTIONS": "4", "BATCH": "100"}, latency=True)
+                finally:
+                    parley.stop()
+                p50[mode].add(result["p50"])
+                p99[mode].add(result["p99"])
+                if mode == "retention":
+                    deleted.add(old_before - count_older(db, cutoff))
+            log(f"lifecycle: run {run + 1}/{runs}")
+        erase_answer, erase_done = Stats(), Stats()
+        for run in range(runs):
+            parley = Parley(self.args.parley, self.work, self.fresh_db("erase"))
+            try:
+                answer_ms, done_ms = erase_big_user(parley.url(), 10_000)
+            finally:
+                parley.stop()
+            erase_answer.add(answer_ms)
+            erase_done.add(done_ms)
+        ratio_p99 = (p99["retention"].median / p99["baseline"].median) if p99["baseline"].median and p99["retention"].median else None
+        lines = [f"Paced ingestion: 100-event batches at half the measured capacity ({rate} req/s) for {seconds} s on the "
+                 f"generated database; `retention` starts the server with `--retention-days {days}`, so the retention job "
+                 f"deletes every trace older than {days} days (median {fmt(deleted.median)} traces within the window) while the load runs.", "",
+                 "| ingestion | p50 ms | p99 ms (min–max) |", "|---|---|---|",
+                 f"| baseline (no retention) | {fmt(p50['baseline'].median, '{:.2f}')} | {fmt(p99['baseline'].median, '{:.1f}')} ({p99['baseline'].spread('{:.1f}')}) |",
+                 f"| while retention deletes | {fmt(p50['retention'].median, '{:.2f}')} | {fmt(p99['retention'].median, '{:.1f}')} ({p99['retention'].spread('{:.1f}')}) |",
+                 "", f"Erasing a user with 10,000 traces (`DELETE /api/public/users/{{id}}`): answered (202) in "
+                 f"{fmt(erase_answer.median)} ms (min–max {erase_answer.spread()}), finished in the background after "
+                 f"{fmt(erase_done.median)} ms ({erase_done.spread()})."]
+        self.section("Retention and erasure (issue #8)",
+                     f"scripts/bench.sh --only lifecycle (wrk -t1 -c4 -d{seconds}s ingest_paced.lua --latency, with and without --retention-days {days})", lines)
+        self.target("ingestion p99 while retention runs", "within noise of the same load without retention",
+                    f"p99 {fmt(p99['retention'].median, '{:.1f}')} vs {fmt(p99['baseline'].median, '{:.1f}')} ms",
+                    "" if ratio_p99 is None else f"{ratio_p99:.2f}×", None if ratio_p99 is None else ratio_p99 <= 1.5)
+        self.target("erasure of a 10,000-trace user answered", "≤ 1 s (202, then background)",
+                    f"{fmt(erase_answer.median)} ms", "", None if erase_answer.median is None else erase_answer.median <= 1000)
+
     # -- memory
 
     def memory(self) -> None:
@@ -580,6 +637,37 @@ class Harness:
         return "\n".join(lines) + "\n\n" + "\n".join(self.sections)
 
 
+def count_older(db: Path, cutoff_ms: int) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        return connection.execute("SELECT count(*) FROM traces WHERE timestamp < ?", (cutoff_ms,)).fetchone()[0]
+
+
+def erase_big_user(base: str, traces: int) -> tuple[float, float]:
+    """Ingests `traces` traces of one user, then times DELETE /users/{id} until its answer and
+    until the deletion job is done; both in ms."""
+    user = f"erase-{time.time_ns()}"
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    headers = {"Authorization": f"Basic {AUTH}", "Content-Type": "application/json"}
+    for start in range(0, traces, 500):
+        batch = [{"id": f"{user}-e{i}", "type": "trace-create", "timestamp": now,
+                  "body": {"id": f"{user}-t{i}", "timestamp": now, "userId": user, "sessionId": f"{user}-s{i // 50}"}}
+                 for i in range(start, min(traces, start + 500))]
+        request = urllib.request.Request(base + "/api/public/ingestion", data=json.dumps({"batch": batch}).encode(), headers=headers)
+        with urllib.request.urlopen(request, timeout=120) as response:
+            response.read()
+    began = time.perf_counter()
+    request = urllib.request.Request(f"{base}/api/public/users/{user}", method="DELETE", headers=headers)
+    with urllib.request.urlopen(request, timeout=120) as response:
+        body = json.loads(response.read())
+        location = response.headers.get("Location")
+    answered = (time.perf_counter() - began) * 1000
+    while body.get("status") != "done" and location:
+        time.sleep(0.05)
+        with urllib.request.urlopen(urllib.request.Request(base + location, headers=headers), timeout=60) as response:
+            body = json.loads(response.read())
+    return answered, (time.perf_counter() - began) * 1000
+
+
 def parley_db_path(parley: Parley) -> str:
     args = parley.process.args
     return args[args.index("--db") + 1]
@@ -637,7 +725,7 @@ def main() -> int:
     parser.add_argument("--ceiling", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--only", default="http,handshakes,ingest,otlp,reads,mixed,memory")
+    parser.add_argument("--only", default="http,handshakes,ingest,otlp,reads,mixed,memory,lifecycle")
     parser.add_argument("--peer", choices=["phoenix"])
     parser.add_argument("--update-docs", action="store_true")
     parser.add_argument("--sessions", type=int, default=100_000)

@@ -20,6 +20,10 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 PUBLIC_KEY = "pk-lf-test"
+# The 2.x and 4.x suites compare what Parley serves with Langfuse's own answers, which carry user
+# ids as sent; they run with hashing off. The default (hashing on) is covered by the v5 suites
+# (test_v5_privacy.py) and Tests/APITests/PrivacyTests.swift.
+LANGFUSE_PARITY_ARGS = ("--hash-user-ids", "false")
 SECRET_KEY = "sk-lf-test"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
@@ -138,7 +142,7 @@ def _no_langfuse_env(monkeypatch):
 @pytest.fixture
 def parley(parley_bin, tmp_path):
     """A fresh server with an empty database; stopped with SIGTERM at the end (must exit 0)."""
-    server = ParleyServer(parley_bin, tmp_path / "parley.sqlite").start()
+    server = ParleyServer(parley_bin, tmp_path / "parley.sqlite", extra_args=LANGFUSE_PARITY_ARGS).start()
     try:
         yield server
     finally:

@@ -22,7 +22,7 @@ from langfuse import Langfuse
 from langfuse.api.core.api_error import ApiError
 
 import v2_scenario
-from conftest import PUBLIC_KEY, SECRET_KEY, ParleyServer
+from conftest import LANGFUSE_PARITY_ARGS, PUBLIC_KEY, SECRET_KEY, ParleyServer
 
 MODEL = v2_scenario.MODEL
 
@@ -62,7 +62,8 @@ class ReadRecorder:
 @pytest.fixture(scope="module")
 def scenario(parley_bin, tmp_path_factory):
     """A server holding one scenario run, the run's summary and a read client."""
-    server = ParleyServer(parley_bin, tmp_path_factory.mktemp("v2reads") / "parley.sqlite").start()
+    server = ParleyServer(parley_bin, tmp_path_factory.mktemp("v2reads") / "parley.sqlite",
+                          extra_args=LANGFUSE_PARITY_ARGS).start()
     recorder = ReadRecorder()
     try:
         summary = v2_scenario.run_scenario(server.url, PUBLIC_KEY, SECRET_KEY)

@@ -75,6 +75,7 @@ def capture_server(parley_bin, tmp_path_factory):
         tmp_path_factory.mktemp("v4reads") / "parley.sqlite",
         public_key=CAPTURE_PUBLIC_KEY,
         secret_key=CAPTURE_SECRET_KEY,
+        extra_args=_sdk_conftest.LANGFUSE_PARITY_ARGS,
     ).start()
     try:
         for name in ("ingestion-batch-1.json", "ingestion-batch-2.json"):

@@ -117,6 +117,18 @@ def get_session(base_url: str, session_id: str, ca: Optional[Path], expect_trace
         time.sleep(0.2)
 
 
+def stored_user_id(base_url: str, raw_user_id: str, ca: Optional[Path]) -> str:
+    """The id Parley stores for `raw_user_id`: user ids are hashed per project by default
+    (docs/PRIVACY.md), and /users/{id} takes the raw id and answers with the stored one."""
+    from urllib.parse import quote
+    answer = requests.get(f"{base_url}/api/public/users/{quote(raw_user_id, safe='')}", auth=(PUBLIC_KEY, SECRET_KEY),
+                          verify=str(ca) if ca else True, timeout=10)
+    assert answer.status_code == 200, f"GET /api/public/users/{raw_user_id}: {answer.status_code} {answer.text[:500]}"
+    stored = answer.json()["id"]
+    assert stored.startswith("u_") and len(stored) == 34 and stored != raw_user_id, stored
+    return stored
+
+
 def walk(observations: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Flattens an observation tree (`children`) depth-first."""
     out: List[Dict[str, Any]] = []

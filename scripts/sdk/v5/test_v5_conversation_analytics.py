@@ -268,7 +268,10 @@ def test_converted_journey_and_funnel(app, analytics_server):
 
     session = get_session(base, converted)
     assert session["id"] == converted
-    assert session["userId"] == user, session
+    # Stored as the project's keyed hash of the raw id (docs/PRIVACY.md).
+    stored = get_json(base, f"/api/public/users/{quote(user, safe='')}")["id"]
+    assert stored.startswith("u_") and stored != user, stored
+    assert session["userId"] == stored, session
     assert session["channel"] == "web", session
     assert session["status"] == "active", session
     assert (session["endReason"], session["endSource"], session["endTime"]) == (None, None, None), session

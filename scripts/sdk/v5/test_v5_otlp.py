@@ -13,7 +13,7 @@ import uuid
 from urllib.parse import quote
 
 import pytest
-from conftest import basic_auth_header, get_session, run_scenario, turn_usage, walk
+from conftest import basic_auth_header, get_session, run_scenario, stored_user_id, turn_usage, walk
 
 
 def _ordered_traces(session):
@@ -30,8 +30,9 @@ def test_langfuse_v5_three_turn_session(server):
     traces = _ordered_traces(session)
     assert len(traces) == 3, session
     assert [t.get("turnNumber") for t in traces] == [1, 2, 3], [t.get("turnNumber") for t in traces]
+    user = stored_user_id(srv.url, "user-v5", ca)
     for turn, trace in enumerate(traces, start=1):
-        assert trace["userId"] == "user-v5", trace
+        assert trace["userId"] == user, trace
         assert trace["sessionId"] == session_id, trace
         assert trace["name"] == "chat-turn", trace
         observations = walk(trace["observations"])
@@ -75,8 +76,9 @@ def test_plain_opentelemetry_three_turn_session(server):
     assert [t["context"]["tokens"] for t in traces] == [1000, 2000, 3000], traces
     # the drill-down lists the turns in turn order
     assert [t.get("turnNumber") for t in traces] == [1, 2, 3], [t.get("turnNumber") for t in traces]
+    user = stored_user_id(srv.url, "user-otel", ca)
     for turn, trace in enumerate(traces, start=1):
-        assert trace["userId"] == "user-otel", trace
+        assert trace["userId"] == user, trace
         expected = turn_usage(turn)
         assert trace["totalTokens"] == expected["total"], trace
         (root,) = trace["observations"]
