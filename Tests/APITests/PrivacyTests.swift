@@ -38,7 +38,7 @@ struct UserHashingTests {
             try await api.ingest(Build.turn("t-1", session: "s-1", user: Self.rawUser, at: 0, metadata: [
                 ("user.id", .string(Self.rawUser)), ("nested", .object([("user_id", .string(Self.rawUser))])),
             ]))
-            try await api.json(post: "/api/public/sessions", #"{"id": "s-2", "userId": "\#(Self.rawUser)"}"#, status: 201)
+            _ = try await api.json(post: "/api/public/sessions", #"{"id": "s-2", "userId": "\#(Self.rawUser)"}"#, status: 201)
             let otlp = """
                 {"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c",
                 "spanId":"b7ad6b7169203331","name":"turn","startTimeUnixNano":"1772442000000000000",

@@ -12,7 +12,9 @@ import Transport
 ///
 /// Producers run in tasks on the cooperative pool, so every blocking client runs `onOwnThread`
 /// and every `#expect` comes after it returns.
-@Suite("Streamed response bodies")
+// Serialized: each test blocks its thread on a socket while the server produces pieces on the
+// cooperative pool (2 threads here); two at once could hold both threads the producers need.
+@Suite("Streamed response bodies", .serialized)
 struct StreamedBodyTests {
     /// 64 KiB, the piece size of the endless producers below.
     static let pieceSize = 64 * 1024

@@ -1,7 +1,8 @@
 /// A response body produced piece by piece, for bodies too large to hold in memory (an NDJSON or
 /// CSV export of millions of rows).
 ///
-/// The connection calls `next` from a task, never twice at once, and calls it again only after
+/// The connection calls `next` from a task on its own executor (`StreamExecutor`, not the
+/// cooperative pool, so a producer may block on storage), never twice at once, and again only after
 /// the previous piece was handed to the socket far enough (at most
 /// `ServerConfiguration.streamHighWaterBytes` unsent): a client that reads slowly slows the
 /// producer down instead of growing a buffer. Each call costs a task and a hop back to the event

@@ -479,7 +479,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         let next = current.body.next
         // The task's result can only come back through `loop.execute`, after this returns, so
         // `pull` is set by the time `received` runs.
-        streaming?.pull = Task { [self] in
+        streaming?.pull = Task(executorPreference: StreamExecutor.shared) { [self] in
             // Cancelled before it began: the connection closed, and `next` is not called again.
             if Task.isCancelled { return }
             let piece: Result<[UInt8]?, any Error>
