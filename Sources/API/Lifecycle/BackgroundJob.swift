@@ -65,3 +65,17 @@ final class BackgroundJob: Sendable {
         }
     }
 }
+
+extension BackgroundJob {
+    /// Runs `step` until it returns false, resting after each step as long as it took: background
+    /// deletion then holds the writer at most half the time, and ingestion queued behind a step
+    /// finds the writer free after it (docs/BENCHMARKS.md, "Retention and erasure").
+    static func paced(_ step: () async throws -> Bool) async throws {
+        let clock = ContinuousClock()
+        while true {
+            let began = clock.now
+            guard try await step() else { return }
+            try await Task.sleep(for: clock.now - began)
+        }
+    }
+}

@@ -2,7 +2,8 @@ import Logging
 import Storage
 
 /// Finishes deletions too large to finish before their answer (`DeletionHandlers`), in steps of
-/// `batchSize` traces, each its own writer transaction, so ingestion waits at most one step. It
+/// `batchSize` traces, each its own writer transaction, resting between steps as long as each
+/// took, so ingestion waits at most one step. It
 /// runs when woken, every minute, and at start, so a job cut off by a restart resumes.
 public final class DeletionWorker: Sendable {
     /// Traces deleted per writer transaction.
@@ -46,10 +47,9 @@ public final class DeletionWorker: Sendable {
 
     private static func finishUnfinished(database: Database, batchSize: Int, logger: Logger) async throws {
         for job in try database.read({ try DeletionStore.unfinishedJobs(on: $0) }) {
-            var done = false
-            while !done {
-                done = try await step(database: database, batchSize: batchSize, jobID: job.jobID,
-                                      target: job.deletionTarget, projectID: job.projectID)
+            try await BackgroundJob.paced {
+                !(try await step(database: database, batchSize: batchSize, jobID: job.jobID,
+                                 target: job.deletionTarget, projectID: job.projectID))
             }
             logger.info("deletion \(job.jobID) (\(job.kind)) finished")
         }

@@ -4,9 +4,11 @@ import Storage
 
 /// Deletes data older than each project's retention (`retentionDays`, else the server's
 /// `--retention-days`; neither set keeps data forever), in steps of `batchSize` rows, each its own
-/// writer transaction, so ingestion waits at most one step (docs/PRIVACY.md, "Retention").
+/// writer transaction, resting between steps as long as each took, so ingestion waits at most
+/// one short step (docs/PRIVACY.md, "Retention").
 public final class RetentionSweeper: Sendable {
-    public static let batchSize = 500
+    /// Rows per writer transaction: small, so ingestion queued behind a step waits little.
+    public static let batchSize = 100
     private let database: Database
     private let defaultDays: Int64?
     private let job: BackgroundJob
@@ -37,12 +39,12 @@ public final class RetentionSweeper: Sendable {
         for (projectID, settings) in try database.read({ try ProjectSettingsStore.all(on: $0) }) {
             guard let days = settings.retentionDays ?? defaultDays else { continue }
             let cutoff = now - days * 86_400_000
-            while true {
+            try await BackgroundJob.paced {
                 let deleted = try await write(database) { db in
                     try DeletionStore.expire(projectID: projectID, before: cutoff, limit: batchSize, on: db)
                 }
                 total += deleted
-                if deleted == 0 { break }
+                return deleted > 0
             }
         }
         return total

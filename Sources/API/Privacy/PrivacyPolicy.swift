@@ -59,14 +59,14 @@ public struct PrivacyPolicy: Sendable, Equatable {
     /// The event as the project's policy lets it be stored.
     public func apply(_ event: IngestionEvent) -> IngestionEvent {
         guard !isPassThrough, case .object(let members) = event.body else { return event }
-        var changed = false
-        let body = members.map { (key, value) -> (String, JSONValue) in
-            let updated = apply(key: key, value)
-            if updated != nil { changed = true }
-            return (key, updated ?? value)
+        var changed: [(String, JSONValue)]?
+        for (index, (key, value)) in members.enumerated() {
+            guard let replacement = apply(key: key, value) else { continue }
+            if changed == nil { changed = members }
+            changed?[index].1 = replacement
         }
-        guard changed else { return event }
-        return IngestionEvent(id: event.id, type: event.type, timestampMicros: event.timestampMicros, body: .object(body))
+        guard let changed else { return event }
+        return IngestionEvent(id: event.id, type: event.type, timestampMicros: event.timestampMicros, body: .object(changed))
     }
 
     /// The replacement for one body member, or nil to keep it.
@@ -74,7 +74,8 @@ public struct PrivacyPolicy: Sendable, Equatable {
         switch key {
         case "userId":
             guard hashUserIDs, let raw = value.stringValue else { return nil }
-            return .string(userID(raw))
+            let hashed = userID(raw)
+            return hashed == raw ? nil : .string(hashed)
         case "input", "output":
             switch io {
             case .full: return nil
@@ -82,9 +83,9 @@ public struct PrivacyPolicy: Sendable, Equatable {
             case .metadataOnly: return value.isNull ? nil : Self.summary(of: value)
             }
         case "metadata":
-            var result = hashUserIDs ? hashingUserIDs(in: value) : value
-            if io != .full { result = PIIMasker.mask(result) }
-            return result
+            let hashed = hashUserIDs ? hashingUserIDs(in: value) : nil
+            guard io != .full else { return hashed }
+            return PIIMasker.mask(hashed ?? value)
         case "statusMessage", "comment":
             return io == .full ? nil : PIIMasker.mask(value)
         default:
@@ -97,18 +98,37 @@ public struct PrivacyPolicy: Sendable, Equatable {
         apply(key: "metadata", value) ?? value
     }
 
-    /// `value` with the string of every user-id key (at any depth) hashed.
-    func hashingUserIDs(in value: JSONValue) -> JSONValue {
+    /// `value` with the string of every user-id key (at any depth) hashed; nil when it has none,
+    /// so metadata without user ids (most of it) is not rebuilt on the ingestion path.
+    func hashingUserIDs(in value: JSONValue) -> JSONValue? {
         switch value {
         case .object(let members):
-            return .object(members.map { key, member in
-                if Self.userIDKeys.contains(key), let raw = member.stringValue { return (key, .string(userID(raw))) }
-                return (key, hashingUserIDs(in: member))
-            })
+            var changed: [(String, JSONValue)]?
+            for (index, (key, member)) in members.enumerated() {
+                let replacement: JSONValue?
+                if Self.userIDKeys.contains(key), let raw = member.stringValue {
+                    let hashed = userID(raw)
+                    replacement = hashed == raw ? nil : .string(hashed)
+                } else {
+                    replacement = hashingUserIDs(in: member)
+                }
+                if let replacement {
+                    if changed == nil { changed = members }
+                    changed?[index].1 = replacement
+                }
+            }
+            return changed.map(JSONValue.object)
         case .array(let items):
-            return .array(items.map(hashingUserIDs(in:)))
+            var changed: [JSONValue]?
+            for (index, item) in items.enumerated() {
+                if let replacement = hashingUserIDs(in: item) {
+                    if changed == nil { changed = items }
+                    changed?[index] = replacement
+                }
+            }
+            return changed.map(JSONValue.array)
         default:
-            return value
+            return nil
         }
     }
 
