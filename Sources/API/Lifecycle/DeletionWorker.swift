@@ -29,11 +29,6 @@ public final class DeletionWorker: Sendable {
         try await Self.step(database: database, batchSize: batchSize, jobID: jobID, target: target, projectID: projectID)
     }
 
-    /// Runs every unfinished job to the end.
-    public func finishUnfinished(logger: Logger) async throws {
-        try await Self.finishUnfinished(database: database, batchSize: batchSize, logger: logger)
-    }
-
     private static func step(
         database: Database, batchSize: Int, jobID: String, target: DeletionStore.Target, projectID: Int64
     ) async throws -> Bool {

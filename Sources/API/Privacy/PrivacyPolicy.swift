@@ -17,15 +17,6 @@ public struct PrivacyPolicy: Sendable, Equatable {
         self.salt = salt
     }
 
-    /// Stores everything as sent.
-    public static let off = PrivacyPolicy(hashUserIDs: false, io: .full)
-
-    private init(hashUserIDs: Bool, io: ProjectSettings.IOPolicy) {
-        self.hashUserIDs = hashUserIDs
-        self.io = io
-        salt = []
-    }
-
     // MARK: User ids
 
     /// The stored form of a user id: `u_` and the first 16 bytes of HMAC-SHA256(salt, id) in hex,

@@ -54,6 +54,11 @@ public struct ProjectSettings: Sendable, Equatable {
 
     public var windows: ContextWindows { ContextWindows(overrides: contextWindows) }
 
+    /// The overrides as a JSON object, by model name.
+    var contextWindowsJSON: JSONValue {
+        .object(contextWindows.sorted { $0.key < $1.key }.map { ($0.key, JSONValue(Int($0.value))) })
+    }
+
     /// The inactivity timeout in milliseconds: the project's own, else `defaultMs`.
     public func inactivityTimeoutMs(default defaultMs: Int64) -> Int64 {
         inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultMs
@@ -63,9 +68,7 @@ public struct ProjectSettings: Sendable, Equatable {
     public var json: JSONValue {
         var members: [(String, JSONValue)] = []
         if let inactivityTimeoutSeconds { members.append(("inactivityTimeoutSeconds", JSONValue(Int(inactivityTimeoutSeconds)))) }
-        if !contextWindows.isEmpty {
-            members.append(("contextWindows", .object(contextWindows.sorted { $0.key < $1.key }.map { ($0.key, JSONValue(Int($0.value))) })))
-        }
+        if !contextWindows.isEmpty { members.append(("contextWindows", contextWindowsJSON)) }
         if let hashUserIds { members.append(("hashUserIds", .bool(hashUserIds))) }
         if let ioPolicy { members.append(("ioPolicy", .string(ioPolicy.rawValue))) }
         if let retentionDays { members.append(("retentionDays", JSONValue(Int(retentionDays)))) }
@@ -96,7 +99,7 @@ extension ProjectSettings {
     public func effective(_ defaults: ProjectDefaults) -> JSONValue {
         .object([
             ("inactivityTimeoutSeconds", JSONValue(Int(inactivityTimeoutSeconds ?? defaults.inactivityTimeoutSeconds))),
-            ("contextWindows", .object(contextWindows.sorted { $0.key < $1.key }.map { ($0.key, JSONValue(Int($0.value))) })),
+            ("contextWindows", contextWindowsJSON),
             ("hashUserIds", .bool(hashUserIds ?? defaults.hashUserIds)),
             ("ioPolicy", .string((ioPolicy ?? defaults.ioPolicy).rawValue)),
             ("retentionDays", (retentionDays ?? defaults.retentionDays).map { JSONValue(Int($0)) } ?? .null),

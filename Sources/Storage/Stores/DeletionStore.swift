@@ -23,24 +23,16 @@ public enum DeletionStore {
     public static func step(_ target: Target, projectID: Int64, limit: Int, on db: SQLiteConnection) throws -> Step {
         switch target {
         case .session(let sessionID):
-            let traces = try ids("SELECT trace_id FROM traces WHERE project_id = ? AND session_id = ? LIMIT ?",
-                                 projectID, sessionID, limit, on: db)
-            if !traces.isEmpty {
-                try SessionStore.deleteTraces(traces, projectID: projectID, on: db)
-                return Step(traces: traces.count)
-            }
+            let traces = try deleteTraces(whereColumn: "session_id", is: sessionID, projectID: projectID, limit: limit, on: db)
+            if traces > 0 { return Step(traces: traces) }
             let deleted = try deleteSessionRow(sessionID, projectID: projectID, on: db)
             return Step(sessions: deleted ? 1 : 0, done: true)
         case .user(let userID):
-            let traces = try ids("SELECT trace_id FROM traces WHERE project_id = ? AND user_id = ? LIMIT ?",
-                                 projectID, userID, limit, on: db)
-            if !traces.isEmpty {
-                try SessionStore.deleteTraces(traces, projectID: projectID, on: db)
-                return Step(traces: traces.count)
-            }
+            let traces = try deleteTraces(whereColumn: "user_id", is: userID, projectID: projectID, limit: limit, on: db)
+            if traces > 0 { return Step(traces: traces) }
             // Their sessions, with any trace in them that named no user.
             if let session = try ids("SELECT session_id FROM sessions WHERE project_id = ? AND user_id = ? LIMIT ?",
-                                     projectID, userID, 1, on: db).first {
+                                     projectID, .text(userID), 1, on: db).first {
                 var step = try self.step(.session(session), projectID: projectID, limit: limit, on: db)
                 step.done = false
                 return step
@@ -50,18 +42,15 @@ public enum DeletionStore {
         }
     }
 
-    /// The number of traces `target` holds now (to decide whether to answer at once).
-    public static func traceCount(_ target: Target, projectID: Int64, on db: SQLiteConnection) throws -> Int {
-        var count = 0
-        switch target {
-        case .session(let sessionID):
-            try db.statement("SELECT count(*) FROM traces WHERE project_id = ? AND session_id = ?")
-                .query([.integer(projectID), .text(sessionID)]) { count = Int($0.int(0)) }
-        case .user(let userID):
-            try db.statement("SELECT count(*) FROM traces WHERE project_id = ? AND user_id = ?")
-                .query([.integer(projectID), .text(userID)]) { count = Int($0.int(0)) }
-        }
-        return count
+    /// Deletes at most `limit` traces whose `column` (`session_id` or `user_id`) is `value`;
+    /// returns how many.
+    private static func deleteTraces(
+        whereColumn column: String, is value: String, projectID: Int64, limit: Int, on db: SQLiteConnection
+    ) throws -> Int {
+        let traces = try ids("SELECT trace_id FROM traces WHERE project_id = ? AND \(column) = ? LIMIT ?",
+                             projectID, .text(value), limit, on: db)
+        if !traces.isEmpty { try SessionStore.deleteTraces(traces, projectID: projectID, on: db) }
+        return traces.count
     }
 
     /// Whether anything of `target` exists.
@@ -184,13 +173,13 @@ public enum DeletionStore {
             }
             return traces.count + emptied
         }
-        let scores = try ids("SELECT score_id FROM scores WHERE project_id = ? AND timestamp < ? LIMIT ?", projectID, cutoff, limit, on: db)
+        let scores = try ids("SELECT score_id FROM scores WHERE project_id = ? AND timestamp < ? LIMIT ?", projectID, .integer(cutoff), limit, on: db)
         for score in scores { _ = try SessionStore.deleteScore(score, projectID: projectID, on: db) }
         if !scores.isEmpty { return scores.count }
 
         let observations = try ids("""
             SELECT observation_id FROM observations WHERE project_id = ? AND trace_id IS NULL AND start_time < ? LIMIT ?
-            """, projectID, cutoff, limit, on: db)
+            """, projectID, .integer(cutoff), limit, on: db)
         for observation in observations {
             let bound: [SQLiteValue] = [.integer(projectID), .text(observation)]
             try db.statement("DELETE FROM events WHERE project_id = ?1 AND entity_kind = 2 AND entity_id = ?2").run(bound)
@@ -203,7 +192,7 @@ public enum DeletionStore {
             SELECT session_id FROM sessions s WHERE project_id = ?1 AND last_activity IS NULL AND created_at < ?2
             AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.project_id = s.project_id AND t.session_id = s.session_id)
             LIMIT ?3
-            """, projectID, cutoff, limit, on: db)
+            """, projectID, .integer(cutoff), limit, on: db)
         for session in untraced { _ = try deleteSessionRow(session, projectID: projectID, on: db) }
         if !untraced.isEmpty { return untraced.count }
 
@@ -214,26 +203,14 @@ public enum DeletionStore {
         return db.changes
     }
 
+    /// The first column of `sql`'s rows, bound to the project, `key` and `limit` in that order.
     private static func ids(
-        _ sql: String, _ projectID: Int64, _ key: some SQLiteBindable, _ limit: Int, on db: SQLiteConnection
+        _ sql: String, _ projectID: Int64, _ key: SQLiteValue, _ limit: Int, on db: SQLiteConnection
     ) throws -> [String] {
         var ids: [String] = []
-        try db.statement(sql).query([.integer(projectID), key.sqliteValue, .integer(Int64(limit))]) { row in
+        try db.statement(sql).query([.integer(projectID), key, .integer(Int64(limit))]) { row in
             if let id = row.text(0) { ids.append(id) }
         }
         return ids
     }
-}
-
-/// A value `DeletionStore` binds as the second parameter.
-protocol SQLiteBindable {
-    var sqliteValue: SQLiteValue { get }
-}
-
-extension String: SQLiteBindable {
-    var sqliteValue: SQLiteValue { .text(self) }
-}
-
-extension Int64: SQLiteBindable {
-    var sqliteValue: SQLiteValue { .integer(self) }
 }

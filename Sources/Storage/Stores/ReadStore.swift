@@ -84,31 +84,28 @@ public enum ReadStore {
     /// Up to `limit` sessions matching `conditions` stored after row `rowID`, in row order, with
     /// the last row id: one batch of an export, read by key so each costs the same.
     public static func sessions(_ conditions: Conditions, afterRow rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> (rows: [SessionRow], last: Int64?) {
-        let ids = try rowIDs("sessions", conditions, after: rowID, limit: limit, on: db)
-        var rows: [SessionRow] = []
-        if !ids.isEmpty {
-            try db.statement("SELECT \(SessionRow.columns) FROM sessions WHERE id IN (\(placeholders(ids.count))) ORDER BY id")
-                .query(ids.map(SQLiteValue.integer)) { rows.append(SessionRow($0)) }
-        }
-        return (rows, ids.last)
+        try batch("sessions", SessionRow.columns, conditions, after: rowID, limit: limit, on: db, SessionRow.init)
     }
 
     /// Traces as `sessions(_:afterRow:limit:on:)` gives sessions.
     public static func traces(_ conditions: Conditions, afterRow rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> (rows: [TraceRow], last: Int64?) {
-        let ids = try rowIDs("traces", conditions, after: rowID, limit: limit, on: db)
-        var rows: [TraceRow] = []
-        if !ids.isEmpty {
-            try db.statement("SELECT \(TraceRow.columns) FROM traces WHERE id IN (\(placeholders(ids.count))) ORDER BY id")
-                .query(ids.map(SQLiteValue.integer)) { rows.append(TraceRow($0)) }
-        }
-        return (rows, ids.last)
+        try batch("traces", TraceRow.columns, conditions, after: rowID, limit: limit, on: db, TraceRow.init)
     }
 
-    private static func rowIDs(_ table: String, _ conditions: Conditions, after rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> [Int64] {
+    /// The row ids first (by the primary key, after `rowID`), then their rows.
+    private static func batch<Row>(
+        _ table: String, _ columns: String, _ conditions: Conditions, after rowID: Int64, limit: Int,
+        on db: SQLiteConnection, _ make: (Statement) -> Row
+    ) throws -> (rows: [Row], last: Int64?) {
         var ids: [Int64] = []
         try db.statement("SELECT id FROM \(table) WHERE \(conditions.sql) AND id > ? ORDER BY id LIMIT ?")
             .query(conditions.values + [.integer(rowID), .integer(Int64(limit))]) { ids.append($0.int(0)) }
-        return ids
+        var rows: [Row] = []
+        if !ids.isEmpty {
+            try db.statement("SELECT \(columns) FROM \(table) WHERE id IN (\(placeholders(ids.count))) ORDER BY id")
+                .query(ids.map(SQLiteValue.integer)) { rows.append(make($0)) }
+        }
+        return (rows, ids.last)
     }
 
     private static func placeholders(_ count: Int) -> String {
