@@ -19,6 +19,10 @@ public final class Database: Sendable {
         /// Milliseconds a connection waits for a lock before SQLITE_BUSY.
         public var busyTimeoutMillis: Int32 = 5_000
         public var writer = DatabaseWriter.Configuration()
+        /// WAL frames that start a background checkpoint.
+        public var framesPerCheckpoint = 1_000
+        /// WAL frames past which a checkpoint waits for writers so that the WAL stays bounded.
+        public var maxWALFrames = 16_000
 
         public init() {}
     }
@@ -26,15 +30,26 @@ public final class Database: Sendable {
     public let path: String
     public let writer: DatabaseWriter
     private let pool: ReaderPool
+    private let checkpointer: Checkpointer
 
     /// Opens or creates the database at `path` and brings its schema up to date.
     public init(path: String, configuration: Configuration = Configuration()) throws {
         self.path = path
+        let synchronous = "PRAGMA synchronous=\(configuration.durability == .full ? "FULL" : "NORMAL")"
         let connection = try SQLiteConnection(path: path, busyTimeoutMillis: configuration.busyTimeoutMillis)
         _ = try connection.scalarText("PRAGMA journal_mode=WAL")
-        try connection.execute("PRAGMA synchronous=\(configuration.durability == .full ? "FULL" : "NORMAL")")
+        try connection.execute(synchronous)
         try connection.execute("PRAGMA foreign_keys=ON")
         try Migrations.apply(to: connection)
+        // Checkpoints leave the writer's commit path for a thread of their own (Checkpointer).
+        let checkpointConnection = try SQLiteConnection(path: path, busyTimeoutMillis: configuration.busyTimeoutMillis)
+        try checkpointConnection.execute(synchronous)
+        let checkpointer = Checkpointer(
+            connection: checkpointConnection,
+            configuration: .init(
+                framesPerCheckpoint: configuration.framesPerCheckpoint, maxWALFrames: configuration.maxWALFrames))
+        self.checkpointer = checkpointer
+        connection.onWALCommit { frames in checkpointer.walCommitted(frames: frames) }
         var readers: [SQLiteConnection] = []
         for _ in 0..<max(1, configuration.readers) {
             let reader = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMillis: configuration.busyTimeoutMillis)
@@ -68,11 +83,15 @@ public final class Database: Sendable {
         try read { try $0.scalarText("PRAGMA integrity_check") ?? "no result" }
     }
 
+    /// Background WAL checkpoints run so far.
+    public var checkpointCount: Int { checkpointer.checkpointCount }
+
     /// Finishes queued writes, then closes every connection. Reads afterwards fail.
     public func close() {
-        // Readers first: the last connection to close checkpoints the WAL into the main file and
-        // removes it, and only a read-write connection can do that.
+        // Readers and the checkpointer first: the last connection to close checkpoints the WAL
+        // into the main file and removes it, and only a read-write connection can do that.
         pool.close()
+        checkpointer.close()
         writer.close()
     }
 }

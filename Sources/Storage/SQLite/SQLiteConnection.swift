@@ -62,6 +62,49 @@ public final class SQLiteConnection: @unchecked Sendable {
         return statement
     }
 
+    /// How `checkpoint(_:)` treats concurrent writers and readers
+    /// (https://sqlite.org/c3ref/wal_checkpoint_v2.html).
+    public enum CheckpointMode: Sendable {
+        /// Copies what it can without waiting for any lock; writers carry on meanwhile.
+        case passive
+        /// Waits (up to the busy timeout) for the writer lock and for readers, copies everything,
+        /// and makes the next writer start the WAL from its beginning.
+        case restart
+
+        var code: Int32 { self == .passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_RESTART }
+    }
+
+    /// Copies committed WAL frames into the database file; returns the frames in the WAL and
+    /// how many of them are now in the database file.
+    @discardableResult
+    public func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (walFrames: Int, checkpointed: Int) {
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        let status = sqlite3_wal_checkpoint_v2(handle, nil, mode.code, &frames, &copied)
+        // BUSY from a RESTART means the copy happened but readers kept the WAL from restarting.
+        guard status == SQLITE_OK || (status == SQLITE_BUSY && mode == .restart) else {
+            throw SQLiteError(code: status, connection: handle, sql: "wal_checkpoint")
+        }
+        return (Int(frames), Int(copied))
+    }
+
+    /// Calls `body` after every commit on this connection with the number of frames now in the
+    /// WAL, instead of SQLite's automatic checkpoint on the committing thread
+    /// (https://sqlite.org/c3ref/wal_hook.html). `body` runs on the committing thread and must
+    /// be quick.
+    public func onWALCommit(_ body: @escaping @Sendable (Int) -> Void) {
+        let hook = WALHook(body)
+        walHook = hook
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames))
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    /// Keeps the hook's closure alive as long as the connection that calls it.
+    private var walHook: WALHook?
+
     /// Rowid of the last successful INSERT on this connection.
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
@@ -103,4 +146,11 @@ public final class SQLiteConnection: @unchecked Sendable {
             throw SQLiteError(code: status, connection: handle, sql: sql)
         }
     }
+}
+
+/// The closure behind `onWALCommit`, passed to SQLite as an unretained context pointer; the
+/// connection holds the only strong reference, and SQLite calls it only while the handle is open.
+private final class WALHook: Sendable {
+    let body: @Sendable (Int) -> Void
+    init(_ body: @escaping @Sendable (Int) -> Void) { self.body = body }
 }

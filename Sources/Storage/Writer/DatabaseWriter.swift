@@ -169,9 +169,9 @@ public final class DatabaseWriter: Sendable {
     }
 }
 
-/// Carries the writer connection into its thread.
-private final class ConnectionBox: @unchecked Sendable {
-    // @unchecked: created before the writer thread starts and used only by that thread after.
+/// Carries a connection into the thread that owns it from then on.
+final class ConnectionBox: @unchecked Sendable {
+    // @unchecked: created before the owning thread starts and used only by that thread after.
     let connection: SQLiteConnection
     init(_ connection: sending SQLiteConnection) { self.connection = connection }
 }

@@ -1,0 +1,95 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Checkpoints the WAL on its own thread and connection, so that no commit waits for one.
+///
+/// SQLite's default runs a checkpoint inside the commit that pushes the WAL past 1,000 frames:
+/// that commit then copies every frame into the database file and fsyncs it while the writer,
+/// and every ingestion request queued behind it, waits. With the writer's automatic checkpoint
+/// replaced by a WAL hook, the writer only reports the WAL's size after each commit; past
+/// `framesPerCheckpoint` this thread runs a PASSIVE checkpoint, which copies frames while the
+/// writer keeps appending. Durability is unchanged: a commit is in the WAL (and, with
+/// `synchronous=FULL`, fsynced) before it is acknowledged, whoever later copies it.
+///
+/// PASSIVE never waits, so a reader holding an old snapshot, or a writer faster than the disk,
+/// can keep the WAL from being reused. Past `maxWALFrames` the checkpoint switches to RESTART,
+/// which waits (up to the busy timeout) for the writer lock and for readers: writes stall for
+/// that one checkpoint, and the WAL stays bounded.
+final class Checkpointer: Sendable {
+    struct Configuration: Sendable {
+        /// WAL frames that start a passive checkpoint (SQLite's own default is 1,000).
+        var framesPerCheckpoint = 1_000
+        /// WAL frames past which the checkpoint waits for writers and readers (RESTART).
+        /// 16,000 frames of 4 KiB pages is 64 MiB.
+        var maxWALFrames = 16_000
+    }
+
+    private struct State {
+        /// The WAL's size in frames after the last commit the writer reported.
+        var walFrames = 0
+        var requested = false
+        var closed = false
+    }
+
+    private let configuration: Configuration
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let runs = Atomic<Int>(0)
+
+    /// Takes ownership of `connection` (read-write, on the same file as the writer), which is
+    /// used only on the checkpointer's thread from now on.
+    init(connection: sending SQLiteConnection, configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        let box = ConnectionBox(connection)
+        let thread = Thread { [self] in
+            run(box.connection)
+            finished.signal()
+        }
+        thread.name = "parley-checkpoint"
+        thread.start()
+    }
+
+    /// Checkpoints run so far (for tests).
+    var checkpointCount: Int { runs.load(ordering: .relaxed) }
+
+    /// Called by the writer after each commit with the WAL's size in frames; starts a
+    /// checkpoint when the WAL has grown enough and none is running. Cheap: one lock, no I/O.
+    func walCommitted(frames: Int) {
+        let start = state.withLock { state -> Bool in
+            state.walFrames = frames
+            guard !state.closed, !state.requested, frames >= configuration.framesPerCheckpoint else { return false }
+            state.requested = true
+            return true
+        }
+        if start { wake.signal() }
+    }
+
+    /// Stops the thread after any checkpoint in progress and closes its connection.
+    func close() {
+        let wasOpen = state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard wasOpen else { return }
+        wake.signal()
+        finished.wait()
+    }
+
+    private func run(_ connection: SQLiteConnection) {
+        while true {
+            wake.wait()
+            let (closed, frames) = state.withLock { ($0.closed, $0.walFrames) }
+            if closed {
+                connection.close()
+                return
+            }
+            // A failed checkpoint (busy, I/O error) loses nothing: the frames stay in the WAL,
+            // readers still see them, and the next commit asks again.
+            _ = try? connection.checkpoint(frames >= configuration.maxWALFrames ? .restart : .passive)
+            runs.add(1, ordering: .relaxed)
+            state.withLock { $0.requested = false }
+        }
+    }
+}
