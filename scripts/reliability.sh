@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every reliability and security check of docs/RELIABILITY.md from one command, with a summary
+# table (check, trials, result, figures). Builds a release binary unless --binary is given.
+#
+#   scripts/reliability.sh                 # every check (about 15 minutes on 2 cores)
+#   scripts/reliability.sh --fast          # the quick set the test command runs
+#   scripts/reliability.sh --only crash,overload --binary .build/release/parley
+#   scripts/reliability.sh --report /tmp/table.md
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --binary) binary=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+
+# Tools some checks use, from Debian, installed only when missing.
+packages=(openssl curl python3 sqlite3)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+fi
+
+if [ -z "$binary" ]; then
+    echo "== building parley (release)"
+    swift build -c release --product parley
+    binary=.build/release/parley
+fi
+# 10,000 idle connections need the descriptors for both ends in this one machine.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+exec python3 scripts/reliability/run.py --binary "$binary" "${args[@]}"
