@@ -344,3 +344,28 @@ enum CSVReader {
         return rows
     }
 }
+
+/// Background deletion steps sized by how long they held the writer.
+@Suite("Step size")
+struct StepSizeTests {
+    @Test func aSlowStepHalvesAndAFastFullStepDoublesWithinTheBounds() {
+        var size = StepSize(initial: 50, bounds: 1...200, target: .milliseconds(10))
+        size.adapt(deleted: 50, took: .milliseconds(30))
+        #expect(size.rows == 25)
+        size.adapt(deleted: 25, took: .milliseconds(7))  // under target, over half of it: kept
+        #expect(size.rows == 25)
+        size.adapt(deleted: 25, took: .milliseconds(2))
+        #expect(size.rows == 50)
+        for _ in 0..<10 { size.adapt(deleted: size.rows, took: .milliseconds(1)) }
+        #expect(size.rows == 200)
+        for _ in 0..<20 { size.adapt(deleted: size.rows, took: .seconds(1)) }
+        #expect(size.rows == 1)
+    }
+
+    @Test func aFastStepThatRanOutOfRowsDoesNotGrow() {
+        var size = StepSize(initial: 40, bounds: 1...500, target: .milliseconds(10))
+        size.adapt(deleted: 3, took: .microseconds(100))
+        #expect(size.rows == 40)
+        #expect(StepSize(initial: 900, bounds: 1...500, target: .milliseconds(10)).rows == 500)
+    }
+}

@@ -26,6 +26,28 @@ struct IngestionValidationTests {
         #expect(body?["error"]?.stringValue?.isEmpty == false, "\(response.text)", sourceLocation: sourceLocation)
     }
 
+    /// Under overload (the writer's oldest job has waited past `maxQueueDelay`), a batch is
+    /// answered 503 with Retry-After before its body is even decoded: a body that is not JSON
+    /// gets the 503, not the 400. Once the writer catches up, the batch is accepted.
+    @Test func overloadIsA503BeforeTheBodyIsDecoded() async throws {
+        var configuration = Database.Configuration()
+        configuration.writer.maxQueueDelay = .milliseconds(100)
+        try await APIHarness.with(configuration: configuration) { api async throws in
+            let gate = await WriterGate(api.database.writer)
+            let queued = Task.immediate { try await api.database.writer.write { _ in () } }
+            try await Task.sleep(for: .milliseconds(200))
+            let refused = await api.post("/api/public/ingestion", json: "not json")
+            Self.expectJSONError(refused, status: 503)
+            #expect(refused.headers["Retry-After"] == "1")
+            gate.release()
+            _ = try await gate.blocker.value
+            try await queued.value
+            let accepted = await api.post("/api/public/ingestion", json: Self.batch(Self.goodTrace))
+            #expect(accepted.status == 207)
+            #expect(try api.test.count("traces") == 1)
+        }
+    }
+
     @Test(arguments: ["", "not json", "{", #"{"batch":[]} trailing"#, "{'batch':[]}", #"{"batch":[1,]}"#])
     func bodyThatIsNotJSONIsA400WithAJSONError(body: String) async throws {
         try await APIHarness.with { api async throws in

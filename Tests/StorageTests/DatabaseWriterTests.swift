@@ -135,6 +135,32 @@ struct DatabaseWriterTests {
         }
     }
 
+    /// A queue whose oldest job has waited past `maxQueueDelay` refuses new jobs, however
+    /// short it is, so that accepted writes never wait long; it accepts again once drained.
+    @Test func aQueueOlderThanMaxQueueDelayIsOverloaded() async throws {
+        var configuration = Database.Configuration()
+        configuration.writer.maxQueueDelay = .milliseconds(100)
+        try await TestDatabase.with(configuration: configuration) { test async throws in
+            let database = test.database
+            try await Self.createTable(database)
+            #expect(!database.writer.isOverloaded)
+            let gate = await WriterGate(database.writer)
+            let queued = Task.immediate { try await database.writer.write { db in try Self.insert("queued", on: db) } }
+            // Waiting past the delay is what makes the queue old; nothing here measures time.
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(database.writer.isOverloaded)
+            await #expect(throws: StorageError.overloaded) {
+                try await database.writer.write { db in try Self.insert("refused", on: db) }
+            }
+            gate.release()
+            _ = try await gate.blocker.value
+            try await queued.value
+            #expect(!database.writer.isOverloaded)
+            try await database.writer.write { db in try Self.insert("later", on: db) }
+            #expect(try Self.names(database) == ["later", "queued"])
+        }
+    }
+
     @Test func closeFinishesQueuedWritesThenRefusesNewOnes() async throws {
         let test = try TestDatabase()
         let database = test.database

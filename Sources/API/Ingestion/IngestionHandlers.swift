@@ -13,6 +13,7 @@ enum IngestionHandlers {
     static func batch(database: Database, authenticator: Authenticator, limits: Limits) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: true)
+            try refuseWhenOverloaded(database)
             guard request.http.body.count <= limits.maxBatchBytes else {
                 throw APIError(status: 413, code: "PayloadTooLargeError",
                                message: "Batch larger than \(limits.maxBatchBytes) bytes; send smaller batches")
@@ -81,6 +82,13 @@ func applyEvents(
         if !rejected.isEmpty { try QualityStore.record(rejected, projectID: projectID, now: now, on: db) }
         return try IngestionStore.apply(stored, projectID: projectID, now: now, on: db)
     }
+}
+
+/// Answers 503 with Retry-After before a body is decoded when the writer is refusing new work
+/// anyway (`DatabaseWriter.isOverloaded`): under overload, decoding requests that cannot be
+/// stored would only take CPU from the ones that can.
+func refuseWhenOverloaded(_ database: Database) throws {
+    if database.writer.isOverloaded { throw StorageFailure.apiError(StorageError.overloaded) }
 }
 
 /// Records a request refused as a whole (its body unreadable) for the data-quality report; best

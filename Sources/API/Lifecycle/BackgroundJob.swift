@@ -79,3 +79,29 @@ extension BackgroundJob {
         }
     }
 }
+
+/// Rows per background deletion step, adapted so that each step holds the writer for about
+/// `target`: halved after a step that took longer, doubled after a full step that took less
+/// than half of it. What a row costs to delete varies with the machine, the disk and how many
+/// observations and events hang off each trace; a step's duration is what ingestion queued
+/// behind it waits, so that is what is bounded.
+struct StepSize: Sendable {
+    private(set) var rows: Int
+    let bounds: ClosedRange<Int>
+    let target: Duration
+
+    init(initial: Int, bounds: ClosedRange<Int>, target: Duration) {
+        self.rows = min(max(initial, bounds.lowerBound), bounds.upperBound)
+        self.bounds = bounds
+        self.target = target
+    }
+
+    /// Takes the outcome of a step of `rows` rows that deleted `deleted` and held the writer `took`.
+    mutating func adapt(deleted: Int, took: Duration) {
+        if took > target {
+            rows = max(bounds.lowerBound, rows / 2)
+        } else if took < target / 2, deleted >= rows {
+            rows = min(bounds.upperBound, rows * 2)
+        }
+    }
+}

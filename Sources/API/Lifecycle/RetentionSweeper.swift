@@ -3,12 +3,15 @@ import Model
 import Storage
 
 /// Deletes data older than each project's retention (`retentionDays`, else the server's
-/// `--retention-days`; neither set keeps data forever), in steps of `batchSize` rows, each its own
-/// writer transaction, resting between steps as long as each took, so ingestion waits at most
-/// one short step (docs/PRIVACY.md, "Retention").
+/// `--retention-days`; neither set keeps data forever), in steps each its own writer
+/// transaction, sized to hold the writer about `stepTarget` (`StepSize`), resting between steps
+/// as long as each took, so ingestion waits at most one short step (docs/PRIVACY.md, "Retention").
 public final class RetentionSweeper: Sendable {
-    /// Rows per writer transaction: small, so ingestion queued behind a step waits little.
-    public static let batchSize = 100
+    /// How long one step should hold the writer: ingestion queued behind it waits that long.
+    static let stepTarget: Duration = .milliseconds(10)
+    /// Rows per step: where steps start, and the most they grow to.
+    static let initialStepRows = 50
+    static let maxStepRows = 500
     private let database: Database
     private let defaultDays: Int64?
     private let job: BackgroundJob
@@ -39,10 +42,16 @@ public final class RetentionSweeper: Sendable {
         for (projectID, settings) in try database.read({ try ProjectSettingsStore.all(on: $0) }) {
             guard let days = settings.retentionDays ?? defaultDays else { continue }
             let cutoff = now - days * 86_400_000
+            var size = StepSize(initial: initialStepRows, bounds: 1...maxStepRows, target: stepTarget)
             try await BackgroundJob.paced {
-                let deleted = try await write(database) { db in
-                    try DeletionStore.expire(projectID: projectID, before: cutoff, limit: batchSize, on: db)
+                let rows = size.rows
+                let (deleted, took) = try await write(database) { db in
+                    let clock = ContinuousClock()
+                    let began = clock.now
+                    let deleted = try DeletionStore.expire(projectID: projectID, before: cutoff, limit: rows, on: db)
+                    return (deleted, clock.now - began)
                 }
+                size.adapt(deleted: deleted, took: took)
                 total += deleted
                 return deleted > 0
             }

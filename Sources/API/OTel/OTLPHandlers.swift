@@ -13,6 +13,7 @@ enum OTLPHandlers {
     static func traces(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            try refuseWhenOverloaded(database)
             if let version = request.http.headers["x-langfuse-ingestion-version"], !version.isEmpty {
                 guard let number = Int(version), number <= 4 else {
                     throw APIError.badRequest("Unsupported x-langfuse-ingestion-version: \"\(version)\". Maximum supported: \"4\".")

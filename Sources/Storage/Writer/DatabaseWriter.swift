@@ -26,6 +26,10 @@ public final class DatabaseWriter: Sendable {
     public struct Configuration: Sendable {
         /// Jobs waiting beyond this make `write` throw `.overloaded` at once.
         public var maxPendingJobs = 4096
+        /// When the oldest waiting job has waited longer than this, new jobs are refused with
+        /// `.overloaded` until the writer catches up. This bounds how long an accepted write
+        /// waits, whatever the size of the jobs, where `maxPendingJobs` only bounds their count.
+        public var maxQueueDelay: Duration = .seconds(1)
         /// Jobs sharing one transaction at most.
         public var maxJobsPerTransaction = 512
 
@@ -36,6 +40,7 @@ public final class DatabaseWriter: Sendable {
         // @unchecked: `work` runs only on the writer thread, exactly once.
         let work: (SQLiteConnection) throws -> Void
         let done: @Sendable ((any Error)?) -> Void
+        let enqueued: ContinuousClock.Instant
     }
 
     private struct State {
@@ -73,6 +78,17 @@ public final class DatabaseWriter: Sendable {
     /// Transactions committed so far.
     public var commitCount: Int { commits.load(ordering: .relaxed) }
 
+    /// True while `write` would refuse a new job: the queue is full, or its oldest job has waited
+    /// longer than `maxQueueDelay`. Handlers check it before decoding a body, so that overload
+    /// is answered before work is spent on a request that will be refused anyway.
+    public var isOverloaded: Bool {
+        state.withLock { state in
+            guard let oldest = state.jobs.first else { return false }
+            return state.jobs.count >= configuration.maxPendingJobs
+                || ContinuousClock.now - oldest.enqueued > configuration.maxQueueDelay
+        }
+    }
+
     /// Runs `work` inside the next group transaction; returns after that transaction committed.
     public func write<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -90,7 +106,8 @@ public final class DatabaseWriter: Sendable {
                     } else {
                         continuation.resume(throwing: StorageError.closed)
                     }
-                })
+                },
+                enqueued: .now)
             do {
                 try enqueue(job)
             } catch {
@@ -103,6 +120,9 @@ public final class DatabaseWriter: Sendable {
         try state.withLock { state throws(StorageError) in
             if state.closed { throw .closed }
             if state.jobs.count >= configuration.maxPendingJobs { throw .overloaded }
+            if let oldest = state.jobs.first, job.enqueued - oldest.enqueued > configuration.maxQueueDelay {
+                throw .overloaded
+            }
             state.jobs.append(job)
         }
         wake.signal()
