@@ -7,11 +7,14 @@ import Transport
 public enum Routes {
     /// The application for `database`, with `/metrics` fed by `transportStats`. `defaults` are the
     /// server-wide project settings; `deletionWorker` finishes large deletions (one that is not
-    /// started still runs when a deletion wakes it).
+    /// started still runs when a deletion wakes it). A write request that waited longer than
+    /// `maxRequestWait` before its handler ran is refused with 503 (the server is overloaded).
     public static func application(
         database: Database, transportStats: TransportStats, logger: Logger,
-        defaults: ProjectDefaults = ProjectDefaults(), deletionWorker: DeletionWorker? = nil
+        defaults: ProjectDefaults = ProjectDefaults(), deletionWorker: DeletionWorker? = nil,
+        maxRequestWait: Duration = .seconds(3)
     ) -> Application {
+        let limits = IngestionHandlers.Limits(maxRequestWait: maxRequestWait)
         let metrics = Metrics()
         let authenticator = Authenticator(database: database, defaults: defaults)
         let deletions = deletionWorker ?? DeletionWorker(database: database, logger: logger)
@@ -25,9 +28,9 @@ public enum Routes {
         router.patch("/api/public/projects/:projectId/settings", ProjectSettingsHandlers.patch(
             database: database, authenticator: authenticator, logger: logger))
         router.post("/api/public/ingestion", IngestionHandlers.batch(
-            database: database, authenticator: authenticator, limits: IngestionHandlers.Limits()))
+            database: database, authenticator: authenticator, limits: limits))
         router.post("/api/public/scores", ScoreHandlers.create(database: database, authenticator: authenticator))
-        let otlp = OTLPHandlers.traces(database: database, authenticator: authenticator)
+        let otlp = OTLPHandlers.traces(database: database, authenticator: authenticator, limits: limits)
         router.post("/api/public/otel/v1/traces", otlp)
         router.post("/v1/traces", otlp)  // exporters pointed at the server root
         router.get("/api/public/scores", ObservationHandlers.scores(database: database, authenticator: authenticator))

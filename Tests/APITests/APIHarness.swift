@@ -23,7 +23,8 @@ final class APIHarness: Sendable {
         self.project = project
         application = Routes.application(
             database: test.database, transportStats: TransportStats(), logger: .test, defaults: defaults,
-            deletionWorker: DeletionWorker(database: test.database, logger: .test, batchSize: deletionBatchSize))
+            deletionWorker: DeletionWorker(database: test.database, logger: .test, batchSize: deletionBatchSize),
+            maxRequestWait: Self.maxRequestWait)
     }
 
     /// The server defaults most API tests run under: user ids stored as sent, so reads can be
@@ -32,6 +33,10 @@ final class APIHarness: Sendable {
     static let rawUserIDs = ProjectDefaults(hashUserIds: false)
 
     var database: Database { test.database }
+
+    /// Generous, so that tests running in parallel on a busy machine are never refused for
+    /// waiting; `aRequestThatWaitedTooLongForItsHandlerIsA503` dates a request before it.
+    static let maxRequestWait: Duration = .seconds(60)
 
     /// Runs `body` against a fresh application whose database holds the capture key in project
     /// `capture`; closes the database afterwards, also when `body` throws.

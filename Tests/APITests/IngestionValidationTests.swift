@@ -48,6 +48,24 @@ struct IngestionValidationTests {
         }
     }
 
+    /// A request that waited longer than the writer's queue delay before its handler ran (the
+    /// server is short of CPU, not of storage) is refused the same way, and a fresh one is not.
+    @Test func aRequestThatWaitedTooLongForItsHandlerIsA503() async throws {
+        try await APIHarness.with { api async throws in
+            let body = Array(Self.batch(Self.goodTrace).utf8)
+            let headers: HTTPHeaders = ["Content-Type": "application/json", "Authorization": APIHarness.basic]
+            let stale = await api.respond(HTTPRequest(
+                method: "POST", target: "/api/public/ingestion", headers: headers, body: body,
+                receivedAtNanos: MonotonicClock.nanos() &- 2 * UInt64(APIHarness.maxRequestWait.components.seconds) * 1_000_000_000))
+            Self.expectJSONError(stale, status: 503)
+            #expect(stale.headers["Retry-After"] == "1")
+            #expect(try api.test.count("traces") == 0)
+            let fresh = await api.respond(HTTPRequest(method: "POST", target: "/api/public/ingestion", headers: headers, body: body))
+            #expect(fresh.status == 207)
+            #expect(try api.test.count("traces") == 1)
+        }
+    }
+
     @Test(arguments: ["", "not json", "{", #"{"batch":[]} trailing"#, "{'batch':[]}", #"{"batch":[1,]}"#])
     func bodyThatIsNotJSONIsA400WithAJSONError(body: String) async throws {
         try await APIHarness.with { api async throws in

@@ -8,12 +8,15 @@ enum IngestionHandlers {
     struct Limits: Sendable {
         /// Largest batch body accepted (Langfuse documents 3.5 MB; its SDKs send at most 2.5 MB).
         var maxBatchBytes = 3_500_000
+        /// Longest a write request may wait between arriving and reaching its handler before it
+        /// is refused with 503 (`refuseWhenOverloaded`).
+        var maxRequestWait: Duration = .seconds(3)
     }
 
     static func batch(database: Database, authenticator: Authenticator, limits: Limits) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: true)
-            try refuseWhenOverloaded(database)
+            try refuseWhenOverloaded(database, request, maxWait: limits.maxRequestWait)
             guard request.http.body.count <= limits.maxBatchBytes else {
                 throw APIError(status: 413, code: "PayloadTooLargeError",
                                message: "Batch larger than \(limits.maxBatchBytes) bytes; send smaller batches")
@@ -84,11 +87,16 @@ func applyEvents(
     }
 }
 
-/// Answers 503 with Retry-After before a body is decoded when the writer is refusing new work
-/// anyway (`DatabaseWriter.isOverloaded`): under overload, decoding requests that cannot be
-/// stored would only take CPU from the ones that can.
-func refuseWhenOverloaded(_ database: Database) throws {
-    if database.writer.isOverloaded { throw StorageFailure.apiError(StorageError.overloaded) }
+/// Answers 503 with Retry-After before a body is decoded when the server is behind: the writer
+/// refuses new work (`DatabaseWriter.isOverloaded`), or the request itself waited longer than
+/// `maxWait` between arriving and reaching its handler (CPU, not storage, is the bottleneck).
+/// Under overload, decoding requests that cannot be stored in time would only take CPU from the
+/// ones that can, and would let the latency of accepted requests grow without bound.
+func refuseWhenOverloaded(_ database: Database, _ request: APIRequest, maxWait: Duration) throws {
+    let waited = Duration.nanoseconds(Int64(clamping: MonotonicClock.nanos() &- request.http.receivedAtNanos))
+    if database.writer.isOverloaded || waited > maxWait {
+        throw StorageFailure.apiError(StorageError.overloaded)
+    }
 }
 
 /// Records a request refused as a whole (its body unreadable) for the data-quality report; best

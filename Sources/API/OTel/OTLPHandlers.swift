@@ -10,10 +10,10 @@ import Transport
 /// (https://opentelemetry.io/docs/specs/otlp/#otlphttp). The spans are stored before the
 /// answer, through the same writer and merge as batch ingestion.
 enum OTLPHandlers {
-    static func traces(database: Database, authenticator: Authenticator) -> RouteHandler {
+    static func traces(database: Database, authenticator: Authenticator, limits: IngestionHandlers.Limits) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
-            try refuseWhenOverloaded(database)
+            try refuseWhenOverloaded(database, request, maxWait: limits.maxRequestWait)
             if let version = request.http.headers["x-langfuse-ingestion-version"], !version.isEmpty {
                 guard let number = Int(version), number <= 4 else {
                     throw APIError.badRequest("Unsupported x-langfuse-ingestion-version: \"\(version)\". Maximum supported: \"4\".")

@@ -29,7 +29,7 @@ public final class DatabaseWriter: Sendable {
         /// When the oldest waiting job has waited longer than this, new jobs are refused with
         /// `.overloaded` until the writer catches up. This bounds how long an accepted write
         /// waits, whatever the size of the jobs, where `maxPendingJobs` only bounds their count.
-        public var maxQueueDelay: Duration = .seconds(1)
+        public var maxQueueDelay: Duration = .seconds(2)
         /// Jobs sharing one transaction at most.
         public var maxJobsPerTransaction = 512
 
@@ -74,6 +74,9 @@ public final class DatabaseWriter: Sendable {
         thread.name = "parley-writer"
         thread.start()
     }
+
+    /// How long the oldest waiting job may wait before new jobs are refused.
+    public var maxQueueDelay: Duration { configuration.maxQueueDelay }
 
     /// Transactions committed so far.
     public var commitCount: Int { commits.load(ordering: .relaxed) }
