@@ -12,7 +12,7 @@ public enum Routes {
     public static func application(
         database: Database, transportStats: TransportStats, logger: Logger,
         defaults: ProjectDefaults = ProjectDefaults(), deletionWorker: DeletionWorker? = nil,
-        maxRequestWait: Duration = .seconds(3)
+        maxRequestWait: Duration = .seconds(2)
     ) -> Application {
         let limits = IngestionHandlers.Limits(maxRequestWait: maxRequestWait)
         let metrics = Metrics()

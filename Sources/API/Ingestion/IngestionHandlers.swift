@@ -10,7 +10,7 @@ enum IngestionHandlers {
         var maxBatchBytes = 3_500_000
         /// Longest a write request may wait between arriving and reaching its handler before it
         /// is refused with 503 (`refuseWhenOverloaded`).
-        var maxRequestWait: Duration = .seconds(3)
+        var maxRequestWait: Duration = .seconds(2)
     }
 
     static func batch(database: Database, authenticator: Authenticator, limits: Limits) -> RouteHandler {

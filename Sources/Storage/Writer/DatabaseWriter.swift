@@ -26,10 +26,11 @@ public final class DatabaseWriter: Sendable {
     public struct Configuration: Sendable {
         /// Jobs waiting beyond this make `write` throw `.overloaded` at once.
         public var maxPendingJobs = 4096
-        /// When the oldest waiting job has waited longer than this, new jobs are refused with
-        /// `.overloaded` until the writer catches up. This bounds how long an accepted write
-        /// waits, whatever the size of the jobs, where `maxPendingJobs` only bounds their count.
-        public var maxQueueDelay: Duration = .seconds(2)
+        /// New jobs are refused with `.overloaded` while the oldest waiting job has waited longer
+        /// than this, or while the jobs already waiting would take longer than this to run (their
+        /// count times the recent time per job). This bounds how long an accepted write waits,
+        /// whatever the size of the jobs, where `maxPendingJobs` only bounds their count.
+        public var maxQueueDelay: Duration = .seconds(1)
         /// Jobs sharing one transaction at most.
         public var maxJobsPerTransaction = 512
 
@@ -46,6 +47,19 @@ public final class DatabaseWriter: Sendable {
     private struct State {
         var jobs: [Job] = []
         var closed = false
+        /// Recent writer time per job, in nanoseconds (a moving average over transactions).
+        var nanosPerJob: Double = 0
+
+        /// Whether a job arriving `now` would be refused: the queue is full, its oldest job has
+        /// waited too long, or the jobs waiting would take too long to run.
+        func isOverloaded(now: ContinuousClock.Instant, _ configuration: Configuration) -> Bool {
+            guard let oldest = jobs.first else { return false }
+            let limit = configuration.maxQueueDelay
+            return jobs.count >= configuration.maxPendingJobs
+                || now - oldest.enqueued > limit
+                || Double(jobs.count) * nanosPerJob > Double(limit.components.seconds) * 1e9
+                    + Double(limit.components.attoseconds) / 1e9
+        }
     }
 
     private let state = Mutex(State())
@@ -81,15 +95,12 @@ public final class DatabaseWriter: Sendable {
     /// Transactions committed so far.
     public var commitCount: Int { commits.load(ordering: .relaxed) }
 
-    /// True while `write` would refuse a new job: the queue is full, or its oldest job has waited
-    /// longer than `maxQueueDelay`. Handlers check it before decoding a body, so that overload
-    /// is answered before work is spent on a request that will be refused anyway.
+    /// True while `write` would refuse a new job (see `Configuration.maxQueueDelay`). Handlers
+    /// check it before decoding a body, so that overload is answered before work is spent on a
+    /// request that will be refused anyway.
     public var isOverloaded: Bool {
-        state.withLock { state in
-            guard let oldest = state.jobs.first else { return false }
-            return state.jobs.count >= configuration.maxPendingJobs
-                || ContinuousClock.now - oldest.enqueued > configuration.maxQueueDelay
-        }
+        let now = ContinuousClock.now
+        return state.withLock { $0.isOverloaded(now: now, configuration) }
     }
 
     /// Runs `work` inside the next group transaction; returns after that transaction committed.
@@ -122,10 +133,7 @@ public final class DatabaseWriter: Sendable {
     private func enqueue(_ job: Job) throws(StorageError) {
         try state.withLock { state throws(StorageError) in
             if state.closed { throw .closed }
-            if state.jobs.count >= configuration.maxPendingJobs { throw .overloaded }
-            if let oldest = state.jobs.first, job.enqueued - oldest.enqueued > configuration.maxQueueDelay {
-                throw .overloaded
-            }
+            if state.isOverloaded(now: job.enqueued, configuration) { throw .overloaded }
             state.jobs.append(job)
         }
         wake.signal()
@@ -152,7 +160,12 @@ public final class DatabaseWriter: Sendable {
                 return (batch, state.closed && state.jobs.isEmpty)
             }
             if !batch.isEmpty {
+                let began = ContinuousClock.now
                 commit(batch, on: connection)
+                let took = ContinuousClock.now - began
+                let perJob = (Double(took.components.seconds) * 1e9 + Double(took.components.attoseconds) / 1e9)
+                    / Double(batch.count)
+                state.withLock { $0.nanosPerJob = $0.nanosPerJob == 0 ? perJob : 0.8 * $0.nanosPerJob + 0.2 * perJob }
                 // Jobs left over from a full batch need another turn without a new signal.
                 if state.withLock({ !$0.jobs.isEmpty }) { wake.signal() }
             }
