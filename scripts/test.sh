@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing, builds, runs the Swift
 # tests, then starts a real server on ephemeral ports and runs scripts/smoke.sh against it, the
-# real-SDK suites (scripts/sdk/run.sh) and the API contract check (scripts/api-contract.sh).
+# fast reliability checks (scripts/reliability.sh --fast), the real-SDK suites
+# (scripts/sdk/run.sh) and the API contract check (scripts/api-contract.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,9 @@ swift test --skip-build
 
 echo "== smoke test against a live server"
 scripts/run-smoke.sh .build/debug/parley
+
+echo "== reliability: the fast checks (crash safety, overload, hostile clients, bad input, security)"
+scripts/reliability.sh --fast --binary .build/debug/parley
 
 echo "== real SDKs: langfuse 2.60.10 and 4.18.0 (venvs built from PyPI on first run)"
 PARLEY_BIN=.build/debug/parley scripts/sdk/run.sh -q
