@@ -41,7 +41,7 @@ final class APIHarness: Sendable {
     /// Runs `body` against a fresh application whose database holds the capture key in project
     /// `capture`; closes the database afterwards, also when `body` throws.
     static func with<Result>(
-        configuration: Database.Configuration = Database.Configuration(), defaults: ProjectDefaults = rawUserIDs,
+        configuration: Database.Configuration = TestDatabase.testing, defaults: ProjectDefaults = rawUserIDs,
         deletionBatchSize: Int = 500, _ body: (APIHarness) async throws -> Result
     ) async throws -> Result {
         try await TestDatabase.with(configuration: configuration) { test async throws in

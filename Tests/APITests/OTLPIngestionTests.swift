@@ -144,7 +144,7 @@ struct OTLPIngestionTests {
     /// the data on 500), and nothing of that export is stored; once the queue drains, the same
     /// export is accepted.
     @Test func aFullWriteQueueIsA503WithRetryAfter() async throws {
-        var configuration = Database.Configuration()
+        var configuration = TestDatabase.testing
         configuration.writer.maxPendingJobs = 1
         try await APIHarness.with(configuration: configuration) { api async throws in
             let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-1.bin")))

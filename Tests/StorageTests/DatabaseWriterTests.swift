@@ -114,7 +114,7 @@ struct DatabaseWriterTests {
     }
 
     @Test func queueBeyondMaxPendingJobsIsOverloadedAtOnce() async throws {
-        var configuration = Database.Configuration()
+        var configuration = TestDatabase.testing
         configuration.writer.maxPendingJobs = 2
         try await TestDatabase.with(configuration: configuration) { test async throws in
             let database = test.database

@@ -8,6 +8,15 @@ public final class TestDatabase: Sendable {
     /// The readers in the pool, so `readerBusyStatementCounts` can visit each one.
     private let readers: Int
 
+    /// The configuration tests run with: the server's defaults, except that the writer never
+    /// refuses a job for waiting, since tests run in parallel on busy machines where a write can
+    /// wait seconds. Tests of admission set their own `maxQueueDelay`.
+    public static var testing: Database.Configuration {
+        var configuration = Database.Configuration()
+        configuration.writer.maxQueueDelay = .seconds(600)
+        return configuration
+    }
+
     /// Every table of the schema, in dependency order.
     public static let allTables = [
         "projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events", "row_counts",
@@ -19,7 +28,7 @@ public final class TestDatabase: Sendable {
     /// the same events in another order or at another time.
     public static let arrivalColumns: Set<String> = ["id", "created_at", "updated_at", "received_at"]
 
-    public init(configuration: Database.Configuration = Database.Configuration()) throws {
+    public init(configuration: Database.Configuration = TestDatabase.testing) throws {
         directory = try TempDirectory(prefix: "parley-db")
         database = try Database(path: directory.file("parley.sqlite"), configuration: configuration)
         readers = max(1, configuration.readers)
@@ -31,7 +40,7 @@ public final class TestDatabase: Sendable {
     /// Runs `body` with a fresh database and closes it afterwards, also when `body` throws, so
     /// no writer thread outlives its test.
     public static func with<Result>(
-        configuration: Database.Configuration = Database.Configuration(),
+        configuration: Database.Configuration = TestDatabase.testing,
         _ body: (TestDatabase) async throws -> Result
     ) async throws -> Result {
         let test = try TestDatabase(configuration: configuration)

@@ -98,10 +98,11 @@ public func withApplicationServer<Result>(
     configuration: ServerConfiguration = .testing, _ body: (TestServer) throws -> Result
 ) throws -> Result {
     let directory = try TempDirectory(prefix: "parley-db")
-    let database = try Database(path: directory.file("parley.sqlite"))
+    let database = try Database(path: directory.file("parley.sqlite"), configuration: TestDatabase.testing)
     defer { database.close() }
     let stats = TransportStats()
-    let application = Routes.application(database: database, transportStats: stats, logger: .test)
+    let application = Routes.application(
+        database: database, transportStats: stats, logger: .test, maxRequestWait: .seconds(600))
     return try withTestServer(
         configuration: configuration, responder: application, observer: application, stats: stats, body)
 }
@@ -125,13 +126,14 @@ public func withApplicationServer<Result>(
     _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
     let directory = try TempDirectory(prefix: "parley-db")
-    let database = try Database(path: directory.file("parley.sqlite"))
+    let database = try Database(path: directory.file("parley.sqlite"), configuration: TestDatabase.testing)
     defer { database.close() }
     if let publicKey, let secretKey {
         _ = try await KeyService.create(projectName: "test", publicKey: publicKey, secretKey: secretKey, database: database)
     }
     let stats = TransportStats()
-    let application = Routes.application(database: database, transportStats: stats, logger: .test)
+    let application = Routes.application(
+        database: database, transportStats: stats, logger: .test, maxRequestWait: .seconds(600))
     return try await withTestServer(
         configuration: configuration, responder: application, observer: application, stats: stats, body)
 }

@@ -80,6 +80,10 @@ public final class SQLiteConnection: @unchecked Sendable {
     public func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (walFrames: Int, checkpointed: Int) {
         var frames: Int32 = 0
         var copied: Int32 = 0
+        // A connection that has not read the database yet does not know it is in WAL mode, and
+        // its checkpoint would do nothing (and report -1 frames): reading the header first
+        // opens the WAL.
+        _ = try scalarText("PRAGMA schema_version")
         let status = sqlite3_wal_checkpoint_v2(handle, nil, mode.code, &frames, &copied)
         // BUSY from a RESTART means the copy happened but readers kept the WAL from restarting.
         guard status == SQLITE_OK || (status == SQLITE_BUSY && mode == .restart) else {

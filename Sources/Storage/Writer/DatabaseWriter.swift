@@ -51,14 +51,15 @@ public final class DatabaseWriter: Sendable {
         var nanosPerJob: Double = 0
 
         /// Whether a job arriving `now` would be refused: the queue is full, its oldest job has
-        /// waited too long, or the jobs waiting would take too long to run.
+        /// waited too long, or the jobs waiting (more than one: a single slow transaction must
+        /// not refuse the next request on its own) would take too long to run.
         func isOverloaded(now: ContinuousClock.Instant, _ configuration: Configuration) -> Bool {
             guard let oldest = jobs.first else { return false }
             let limit = configuration.maxQueueDelay
             return jobs.count >= configuration.maxPendingJobs
                 || now - oldest.enqueued > limit
-                || Double(jobs.count) * nanosPerJob > Double(limit.components.seconds) * 1e9
-                    + Double(limit.components.attoseconds) / 1e9
+                || (jobs.count > 1 && Double(jobs.count) * nanosPerJob > Double(limit.components.seconds) * 1e9
+                    + Double(limit.components.attoseconds) / 1e9)
         }
     }
 
