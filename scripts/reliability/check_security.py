@@ -403,5 +403,238 @@ def strip_volatile(data: bytes) -> bytes:
     return re.sub(rb'"(sinceLastTurnMs|idleTimeMs|updatedAt|age)":[^,}\]]*', b"", data)
 
 
+# --- secrets at rest ---------------------------------------------------------------------------
+
+def check_secrets(context: Context) -> Result:
+    """Secrets never in clear in the database file or its WAL, hashed with a salt of their own;
+    the comparison in the source is CRYPTO_memcmp over fixed-length digests."""
+    directory = context.path("security-secrets")
+    db = directory / "parley.sqlite"
+    failures: list[str] = []
+    server = Parley(context.binary, db, ["--log-level", "trace"]).start()
+    try:
+        second_public, second_secret = create_key(context.binary, db, "second")
+        # The same secret under a second key (via PARLEY_INIT-like reuse) must hash differently.
+        secrets = {PUBLIC_KEY: server.env["PARLEY_INIT_SECRET_KEY"], second_public: second_secret}
+        for public, secret in secrets.items():
+            status, _, _ = server.request("GET", "/api/public/projects", auth=basic_auth(public, secret))
+            if status != 200:
+                failures.append(f"{public} does not authenticate ({status})")
+            wrong = secret[:-1] + ("0" if secret[-1] != "0" else "1")
+            for candidate in (wrong, secret[:-1], secret + "0"):
+                status, _, _ = server.request("GET", "/api/public/projects", auth=basic_auth(public, candidate))
+                if status != 401:
+                    failures.append(f"{public} with a near-miss secret answered {status}")
+        # The file and its WAL while the server runs, and again after it checkpointed and stopped.
+        running = [path for path in (db, Path(f"{db}-wal")) if path.exists()]
+        stored = b"".join(path.read_bytes() for path in running)
+        server.stop()
+        connection = sqlite3.connect(db)
+        rows = connection.execute("SELECT public_key, secret_salt, secret_hash, secret_hint FROM api_keys").fetchall()
+        connection.close()
+        stored += db.read_bytes()
+        salts = set()
+        for public, salt, digest, hint in rows:
+            secret = secrets.get(public)
+            if secret is None:
+                continue
+            for form in (secret.encode(), secret.encode("utf-16-le"), base64.b64encode(f"{public}:{secret}".encode()),
+                         hashlib.sha256(secret.encode()).digest(), hashlib.sha256(secret.encode()).hexdigest().encode()):
+                if form in stored:
+                    failures.append(f"the secret of {public} is in the database file in a recoverable form")
+            if digest != hashlib.sha256(bytes(salt) + secret.encode()).digest():
+                failures.append(f"{public}: the stored hash is not SHA-256(salt || secret)")
+            if len(salt) < 16:
+                failures.append(f"{public}: salt of {len(salt)} bytes")
+            salts.add(bytes(salt))
+            if secret[-4:] not in hint or len(hint.replace("sk-lf-…", "")) > 4:
+                failures.append(f"{public}: the listed hint shows more than the last 4 characters: {hint!r}")
+        if len(rows) < 2 or len(salts) != len(rows):
+            failures.append(f"{len(rows)} keys stored, {len(salts)} distinct salts")
+        # Negative control: the same search finds the public key, which is stored in clear.
+        if PUBLIC_KEY.encode() not in stored:
+            failures.append("control: the public key was not found in the database bytes")
+        for secret in secrets.values():
+            if secret in server.log_text():
+                failures.append("a secret key is in the server log")
+        comparison = comparison_in_source()
+        if comparison.startswith("NOT"):
+            failures.append(comparison)
+        figures = (f"{len(rows)} keys: SHA-256(16-byte salt || secret), distinct salts, no secret in the "
+                   f"database ({'+'.join(path.name.split('.')[-1] for path in running)}) or the log; comparison: {comparison}")
+        return Result("secrets at rest", len(rows), not failures, figures, failures)
+    finally:
+        server.stop()
+
+
+def comparison_in_source() -> str:
+    """Reads Sources/API/Auth/Authenticator.swift and Sources/Crypto/Digest.swift, when the
+    check runs from a checkout: the secret's digest must be compared with
+    Digest.constantTimeEqual, itself CRYPTO_memcmp, and nowhere with ==."""
+    authenticator = REPO / "Sources/API/Auth/Authenticator.swift"
+    digest = REPO / "Sources/Crypto/Digest.swift"
+    if not authenticator.exists() or not digest.exists():
+        return "not read (no source checkout)"
+    auth_text, digest_text = authenticator.read_text(), digest.read_text()
+    if not re.search(r"Digest\.constantTimeEqual\(hash, key\.secretHash\)", auth_text):
+        return "NOT constant-time: Authenticator does not compare with Digest.constantTimeEqual"
+    if re.search(r"secretHash\s*[!=]=|[!=]=\s*key\.secretHash", auth_text):
+        return "NOT constant-time: Authenticator compares secretHash with ==/!="
+    body = digest_text.split("func constantTimeEqual", 1)[-1].split("\n    }\n", 1)[0]
+    if "CRYPTO_memcmp" not in body:
+        return "NOT constant-time: Digest.constantTimeEqual is not CRYPTO_memcmp"
+    return "CRYPTO_memcmp over 32-byte SHA-256 digests (source read)"
+
+
+# --- logs ----------------------------------------------------------------------------------------
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def field(number: int, payload: bytes | str | int, wire: int = 2) -> bytes:
+    """One protobuf field: wire 2 (length-delimited), 0 (varint) or 1 (fixed64)."""
+    if wire == 0:
+        return varint(number << 3) + varint(int(payload))
+    if wire == 1:
+        return varint(number << 3 | 1) + int(payload).to_bytes(8, "little")
+    data = payload.encode() if isinstance(payload, str) else payload
+    return varint(number << 3 | 2) + varint(len(data)) + data
+
+
+def otlp_protobuf(trace_id: bytes, span_id: bytes, name: str, attributes: dict[str, str]) -> bytes:
+    """ExportTraceServiceRequest with one span (opentelemetry/proto/trace/v1/trace.proto)."""
+    now = time.time_ns()
+    key_values = b"".join(field(9, field(1, key) + field(2, field(1, value))) for key, value in attributes.items())
+    span = (field(1, trace_id) + field(2, span_id) + field(5, name) + field(6, 1, wire=0)
+            + field(7, now, wire=1) + field(8, now + 1_000_000, wire=1) + key_values)
+    scope_spans = field(1, field(1, "planted")) + field(2, span)
+    return field(1, field(2, scope_spans))
+
+
+def check_logs(context: Context) -> Result:
+    directory = context.path("security-logs")
+    db = directory / "parley.sqlite"
+    run_id = uuid.uuid4().hex[:10]
+    plant = f"PLANTED-{run_id}"
+    # stdout into the log as well: a wrapper, so the whole output of the process is searched.
+    wrapper = directory / "parley-all-output.sh"
+    wrapper.write_text(f'#!/bin/sh\nexec "{context.binary}" "$@" 1>&2\n')
+    wrapper.chmod(0o755)
+    server = Parley(str(wrapper), db, ["--log-level", "trace"]).start()
+    failures: list[str] = []
+    sent = 0
+    try:
+        def token(where: str) -> str:
+            return f"{plant}-{where}"
+
+        def send(method: str, path: str, body=None, headers=None, auth=None, expect: tuple[int, ...] = ()) -> None:
+            nonlocal sent
+            sent += 1
+            status, _, data = server.request(method, path, body, headers=headers, auth=auth)
+            if expect and status not in expect:
+                failures.append(f"{method} {path}: {status}, expected {expect}: {data[:160]!r}")
+
+        now = iso_now()
+        batch = {"batch": [
+            {"id": "log-e1", "type": "trace-create", "timestamp": now,
+             "body": {"id": "log-trace", "name": "planted", "sessionId": "log-session", "userId": token("user-id"),
+                      "input": {"messages": [{"role": "user", "content": token("batch-prompt")}]},
+                      "output": token("batch-output"), "metadata": {"note": token("batch-metadata")}}},
+            {"id": "log-e2", "type": "generation-create", "timestamp": now,
+             "body": {"id": "log-gen", "traceId": "log-trace", "name": "llm", "model": "gpt-4o", "startTime": now,
+                      "input": [{"role": "user", "content": token("generation-prompt")}],
+                      "output": {"role": "assistant", "content": token("generation-output")}}},
+            {"id": "log-e3", "type": "event-create", "timestamp": now,
+             "body": {"id": "log-event", "traceId": "log-trace", "input": token("event-input")}},
+            {"id": "log-e4", "type": "score-create", "timestamp": now,
+             "body": {"id": "log-score", "traceId": "log-trace", "name": "s", "value": 1, "comment": token("score-comment")}},
+            # Refused inside a 207: bad timestamp, missing ids, wrong types, each carrying a prompt.
+            {"id": "log-bad-1", "type": "trace-create", "timestamp": token("bad-timestamp"),
+             "body": {"id": "log-bad-trace", "input": token("refused-prompt-1")}},
+            {"id": "log-bad-2", "type": "generation-create", "timestamp": now,
+             "body": {"input": token("refused-prompt-2"), "output": token("refused-output-2")}},
+            {"id": "log-bad-3", "type": "span-create", "timestamp": now,
+             "body": {"id": 42, "traceId": ["x"], "input": token("refused-prompt-3")}},
+            {"id": "log-bad-4", "type": token("bad-type"), "timestamp": now, "body": {"input": token("refused-prompt-4")}},
+        ]}
+        send("POST", "/api/public/ingestion", batch, expect=(207,))
+        # OTLP/JSON and OTLP/protobuf, prompts and completions in the attributes names SDKs use.
+        attributes = {"gen_ai.prompt": token("otlp-json-prompt"), "gen_ai.completion": token("otlp-json-completion"),
+                      "langfuse.observation.input": token("otlp-json-input"),
+                      "langfuse.observation.output": token("otlp-json-output"), "user.id": token("otlp-user-id")}
+        otlp = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "planted"}, "spans": [{
+            "traceId": os.urandom(16).hex(), "spanId": os.urandom(8).hex(), "name": "planted", "kind": 1,
+            "startTimeUnixNano": str(time.time_ns()), "endTimeUnixNano": str(time.time_ns() + 1000),
+            "attributes": [{"key": key, "value": {"stringValue": value}} for key, value in attributes.items()]}]}]}]}
+        send("POST", "/api/public/otel/v1/traces", otlp, expect=(200,))
+        proto_attributes = {"gen_ai.prompt": token("otlp-proto-prompt"), "gen_ai.completion": token("otlp-proto-completion"),
+                            "input.value": token("otlp-proto-input"), "output.value": token("otlp-proto-output")}
+        send("POST", "/v1/traces", otlp_protobuf(os.urandom(16), os.urandom(8), "planted", proto_attributes),
+             headers={"Content-Type": "application/x-protobuf"}, expect=(200,))
+        # 400s: bodies that do not parse, with the prompt in them.
+        send("POST", "/api/public/ingestion", f'{{"batch": [{{"body": {{"input": "{token("truncated-json")}'.encode(),
+             headers={"Content-Type": "application/json"}, expect=(400,))
+        send("POST", "/api/public/ingestion", {"batch": token("batch-not-array")}, expect=(400,))
+        send("POST", "/api/public/otel/v1/traces", {"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": token("otlp-bad-trace-id"), "spanId": 7, "name": token("otlp-bad-name")}]}]}]}, expect=(200, 400))
+        send("POST", "/api/public/otel/v1/traces", token("otlp-garbage").encode(),
+             headers={"Content-Type": "application/x-protobuf"}, expect=(400,))
+        send("POST", "/api/public/traces", {"id": "log-bad", "timestamp": token("bad-trace-time"),
+                                            "input": token("traces-400-prompt")}, expect=(400,))
+        send("POST", "/api/public/sessions", {"id": "log-s", "type": token("bad-session-type")}, expect=(400,))
+        send("POST", "/api/public/scores", {"traceId": "log-trace", "comment": token("bad-score-comment")}, expect=(400,))
+        # 401s: a planted secret, a planted public key, each with a prompt in the body.
+        send("POST", "/api/public/ingestion", {"batch": [{"id": "x", "type": "trace-create", "timestamp": now,
+                                                          "body": {"input": token("401-prompt")}}]},
+             auth=basic_auth(PUBLIC_KEY, token("wrong-secret")), expect=(401,))
+        send("POST", "/api/public/otel/v1/traces", otlp, auth=basic_auth(token("unknown-public-key"), "sk"), expect=(401,))
+        send("GET", "/api/public/traces", auth="Bearer " + token("bearer-key"), expect=(401,))
+        # Reads and erasure naming a raw user id (the access log shows the route, not the id).
+        send("GET", f"/api/public/traces?userId={token('query-user-id')}&name={token('query-name')}", expect=(200,))
+        send("GET", f"/api/public/users/{token('path-user-id')}", expect=(404,))
+        send("GET", "/api/public/traces/log-trace", expect=(200,))
+        send("GET", "/api/public/observations?traceId=log-trace", expect=(200,))
+        # Negative control: the request id is logged on purpose; the grep must find it.
+        control = f"{plant}-control"
+        send("GET", "/api/public/health", headers={"X-Request-Id": control}, expect=(200,))
+        time.sleep(0.3)
+        server.stop()
+        text = server.log_text()
+        leaked = sorted(set(re.findall(re.escape(plant) + r"-[a-z0-9-]+", text)) - {control})
+        if leaked:
+            failures.append("planted strings in the log: " + ", ".join(name.removeprefix(plant + "-") for name in leaked))
+            for line in text.splitlines():
+                if plant in line and control not in line:
+                    failures.append("  " + line[:200])
+                    break
+        if control not in text:
+            failures.append("control: the request id planted on purpose is not in the log (is the log captured?)")
+        if server.env["PARLEY_INIT_SECRET_KEY"] in text:
+            failures.append("the project's secret key is in the log")
+        levels = sorted(set(re.findall(r" (trace|debug|info|notice|warning|error|critical) parley", text)))
+        stored = b"".join(path.read_bytes() for path in directory.glob("parley.sqlite*"))
+        stored_tokens = {name for name in ("batch-prompt", "generation-output", "otlp-json-prompt", "otlp-proto-prompt")
+                         if token(name).encode() in stored}
+        if len(stored_tokens) < 4:
+            # Control: the prompts were really ingested (the full io policy stores them).
+            failures.append(f"control: only {sorted(stored_tokens)} of the ingested prompts are in the database")
+        lines = len(text.splitlines())
+        figures = (f"{sent} requests (batch, OTLP JSON + protobuf, 400s, 401s, reads) with planted prompts, outputs, "
+                   f"user ids and secrets; log at level trace, {lines} lines ({', '.join(levels)}): "
+                   f"{len(leaked)} planted strings found; control found: {control in text}")
+        return Result("no prompts in logs", sent, not failures, figures, failures[:10])
+    finally:
+        server.stop()
+
+
 def run(context: Context) -> list[Result]:
-    return [check_isolation(context)]
+    return [check_isolation(context), check_secrets(context), check_logs(context)]
