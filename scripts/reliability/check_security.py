@@ -636,5 +636,335 @@ def check_logs(context: Context) -> Result:
         server.stop()
 
 
+# --- TLS ---------------------------------------------------------------------------------------
+
+class PKI:
+    """A throwaway CA made with the openssl tool (as scripts/gen-dev-cert.sh does) that issues
+    server certificates for localhost with any validity period, through `openssl ca`, which
+    (unlike `x509 -req`) takes a start and an end date, so expired certificates can be made."""
+
+    SERVER_EXT = ("basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n"
+                  "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost, IP:127.0.0.1\n")
+    CA_CONFIG = ("[ca]\ndefault_ca = test_ca\n[test_ca]\ndir = .\ndatabase = index.txt\nnew_certs_dir = .\n"
+                 "serial = serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n[any]\ncommonName = supplied\n")
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "server.ext").write_text(self.SERVER_EXT)
+        (directory / "ca.cnf").write_text(self.CA_CONFIG)
+        (directory / "index.txt").write_text("")
+        (directory / "serial").write_text("1000\n")
+        self.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ca.key")
+        self.openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=Parley reliability CA", "-days", "2",
+                     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+                     "-out", "ca.pem")
+        self.ca = directory / "ca.pem"
+
+    def openssl(self, *args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=self.directory, check=True, capture_output=True, timeout=60)
+
+    def issue(self, name: str, start: str | None = None, end: str | None = None, rsa: bool = False,
+              key: Path | None = None) -> tuple[Path, Path]:
+        """(certificate, key) for localhost, valid from `start` to `end` (YYYYMMDDHHMMSSZ; default
+        now for two days), with a new key unless `key` is given."""
+        key_path = key or self.directory / f"{name}.key"
+        if key is None:
+            if rsa:
+                self.openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key_path.name)
+            else:
+                self.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key_path.name)
+        self.openssl("req", "-new", "-key", str(key_path), "-subj", f"/CN={name}", "-out", f"{name}.csr")
+        dates = ["-startdate", start, "-enddate", end] if start and end else ["-days", "2"]
+        self.openssl("ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-notext",
+                     "-extfile", "server.ext", "-in", f"{name}.csr", "-out", f"{name}.pem", *dates)
+        return self.directory / f"{name}.pem", key_path
+
+
+def s_client(port: int, *args: str) -> tuple[bool, str]:
+    """One handshake with `openssl s_client`: (established, what it printed)."""
+    try:
+        completed = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-brief", *args],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        return False, "timed out"
+    output = completed.stdout + completed.stderr
+    return completed.returncode == 0 and "CONNECTION ESTABLISHED" in output, output
+
+
+def client_cannot_offer(output: str) -> bool:
+    """The client itself refused to send a hello (a cipher or version its build lacks)."""
+    return any(text in output for text in ("no cipher match", "no protocols available", "no ciphers available",
+                                           "unknown option", "Call to SSL_CONF_cmd"))
+
+
+def weak_tls12_suite(name: str) -> bool:
+    """Acceptable under TLS 1.2: ECDHE (forward secrecy) with an AEAD cipher (GCM or
+    ChaCha20-Poly1305). Everything else counts as weak here: RSA or static key exchange,
+    DHE with parameters the server does not control, CBC with any MAC, CCM-8's short tag,
+    and of course RC4, 3DES, NULL, EXPORT and anonymous suites."""
+    return not (name.startswith("ECDHE-") and ("-GCM-" in name or "CHACHA20-POLY1305" in name))
+
+
+def check_tls_policy(context: Context, pki: PKI) -> Result:
+    failures: list[str] = []
+    details: list[str] = []
+    probes = 0
+    accepted_by_key: dict[str, list[str]] = {}
+    versions: dict[str, bool] = {}
+    sslscan_summary = "sslscan not installed (apt-get install sslscan); openssl s_client probes only"
+    for kind, rsa in (("ECDSA", False), ("RSA", True)):
+        certificate, key = pki.issue(f"policy-{kind.lower()}", rsa=rsa)
+        server = Parley(context.binary, pki.directory / f"policy-{kind.lower()}.sqlite", ["--log-level", "warning"],
+                        tls=(certificate, key)).start()
+        try:
+            port = server.tls_port
+            # Protocol versions: the old ones offered for real (@SECLEVEL=0 lets OpenSSL 3 send them).
+            for flag, must in (("-tls1", False), ("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)):
+                extra = ["-cipher", "DEFAULT:@SECLEVEL=0"] if flag in ("-tls1", "-tls1_1") else []
+                ok, output = s_client(port, flag, *extra)
+                probes += 1
+                if not ok and client_cannot_offer(output):
+                    details.append(f"{kind} {flag}: this openssl cannot offer it, not probed")
+                    continue
+                versions[f"{kind} {flag[1:].replace('_', '.')}"] = ok
+                if ok != must:
+                    failures.append(f"{kind}: {flag} handshake {'succeeded' if ok else 'failed'}: {output.strip()[-160:]}")
+            # Every TLS 1.2 suite this openssl knows, one handshake each.
+            # (Only those this key can serve: an ECDSA key cannot do an RSA-signed suite anyway.)
+            authentication = "aRSA" if rsa else "aECDSA"
+            suites = subprocess.run(["openssl", "ciphers", "-s", "-tls1_2", f"{authentication}:aNULL:kRSA:@SECLEVEL=0"],
+                                    capture_output=True, text=True, check=True).stdout.strip().split(":")
+            suites = [suite for suite in suites if not suite.startswith("TLS_")]
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                outcomes = list(pool.map(
+                    lambda suite: (suite, s_client(port, "-tls1_2", "-cipher", f"{suite}:@SECLEVEL=0")), suites))
+            probes += len(outcomes)
+            accepted = [suite for suite, (ok, _) in outcomes if ok]
+            accepted_by_key[kind] = accepted
+            weak = [suite for suite in accepted if weak_tls12_suite(suite)]
+            if weak:
+                failures.append(f"{kind}: weak TLS 1.2 suites accepted: {', '.join(weak)}")
+            if not accepted:
+                failures.append(f"control: {kind}: no TLS 1.2 suite at all was accepted")
+            # Named weak groups, in case this openssl's ALL lacks some (RC4 needs the legacy provider).
+            for group in ("RC4", "3DES", "eNULL", "aNULL", "EXPORT", "kRSA", "SHA1", "CBC", "DHE", "CCM8"):
+                ok, output = s_client(port, "-tls1_2", "-cipher", f"{group}:@SECLEVEL=0")
+                probes += 1
+                if ok:
+                    suite = re.search(r"Ciphersuite: (\S+)", output)
+                    failures.append(f"{kind}: a {group} suite was accepted under TLS 1.2: {suite.group(1) if suite else output[-120:]}")
+            if kind == "RSA" and shutil.which("sslscan"):
+                scan = subprocess.run(["sslscan", "--no-colour", "--no-heartbleed", f"127.0.0.1:{port}"],
+                                      capture_output=True, text=True, timeout=120).stdout
+                enabled = re.findall(r"^(SSLv[23]|TLSv1\.[0-3])\s+enabled", scan, re.M)
+                accepted_scan = re.findall(r"^(?:Preferred|Accepted)\s+(TLSv1\.[0-3]|SSLv[23])\s+\d+ bits\s+(\S+)", scan, re.M)
+                old = [version for version in enabled if version in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")]
+                weak_scan = [f"{version} {suite}" for version, suite in accepted_scan
+                             if version != "TLSv1.3" and weak_tls12_suite(suite)]
+                if old or weak_scan:
+                    failures.append(f"sslscan: old protocols {old}, weak suites {weak_scan}")
+                if not enabled:
+                    failures.append("control: sslscan reported no protocol enabled (did it reach the server?)")
+                sslscan_summary = (f"sslscan: enabled {', '.join(enabled) or 'none'}; accepted "
+                                   f"{', '.join(sorted({suite for _, suite in accepted_scan}))}")
+        finally:
+            server.stop()
+    details.append(sslscan_summary)
+    refused = [name for name, ok in versions.items() if not ok]
+    figures = (f"{probes} handshakes: refused {', '.join(refused)}; TLS 1.2 suites accepted "
+               f"(of every suite openssl knows for the key): " + "; ".join(f"{kind}: {', '.join(suites)}" for kind, suites in accepted_by_key.items()))
+    return Result("TLS protocols and ciphers", probes, not failures, figures, failures + details)
+
+
+def check_tls_certificates(context: Context, pki: PKI) -> Result:
+    """Bad certificate files stop `parley serve` at once with a message naming the problem."""
+    failures: list[str] = []
+    details: list[str] = []
+    good_cert, good_key = pki.issue("start-good")
+    expired_cert, expired_key = pki.issue("start-expired", "20200101000000Z", "20200201000000Z")
+    future_cert, future_key = pki.issue("start-future", "20990101000000Z", "20991231000000Z")
+    other_cert, other_key = pki.issue("start-other")
+    garbage = pki.directory / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    missing = pki.directory / "missing.pem"
+    cases = [
+        ("expired certificate", expired_cert, expired_key, "expired on 2020-02-01"),
+        ("certificate not valid yet", future_cert, future_key, "not valid before 2099-01-01"),
+        ("key of another certificate", good_cert, other_key, "is not the key of the certificate"),
+        ("missing certificate file", missing, good_key, str(missing)),
+        ("missing key file", good_cert, missing, str(missing)),
+        ("garbage certificate file", garbage, good_key, str(garbage)),
+        ("garbage key file", good_cert, garbage, str(garbage)),
+        ("directory as certificate", pki.directory, good_key, str(pki.directory)),
+    ]
+    unreadable = pki.directory / "unreadable.key"
+    shutil.copy(good_key, unreadable)
+    unreadable.chmod(0o600)
+    as_other_user: list[str] = []
+    unreadable_case = ("unreadable key file", good_cert, unreadable, f"loading private key {unreadable} failed",
+                       "Permission denied")
+    if os.geteuid() != 0:
+        unreadable.chmod(0o000)
+        cases.append(unreadable_case)
+    elif shutil.which("setpriv"):
+        # Root reads any file: serve as nobody instead, with the key readable by root only.
+        as_other_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+        for directory in [pki.directory, *pki.directory.parents]:
+            if directory == context.work.parent:
+                break
+            directory.chmod(directory.stat().st_mode | 0o005)  # the work directory is 0700 from mkdtemp
+        good_cert.chmod(0o644)
+        probe = subprocess.run(as_other_user + [context.binary, "--help"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            cases.append(unreadable_case)
+        else:
+            details.append("unreadable key: skipped (user nobody cannot run the binary from here)")
+    else:
+        details.append("unreadable key: skipped (root reads every file and setpriv is not installed)")
+    started = 0
+    for label, certificate, key, *expected in cases:
+        db = pki.directory / f"start-{started}.sqlite"
+        started += 1
+        prefix = as_other_user if key == unreadable else []
+        command = prefix + [context.binary, "serve", "--host", "127.0.0.1", "--port", "0", "--tls-port", "0",
+                            "--tls-cert", str(certificate), "--tls-key", str(key), "--db", str(db)]
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            failures.append(f"{label}: the server did not exit within 20 s (it served)")
+            continue
+        output = completed.stderr + completed.stdout
+        message = next((line for line in output.splitlines() if line.startswith("Error:")), output.strip()[-200:])
+        details.append(f"{label}: exit {completed.returncode}: {message[:200]}")
+        if completed.returncode == 0 or "listening on" in output:
+            failures.append(f"{label}: started (exit {completed.returncode})")
+        elif not all(text in output for text in expected):
+            failures.append(f"{label}: the message does not say {' and '.join(map(repr, expected))}: {message[:200]}")
+        if db.exists():
+            failures.append(f"{label}: the database was created before the certificate was checked")
+    # The control: the good pair, through the same command line, starts and serves.
+    server = Parley(context.binary, pki.directory / "start-good.sqlite", ["--log-level", "warning"],
+                    tls=(good_cert, good_key))
+    try:
+        server.start()
+        started += 1
+    except RuntimeError as error:
+        failures.append(f"control: the good pair does not start: {error}")
+    finally:
+        server.stop()
+    figures = f"{len(cases)} bad pairs refused at start with a non-zero exit and a message naming the cause; the good pair serves"
+    return Result("TLS certificates at start", len(cases) + 1, not failures, figures, failures + details)
+
+
+def peer_serial(port: int, ca: Path) -> int | str:
+    """The serial of the certificate served (verified against the CA), or why there is none."""
+    try:
+        return served_serial(port, ca)
+    except (OSError, ssl.SSLError, AssertionError) as error:
+        return f"no verified certificate: {error}"
+
+
+def served_serial(port: int, ca: Path) -> int:
+    tls = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with tls.wrap_socket(raw, server_hostname="localhost") as wrapped:
+            serial = int(wrapped.getpeercert()["serialNumber"], 16)
+            wrapped.sendall(b"GET /api/public/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            answer = wrapped.recv(64)
+            if not answer.startswith(b"HTTP/1.1 200"):
+                raise AssertionError(f"health over TLS answered {answer!r}")
+            return serial
+
+
+def certificate_serial(path: Path) -> int:
+    output = subprocess.run(["openssl", "x509", "-in", str(path), "-noout", "-serial"],
+                            capture_output=True, text=True, check=True).stdout
+    return int(output.strip().split("=", 1)[1], 16)
+
+
+def check_tls_reload(context: Context, pki: PKI) -> Result:
+    """SIGHUP to a bad pair is refused with a logged error; the old certificate keeps serving."""
+    failures: list[str] = []
+    first_cert, first_key = pki.issue("reload-first")
+    second_cert, second_key = pki.issue("reload-second")
+    expired_cert, expired_key = pki.issue("reload-expired", "20200101000000Z", "20200201000000Z")
+    active_cert, active_key = pki.directory / "active.pem", pki.directory / "active.key"
+
+    def install(certificate: Path, key: Path) -> None:
+        # Atomic replacement, as a deployment tool (or certbot's symlink swap) would do it.
+        for source, target in ((certificate, active_cert), (key, active_key)):
+            temporary = target.with_suffix(".tmp")
+            shutil.copy(source, temporary)
+            os.replace(temporary, target)
+
+    install(first_cert, first_key)
+    server = Parley(context.binary, pki.directory / "reload.sqlite", ["--log-level", "info"],
+                    tls=(active_cert, active_key)).start()
+    trials = 0
+    try:
+        first = certificate_serial(first_cert)
+        if peer_serial(server.tls_port, pki.ca) != first:
+            failures.append("the server does not serve the first certificate")
+        garbage = pki.directory / "reload-garbage.pem"
+        garbage.write_text("not a certificate\n")
+        for label, certificate, key in (("expired certificate", expired_cert, expired_key),
+                                        ("key of another certificate", second_cert, first_key),
+                                        ("garbage certificate", garbage, first_key)):
+            trials += 1
+            install(certificate, key)
+            before = server.log_text().count("TLS reload failed")
+            os.kill(server.pid, signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and server.log_text().count("TLS reload failed") == before:
+                time.sleep(0.05)
+            if server.log_text().count("TLS reload failed") == before:
+                failures.append(f"{label}: no 'TLS reload failed' error in the log after SIGHUP")
+            if not server.alive():
+                failures.append(f"{label}: the server died on SIGHUP")
+                break
+            serial = peer_serial(server.tls_port, pki.ca)
+            if serial != first:
+                failures.append(f"{label}: after SIGHUP the server serves {serial}, not the old serial {first}")
+        # The control: a good pair is taken on SIGHUP.
+        trials += 1
+        install(second_cert, second_key)
+        os.kill(server.pid, signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and "reloaded TLS certificate" not in server.log_text():
+            time.sleep(0.05)
+        if peer_serial(server.tls_port, pki.ca) != certificate_serial(second_cert):
+            failures.append("control: a good pair was not taken on SIGHUP")
+        errors = [line for line in server.log_text().splitlines() if "TLS reload failed" in line]
+    finally:
+        server.stop()
+    figures = (f"{trials - 1} bad pairs refused on SIGHUP (logged, old certificate kept serving), then a good one taken; "
+               f"e.g. {errors[0].split('certificate: ', 1)[-1].replace(str(pki.directory) + '/', '')[:200] if errors else 'no error logged'}")
+    return Result("TLS reload (SIGHUP)", trials, not failures, figures, failures)
+
+
+def guarded(name: str, check, *args) -> Result:
+    """One sub-check; a crash is that row's failure, and the other rows still run."""
+    started = time.monotonic()
+    try:
+        result = check(*args)
+    except Exception as error:  # noqa: BLE001 - reported, with the trace, as a failed row
+        import traceback
+        traceback.print_exc()
+        result = Result(name, 0, False, f"check crashed: {error!r}")
+    log(f"{name}: {time.monotonic() - started:.1f} s")
+    return result
+
+
 def run(context: Context) -> list[Result]:
-    return [check_isolation(context), check_secrets(context), check_logs(context)]
+    results = [guarded("isolation (projects A/B)", check_isolation, context),
+               guarded("secrets at rest", check_secrets, context),
+               guarded("no prompts in logs", check_logs, context)]
+    tls_rows = ("TLS protocols and ciphers", "TLS certificates at start", "TLS reload (SIGHUP)")
+    if not shutil.which("openssl"):
+        return results + [Result(name, 0, None, "skipped: the openssl tool is not installed") for name in tls_rows]
+    pki = PKI(context.path("security-tls"))
+    checks = (check_tls_policy, check_tls_certificates, check_tls_reload)
+    return results + [guarded(name, check, context, pki) for name, check in zip(tls_rows, checks)]
