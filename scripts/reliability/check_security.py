@@ -244,9 +244,12 @@ def check_isolation(context: Context) -> Result:
         forbidden = [b.mark.encode(), b.public_id.encode(), b_job.encode(), b"beta-only", b"iso-bad-event-B",
                      *(hashed.encode() for hashed in b.hashed_users.values())]
 
+        covered: set[tuple[str, str]] = set()
+
         def probe(method: str, path: str, expect: int | tuple[int, ...], body=None, needs_a: bool = False) -> None:
             nonlocal calls
             calls += 1
+            covered.add((method, path.split("?", 1)[0]))
             status, headers, data = a.call(method, path, body)
             expected = expect if isinstance(expect, tuple) else (expect,)
             if status not in expected:
@@ -353,6 +356,12 @@ def check_isolation(context: Context) -> Result:
         probe("DELETE", "/api/public/users/plain-user-1", 200)
         probe("GET", "/api/public/users/plain-user-1", 404)
         probe("PATCH", f"/api/public/projects/{a.public_id}/settings", 200, {"hashUserIds": None})
+        # OTLP at both paths, on the span id both projects share: A's span changes, B's does not.
+        now = time.time_ns()
+        for path in ("/api/public/otel/v1/traces", "/v1/traces"):
+            probe("POST", path, 200, {"resourceSpans": [{"scopeSpans": [{"spans": [{
+                "traceId": SHARED_OTLP_TRACE, "spanId": SHARED_OTLP_SPAN, "name": "otlp re-sent by A",
+                "startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 1000)}]}]}]})
         # Score writes with A's public key alone (Bearer) land in A.
         status, _, _ = server.request("POST", "/api/public/scores",
                                       {"id": "iso-score-2", "sessionId": "iso-session-1", "name": "iso-score", "value": 1},
@@ -384,13 +393,48 @@ def check_isolation(context: Context) -> Result:
         for table in ("traces", "scores", "sessions", "users", "projects"):
             if not any(line.startswith(table + ":") for line in a_changed):
                 failures.append(f"control: A's writes did not change A's {table} rows")
+        missed = uncovered_operations(covered)
+        if missed:
+            failures.append("operations of openapi.yaml not tried with A's keys: " + ", ".join(missed))
         b_rows = sum(len(rows) for rows in b_after.values())
-        figures = (f"{calls} calls with A's keys over every route, on colliding trace/session/observation/score/"
+        figures = (f"{calls} calls with A's keys over every authenticated operation of openapi.yaml, on colliding trace/session/observation/score/"
                    f"event/user/OTLP ids and B's own ids; B's {b_rows} rows unchanged: {not changed}; "
                    f"A's tables changed: {len(a_changed)}")
         return Result("isolation (projects A/B)", calls, not failures, figures, failures[:12])
     finally:
         server.stop()
+
+
+# Routes with no project data: no key, nothing to isolate.
+UNAUTHENTICATED = {"health", "ready", "metrics"}
+
+
+def uncovered_operations(covered: set[tuple[str, str]]) -> list[str]:
+    """The operationIds of openapi.yaml that no probe reached (so a route added later makes the
+    isolation check fail until it is tried too). Empty when the file is not there."""
+    spec = REPO / "openapi.yaml"
+    if not spec.exists():
+        return []
+    operations: list[tuple[str, str, str]] = []
+    path = None
+    method = None
+    for line in spec.read_text().splitlines():
+        if line.startswith("components:"):
+            break
+        if match := re.match(r"^  (/\S*):\s*$", line):
+            path = match.group(1)
+        elif match := re.match(r"^    (get|put|post|patch|delete):\s*$", line):
+            method = match.group(1).upper()
+        elif (match := re.match(r"^      operationId:\s*(\S+)", line)) and path and method:
+            operations.append((match.group(1), method, path))
+    missed = []
+    for operation, method, template in operations:
+        if operation in UNAUTHENTICATED:
+            continue
+        pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+        if not any(done_method == method and pattern.match(done_path) for done_method, done_path in covered):
+            missed.append(operation)
+    return missed
 
 
 B_VIEW = ["/api/public/traces/iso-trace-5", "/api/public/traces/iso-trace-1", "/api/public/sessions/iso-session-1",
