@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import Context, Parley, Result, basic_auth, log
+from common import Context, Parley, Result, log
 
 NAME = "disk-full"
 FAST = True

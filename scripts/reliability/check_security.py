@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -458,7 +457,7 @@ def check_secrets(context: Context) -> Result:
     server = Parley(context.binary, db, ["--log-level", "trace"]).start()
     try:
         second_public, second_secret = create_key(context.binary, db, "second")
-        # The same secret under a second key (via PARLEY_INIT-like reuse) must hash differently.
+        # One key from PARLEY_INIT_*, one from `parley keys create`; each must hash with its own salt.
         secrets = {PUBLIC_KEY: server.env["PARLEY_INIT_SECRET_KEY"], second_public: second_secret}
         for public, secret in secrets.items():
             status, _, _ = server.request("GET", "/api/public/projects", auth=basic_auth(public, secret))
