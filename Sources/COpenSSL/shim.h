@@ -10,6 +10,9 @@
 static inline int copenssl_ctx_set_min_version(SSL_CTX *ctx, int version) {
     return (int)SSL_CTX_set_min_proto_version(ctx, version);
 }
+static inline int copenssl_ctx_set_max_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_max_proto_version(ctx, version);
+}
 static inline long copenssl_ctx_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
 }
@@ -24,6 +27,14 @@ static inline int copenssl_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
 }
 
+// ERR_GET_LIB/ERR_GET_REASON and the reason codes are macros: whether a queued error is
+// "key values mismatch" (a private key that does not belong to the loaded certificate).
+static inline int copenssl_err_is_key_mismatch(unsigned long code) {
+    return ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH;
+}
+
+static inline int copenssl_tls1_version(void) { return TLS1_VERSION; }
+static inline int copenssl_tls1_1_version(void) { return TLS1_1_VERSION; }
 static inline int copenssl_tls1_2_version(void) { return TLS1_2_VERSION; }
 static inline int copenssl_tls1_3_version(void) { return TLS1_3_VERSION; }
 static inline long copenssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }

@@ -87,6 +87,9 @@ struct ServeCommand: ParsableCommand {
         }()
 
         let configuration = try makeConfiguration()
+        // A certificate that cannot serve stops the start before the database is opened (and
+        // before a first start would make and print a key pair that is then never used).
+        try configuration.tls?.validate()
         let databasePath = db ?? Environment.string("PARLEY_DB") ?? "./parley.sqlite"
         let database = try Database(path: databasePath, durability: durability)
         if let created = try blockingAwait({

@@ -161,6 +161,118 @@ struct TLSEndToEndTests {
         }
     }
 
+    // MARK: Certificates that must not serve (issue #9, security)
+
+    /// The error a server start with `tls` throws.
+    static func startFailure(_ tls: TLSConfiguration) throws -> TLSError? {
+        let configuration = Self.configuration(tls)
+        #expect(throws: TLSError.self) { try tls.validate() }
+        return #expect(throws: TLSError.self) {
+            try withTestServer(configuration: configuration, responder: ClosureResponder.echoTarget) { _ in }
+        }
+    }
+
+    @Test func expiredCertificateStopsTheStartWithItsDate() throws {
+        let certificates = try TestCertificates()
+        let expired = try certificates.issueServerCertificate(
+            commonName: "expired", serial: 0x5EA1E01, validFrom: "20200101000000Z", until: "20200201000000Z")
+        let error = try #require(try Self.startFailure(expired.tlsConfiguration))
+        #expect(error.description.contains("the certificate expired on 2020-02-01 00:00:00 UTC"), "\(error)")
+        #expect(error.description.contains(expired.certificatePath), "\(error)")
+    }
+
+    @Test func certificateNotValidYetStopsTheStart() throws {
+        let certificates = try TestCertificates()
+        let early = try certificates.issueServerCertificate(
+            commonName: "early", serial: 0x5EA1E02, validFrom: "20990101000000Z", until: "20991231000000Z")
+        let error = try #require(try Self.startFailure(early.tlsConfiguration))
+        #expect(error.description.contains("not valid before 2099-01-01 00:00:00 UTC"), "\(error)")
+    }
+
+    @Test func keyOfAnotherCertificateStopsTheStart() throws {
+        let certificates = try TestCertificates()
+        let other = try certificates.issueServerCertificate(commonName: "other", serial: 0x5EA1E03)
+        let mismatched = certificates.mismatchedPair(certificate: certificates.server, key: other)
+        let error = try #require(try Self.startFailure(mismatched.tlsConfiguration))
+        #expect(error.description.contains("is not the key of the certificate in \(certificates.server.certificatePath)"), "\(error)")
+    }
+
+    @Test func missingOrGarbledFilesStopTheStartNamingTheFile() throws {
+        let certificates = try TestCertificates()
+        let garbled = try certificates.directory.write(Array("not a certificate".utf8), to: "garbled.pem")
+        let missing = certificates.directory.file("missing.pem")
+        for (certificate, key, named) in [
+            (missing, certificates.server.privateKeyPath, missing),
+            (garbled, certificates.server.privateKeyPath, garbled),
+            (certificates.server.certificatePath, missing, missing),
+            (certificates.server.certificatePath, garbled, garbled),
+        ] {
+            let tls = TLSConfiguration(certificatePath: certificate, privateKeyPath: key)
+            let error = try #require(try Self.startFailure(tls))
+            #expect(error.description.contains(named), "\(error)")
+        }
+    }
+
+    @Test func reloadRefusesAnExpiredCertificateOrAForeignKeyAndKeepsServing() throws {
+        let certificates = try TestCertificates()
+        let expired = try certificates.issueServerCertificate(
+            commonName: "expired", serial: 0x5EA1E04, validFrom: "20200101000000Z", until: "20200201000000Z")
+        let other = try certificates.issueServerCertificate(commonName: "other", serial: 0x5EA1E05)
+        let configuration = Self.configuration(try certificates.install(certificates.server))
+        try withTestServer(configuration: configuration, responder: ClosureResponder.echoTarget) { server in
+            for bad in [expired, certificates.mismatchedPair(certificate: other, key: certificates.server)] {
+                try certificates.install(bad)
+                #expect(throws: TLSError.self) { try server.server.reloadTLS() }
+                let client = try server.connectTLS(trusting: certificates)
+                #expect(client.peerCertificate.serialNumber == certificates.server.serialNumber)
+                #expect(try client.request(request(target: "/still")).text == "/still")
+            }
+            // The control: a good pair at the same paths is taken.
+            try certificates.install(other)
+            try server.server.reloadTLS()
+            #expect(try server.connectTLS(trusting: certificates).peerCertificate.serialNumber == other.serialNumber)
+        }
+    }
+
+    // MARK: Protocol versions and cipher suites
+
+    @Test func tls11AndTLS10AreRefused() throws {
+        let certificates = try TestCertificates()
+        let configuration = Self.configuration(certificates.server.tlsConfiguration)
+        try withTestServer(configuration: configuration, responder: ClosureResponder.echoTarget) { server in
+            for version: TLSClient.Offer.Version in [.tls1_1, .tls1] {
+                // @SECLEVEL=0 so that the client really offers the old version; the server refuses.
+                let offer = TLSClient.Offer(maxVersion: version, minVersion: version, cipherList: "DEFAULT:@SECLEVEL=0")
+                let error = #expect(throws: TestClientError.self) { _ = try server.connectTLS(trusting: certificates, offer: offer) }
+                #expect(error.map { "\($0)" }?.contains("protocol version") == true, "\(String(describing: error))")
+            }
+            #expect(server.stats.failedTLSHandshakes == 2)
+            // The control: the same client settings capped at TLS 1.2 connect.
+            let offer = TLSClient.Offer(maxVersion: .tls1_2, cipherList: "DEFAULT:@SECLEVEL=0")
+            let client = try server.connectTLS(trusting: certificates, offer: offer)
+            #expect(client.protocolVersion == "TLSv1.2")
+        }
+    }
+
+    @Test func tls12OffersOnlyForwardSecretAEADSuites() throws {
+        let certificates = try TestCertificates()
+        let configuration = Self.configuration(certificates.server.tlsConfiguration)
+        let tls12 = TLSClient.Offer.Version.tls1_2
+        try withTestServer(configuration: configuration, responder: ClosureResponder.echoTarget) { server in
+            // CBC with SHA-1 and with SHA-256 MACs, and anonymous and NULL suites: all refused.
+            for cipher in ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-SHA256",
+                           "aNULL:@SECLEVEL=0", "eNULL:@SECLEVEL=0", "3DES:@SECLEVEL=0"] {
+                let offer = TLSClient.Offer(maxVersion: tls12, cipherList: cipher)
+                #expect(throws: TestClientError.self, "\(cipher)") { _ = try server.connectTLS(trusting: certificates, offer: offer) }
+            }
+            for cipher in ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"] {
+                let client = try server.connectTLS(trusting: certificates, offer: TLSClient.Offer(maxVersion: tls12, cipherList: cipher))
+                #expect(client.protocolVersion == "TLSv1.2")
+                #expect(try client.request(request(target: "/\(cipher)")).text == "/\(cipher)")
+            }
+        }
+    }
+
     @Test func failedReloadKeepsTheCurrentCertificate() throws {
         let certificates = try TestCertificates()
         let configuration = Self.configuration(try certificates.install(certificates.server))

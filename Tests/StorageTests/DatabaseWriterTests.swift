@@ -113,6 +113,43 @@ struct DatabaseWriterTests {
         }
     }
 
+    @Test func aFullDiskFailsItsJobsWithSQLiteFullNotWithALostSavepoint() async throws {
+        // On SQLITE_FULL SQLite may roll back the whole transaction, savepoints included; the
+        // writer must then fail the group's jobs with the cause (a full disk, a 503 upstream),
+        // not with the error of a ROLLBACK TO that has nothing left to return to.
+        try await TestDatabase.with { test async throws in
+            let database = test.database
+            try await Self.createTable(database)
+            try await database.writer.write { db in
+                let pages = Int(try db.scalarText("PRAGMA page_count") ?? "0") ?? 0
+                _ = try db.scalarText("PRAGMA max_page_count = \(pages + 1)")
+            }
+            let gate = await WriterGate(database.writer)
+            let small = Task.immediate { try await database.writer.write { db in try Self.insert("small", on: db) } }
+            let big = Task.immediate {
+                try await database.writer.write { db in try Self.insert(String(repeating: "x", count: 1_000_000), on: db) }
+            }
+            let later = Task.immediate { try await database.writer.write { db in try Self.insert("later", on: db) } }
+            gate.release()
+            _ = try await gate.blocker.value
+            var stored: [String] = []
+            for (name, task) in [("small", small), ("big", big), ("later", later)] {
+                do {
+                    try await task.value
+                    stored.append(name)
+                } catch let error as SQLiteError {
+                    #expect(error.isDiskFull, "\(name): \(error)")
+                }
+            }
+            #expect(!stored.contains("big"))
+            #expect(try Self.names(database) == stored.sorted())
+            #expect(try database.integrityCheck() == "ok")
+            try await database.writer.write { db in _ = try db.scalarText("PRAGMA max_page_count = 1073741823") }
+            try await database.writer.write { db in try Self.insert("after the cap", on: db) }
+            #expect(try Self.names(database).contains("after the cap"))
+        }
+    }
+
     @Test func queueBeyondMaxPendingJobsIsOverloadedAtOnce() async throws {
         var configuration = TestDatabase.testing
         configuration.writer.maxPendingJobs = 2

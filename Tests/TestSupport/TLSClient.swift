@@ -45,6 +45,36 @@ public final class TLSClient {
         }
     }
 
+    /// What the client offers instead of OpenSSL's defaults, to probe a server's policy.
+    public struct Offer: Sendable {
+        public enum Version: Sendable {
+            case tls1, tls1_1, tls1_2, tls1_3
+
+            var openSSL: Int32 {
+                switch self {
+                case .tls1: copenssl_tls1_version()
+                case .tls1_1: copenssl_tls1_1_version()
+                case .tls1_2: copenssl_tls1_2_version()
+                case .tls1_3: copenssl_tls1_3_version()
+                }
+            }
+        }
+
+        /// Highest protocol version offered; nil for the default.
+        public var maxVersion: Version?
+        /// Lowest protocol version offered; nil for the default (TLS 1.2 at Debian's level 2).
+        public var minVersion: Version?
+        /// A TLS 1.2 cipher list (`openssl ciphers` syntax); `@SECLEVEL=0` lets the client offer
+        /// what its own defaults would refuse, such as TLS 1.0.
+        public var cipherList: String?
+
+        public init(maxVersion: Version? = nil, minVersion: Version? = nil, cipherList: String? = nil) {
+            self.maxVersion = maxVersion
+            self.minVersion = minVersion
+            self.cipherList = cipherList
+        }
+    }
+
     /// Connects to `host:port` and completes the handshake.
     ///
     /// - Parameters:
@@ -52,12 +82,13 @@ public final class TLSClient {
     ///     RFC 6066 §3).
     ///   - caPath: PEM file of the only CA trusted.
     ///   - alpn: protocols offered, in preference order.
+    ///   - offer: protocol versions and ciphers offered, when not OpenSSL's defaults.
     public init(
         port: Int, host: String = "127.0.0.1", serverName: String = "localhost", trusting caPath: String,
-        alpn: [String] = ["http/1.1"], timeout: Duration = .seconds(10)
+        alpn: [String] = ["http/1.1"], offer: Offer = Offer(), timeout: Duration = .seconds(10)
     ) throws {
         self.port = port
-        handles = Handles(context: try Self.makeContext(trusting: caPath))
+        handles = Handles(context: try Self.makeContext(trusting: caPath, offer: offer))
         socket = try ClientSocket(host: host, port: port, timeout: timeout)
         guard let ssl = SSL_new(handles.context) else { throw Self.drain("SSL_new") }
         handles.ssl = ssl
@@ -189,12 +220,25 @@ public final class TLSClient {
     // MARK: Building blocks
 
     /// A client context trusting only `caPath`, verifying the peer.
-    private static func makeContext(trusting caPath: String) throws -> OpaquePointer {
+    private static func makeContext(trusting caPath: String, offer: Offer) throws -> OpaquePointer {
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw drain("SSL_CTX_new") }
         guard SSL_CTX_load_verify_locations(context, caPath, nil) == 1 else {
             SSL_CTX_free(context)
             throw drain("loading CA \(caPath)")
+        }
+        // The cipher list first: its @SECLEVEL decides which versions the client may offer.
+        if let cipherList = offer.cipherList, SSL_CTX_set_cipher_list(context, cipherList) != 1 {
+            SSL_CTX_free(context)
+            throw drain("SSL_CTX_set_cipher_list \(cipherList)")
+        }
+        if let minVersion = offer.minVersion, copenssl_ctx_set_min_version(context, minVersion.openSSL) != 1 {
+            SSL_CTX_free(context)
+            throw drain("SSL_CTX_set_min_proto_version")
+        }
+        if let maxVersion = offer.maxVersion, copenssl_ctx_set_max_version(context, maxVersion.openSSL) != 1 {
+            SSL_CTX_free(context)
+            throw drain("SSL_CTX_set_max_proto_version")
         }
         // SSL_VERIFY_PEER: the handshake fails unless the chain verifies to the CA.
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)

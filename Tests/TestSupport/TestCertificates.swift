@@ -65,18 +65,65 @@ public final class TestCertificates: Sendable {
         try Self.issue(commonName: commonName, serial: serial, in: directory)
     }
 
-    private static func issue(commonName: String, serial: UInt64, in directory: TempDirectory) throws -> Identity {
+    /// Issues a server certificate from the same CA that is valid only from `start` to `end`
+    /// (`YYYYMMDDHHMMSSZ`): one in the past to test an expired certificate, one in the future
+    /// for a certificate not valid yet. `openssl x509 -req` cannot backdate, so this goes
+    /// through `openssl ca`, which takes both dates.
+    public func issueServerCertificate(commonName: String, serial: UInt64, validFrom start: String, until end: String) throws -> Identity {
+        try Self.issue(commonName: commonName, serial: serial, in: directory, validity: (start, end))
+    }
+
+    /// The certificate of `certificate` with the private key of `key`: a pair that must not load.
+    public func mismatchedPair(certificate: Identity, key: Identity) -> Identity {
+        Identity(certificatePath: certificate.certificatePath, privateKeyPath: key.privateKeyPath,
+                 serialNumber: certificate.serialNumber, commonName: certificate.commonName)
+    }
+
+    private static let caConfig = """
+        [ca]
+        default_ca = test_ca
+        [test_ca]
+        dir = .
+        database = index.txt
+        new_certs_dir = .
+        serial = serial
+        default_md = sha256
+        policy = any
+        unique_subject = no
+        [any]
+        commonName = supplied
+        """
+
+    private static func issue(
+        commonName: String, serial: UInt64, in directory: TempDirectory, validity: (String, String)? = nil
+    ) throws -> Identity {
         let base = "server-\(String(serial, radix: 16))"
         try ExternalTool.run("openssl", [
             "req", "-new", "-config", "openssl.cnf",
             "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-keyout", "\(base).key", "-out", "\(base).csr", "-subj", "/CN=\(commonName)",
         ], in: directory.path)
-        try ExternalTool.run("openssl", [
-            "x509", "-req", "-in", "\(base).csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-set_serial", "0x\(String(serial, radix: 16))", "-days", "2",
-            "-extfile", "openssl.cnf", "-extensions", "server_ext", "-out", "\(base).pem",
-        ], in: directory.path)
+        if let (start, end) = validity {
+            try directory.write(Array(caConfig.utf8), to: "ca.cnf")
+            if !FileManager.default.fileExists(atPath: directory.file("index.txt")) {
+                try directory.write([], to: "index.txt")
+            }
+            // `openssl ca` reads the serial from this file, in whole bytes of hex.
+            var hex = String(serial, radix: 16)
+            if hex.count % 2 == 1 { hex = "0" + hex }
+            try directory.write(Array("\(hex)\n".utf8), to: "serial")
+            try ExternalTool.run("openssl", [
+                "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-notext",
+                "-in", "\(base).csr", "-out", "\(base).pem", "-startdate", start, "-enddate", end,
+                "-extfile", "openssl.cnf", "-extensions", "server_ext",
+            ], in: directory.path)
+        } else {
+            try ExternalTool.run("openssl", [
+                "x509", "-req", "-in", "\(base).csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-set_serial", "0x\(String(serial, radix: 16))", "-days", "2",
+                "-extfile", "openssl.cnf", "-extensions", "server_ext", "-out", "\(base).pem",
+            ], in: directory.path)
+        }
         // BN_bn2hex(3) prints whole bytes: an odd number of hex digits gets a leading zero.
         var hex = String(serial, radix: 16).uppercased()
         if hex.count % 2 == 1 { hex = "0" + hex }

@@ -43,12 +43,14 @@ public struct TestServer: Sendable {
 
     /// A new TLS client connected to the HTTPS port, trusting `certificates`' CA.
     public func connectTLS(
-        trusting certificates: TestCertificates, serverName: String = "localhost", timeout: Duration = .seconds(10)
+        trusting certificates: TestCertificates, serverName: String = "localhost", offer: TLSClient.Offer = TLSClient.Offer(),
+        timeout: Duration = .seconds(10)
     ) throws -> TLSClient {
         guard let tlsPort else {
             throw TestClientError.malformedResponse("this test server has no TLS listener")
         }
-        return try TLSClient(port: tlsPort, serverName: serverName, trusting: certificates.caCertificatePath, timeout: timeout)
+        return try TLSClient(
+            port: tlsPort, serverName: serverName, trusting: certificates.caCertificatePath, offer: offer, timeout: timeout)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Model
 import Storage
 import Transport
@@ -133,8 +134,17 @@ func jsonResponse(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
 }
 
 /// Maps storage failures to answers SDKs handle well: anything transient is 503 with
-/// Retry-After (exporters retry it; they drop data on 500).
+/// Retry-After (exporters retry it; they drop data on 500). 503 rather than 507 for a full
+/// disk too: OTLP/HTTP exporters retry only 429, 502, 503 and 504.
 enum StorageFailure {
+    /// Retry-After on a full disk: freeing space takes an operator, not a second.
+    static let diskFullRetryAfterSeconds = 5
+    /// The operator learns of a full disk from the log (at most once a minute), not only from
+    /// 503s in the access log, which is off below level info.
+    static let diskFullWarning = RateLimitedWarning(
+        intervalSeconds: 60, logger: Logger(label: "parley"),
+        message: "the database disk is full: writes are answered 503 until space is freed")
+
     static func apiError(_ error: any Error) -> any Error {
         if let error = error as? StorageError {
             switch error {
@@ -142,6 +152,10 @@ enum StorageFailure {
             case .closed: return APIError.unavailable("Server is shutting down; retry later")
             default: return error
             }
+        }
+        if let error = error as? SQLiteError, error.isDiskFull {
+            diskFullWarning.warn(detail: error.description)
+            return APIError.unavailable("Storage is full; retry later", retryAfter: diskFullRetryAfterSeconds)
         }
         if let error = error as? SQLiteError, error.isTransient {
             return APIError.unavailable("Storage is busy; retry later")

@@ -115,6 +115,10 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// Rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// True inside BEGIN … COMMIT. False again after SQLite rolled a whole transaction back
+    /// on its own, which it may do on SQLITE_FULL, IOERR, BUSY or NOMEM.
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// Statements that have been stepped but not reset; must be 0 between operations (tests assert it).
     public var busyStatementCount: Int {
         var count = 0

@@ -16,6 +16,10 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// UNIQUE, PRIMARY KEY, FOREIGN KEY, CHECK or NOT NULL failed (the primary code is 19).
     public var isConstraintViolation: Bool { code & 0xFF == SQLITE_CONSTRAINT }
 
+    /// FULL: the disk (or `max_page_count`) has no room for the write. Retrying helps once
+    /// space is freed; the transaction it broke was rolled back.
+    public var isDiskFull: Bool { code & 0xFF == SQLITE_FULL }
+
     /// BUSY, LOCKED, FULL or IOERR: worth retrying later rather than reporting as a bug.
     public var isTransient: Bool {
         [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR].contains(code & 0xFF)

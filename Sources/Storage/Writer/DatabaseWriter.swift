@@ -188,6 +188,11 @@ public final class DatabaseWriter: Sendable {
                     try connection.execute("RELEASE job")
                 } catch {
                     outcomes[index] = error
+                    // SQLite may have rolled the whole transaction back (a full disk does):
+                    // then there is no savepoint to return to, and every job in the
+                    // transaction fails with this job's error, the cause, rather than with
+                    // "no such savepoint" (a 500 instead of a 503).
+                    guard connection.isInTransaction else { throw error }
                     try connection.execute("ROLLBACK TO job")
                     try connection.execute("RELEASE job")
                 }
