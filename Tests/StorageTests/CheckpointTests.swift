@@ -22,6 +22,9 @@ struct CheckpointTests {
         let writer = try SQLiteConnection(path: path)
         defer { writer.close() }
         _ = try writer.scalarText("PRAGMA journal_mode=WAL")
+        // No fsync per commit: these tests need many commits, not durable ones, and must not
+        // hold a cooperative-pool thread in fsyncs while the other suites wait for it.
+        try writer.execute("PRAGMA synchronous=OFF")
         try writer.execute("CREATE TABLE t (value TEXT NOT NULL)")
         let reported = Mutex<[Int]>([])
         writer.onWALCommit { frames in reported.withLock { $0.append(frames) } }
@@ -53,6 +56,9 @@ struct CheckpointTests {
         let writer = try SQLiteConnection(path: path)
         defer { writer.close() }
         _ = try writer.scalarText("PRAGMA journal_mode=WAL")
+        // No fsync per commit: these tests need many commits, not durable ones, and must not
+        // hold a cooperative-pool thread in fsyncs while the other suites wait for it.
+        try writer.execute("PRAGMA synchronous=OFF")
         try writer.execute("CREATE TABLE t (value TEXT NOT NULL)")
         writer.onWALCommit { _ in }
         try Self.commitRows(50, on: writer)
