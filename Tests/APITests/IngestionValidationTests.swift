@@ -135,6 +135,7 @@ struct IngestionValidationTests {
         ("legacy-no-type", #"{"id":"legacy-no-type","type":"observation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1"}}"#),
         ("trace-id-cr", #"{"id":"trace-id-cr","type":"span-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1","traceId":"a\rb"}}"#),
         ("trace-id-crlf", #"{"id":"trace-id-crlf","type":"span-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1","traceId":"a\r\nb"}}"#),
+        ("user-id-nul", #"{"id":"user-id-nul","type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t-nul","userId":"a\u0000b"}}"#),
         ("unknown", #"{"type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t1"}}"#),
         ("unknown", #"{"id":"","type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t1"}}"#),
         ("unknown", #""not an object""#),

@@ -151,6 +151,27 @@ struct OTLPIngestionTests {
         }
     }
 
+    /// Session and user ids with a NUL are refused as in batch ingestion: the span alone, in
+    /// partialSuccess.
+    @Test func spansWithNULInTheSessionOrUserIDAreRejected() async throws {
+        try await APIHarness.with { api async throws in
+            func span(_ id: String, _ attributes: String) -> String {
+                #"{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "\#(id)", "name": "s", "startTimeUnixNano": "1700000000000000000", "attributes": [\#(attributes)]}"#
+            }
+            let spans = [span("b7ad6b7169203331", ""),
+                         span("b7ad6b7169203332", #"{"key": "session.id", "value": {"stringValue": "a\u0000b"}}"#),
+                         span("b7ad6b7169203333", #"{"key": "langfuse.user.id", "value": {"stringValue": "a\u0000b"}}"#)]
+            let body = #"{"resourceSpans": [{"scopeSpans": [{"spans": [\#(spans.joined(separator: ","))]}]}]}"#
+            let response = await Self.export(api, body: Array(body.utf8), contentType: "application/json")
+            #expect(response.status == 200)
+            let answer = try JSONParser.parse(response.body)
+            #expect(answer["partialSuccess"]?["rejectedSpans"]?.stringValue == "2", "\(response.text)")
+            #expect(answer["partialSuccess"]?["errorMessage"]?.stringValue?.contains("NUL") == true)
+            #expect(try api.test.count("observations") == 1)
+            #expect(try api.test.count("sessions") == 0)
+        }
+    }
+
     @Test func aFullySuccessfulExportHasNoPartialSuccess() async throws {
         try await APIHarness.with { api async throws in
             let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-1.bin")))

@@ -101,6 +101,10 @@ enum EventValidator {
     private static func validateTrace(_ body: JSONValue) throws {
         try optionalIdentifier(body, "id")
         try optionalString(body, "name", "userId", "release", "version", "environment", "externalId")
+        // A user id names the user in reads, exports and erasure, like the ids above.
+        if let userID = body["userId"]?.stringValue, userID.utf8.contains(0) {
+            throw Rejection.invalid("body.userId: must not contain NUL")
+        }
         try optionalIdentifier(body, "sessionId")
         try optionalDatetime(body, "timestamp")
         // TraceBody.name is at most 1000 characters (langfuse-api.md §3.3, §8).
