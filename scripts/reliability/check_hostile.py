@@ -20,8 +20,9 @@ Loads (full variant; --fast uses smaller numbers and shorter server timeouts):
                  or reset; nothing of theirs is stored
   half-closed    a full request (pipelined after a GET) then shutdown(SHUT_WR): both answers
                  must still arrive, the last with Connection: close
-  pipelined      connections that write thousands of requests back to back without reading,
-                 then read every answer, in order (X-Request-Id echoed)
+  pipelined      connections that write thousands of requests back to back without reading
+                 (GET /metrics, padded, alternating with small batches; more than the kernel's
+                 socket buffers hold), then read every answer, in order (X-Request-Id echoed)
   TLS stalls     TLS clients that connect and say nothing, send half a ClientHello, or send a
                  ClientHello and never finish the handshake; each must be dropped after the
                  handshake timeout, while a normal client is served over TLS and plain HTTP
@@ -86,7 +87,7 @@ class Scale:
         return self.handshake_timeout or 10.0
 
 
-FULL = Scale(slow=1000, slow_interval=0.5, idle=10_000, flood_connections=4, flood_requests=2500,
+FULL = Scale(slow=1000, slow_interval=0.5, idle=10_000, flood_connections=4, flood_requests=5000,
              tls_stalls=300, normal_seconds=8, header_timeout=None, idle_timeout=None, handshake_timeout=None)
 QUICK = Scale(slow=100, slow_interval=0.25, idle=1000, flood_connections=2, flood_requests=300,
               tls_stalls=30, normal_seconds=1.5, header_timeout=1.5, idle_timeout=4, handshake_timeout=1.5)
@@ -675,13 +676,18 @@ def flood_connection(port: int, number: int, requests: int, results: list) -> No
                                       {"X-Request-Id": request_id}))
             expected.append((request_id, 207, ids))
         else:
-            # Padded so the flood outgrows the kernel's socket buffers: the writes then stall
-            # unless the server keeps reading, which it does only while answers are read.
-            pieces.append(raw_request("GET", "/api/public/health", auth=False,
+            # /metrics answers are a few KiB and the requests are padded, so that the flood
+            # outgrows the kernel's socket buffers: then only the server's own bounds (64 KiB of
+            # unread answers, 64 KiB of buffered requests) stop it, and the writes stall until
+            # the client reads.
+            pieces.append(raw_request("GET", "/metrics", auth=False,
                                       headers={"X-Request-Id": request_id, "X-Padding": "p" * 2048}))
             expected.append((request_id, 200, []))
     data = b"".join(pieces)
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # before connect: a small window
+    sock.settimeout(60)
+    sock.connect(("127.0.0.1", port))
     progress = {"sent": 0, "at": time.monotonic(), "done": False, "error": None}
 
     def write() -> None:
