@@ -123,10 +123,19 @@ struct IngestionValidationTests {
         ("body-missing", #"{"id":"body-missing","type":"trace-create","timestamp":"2026-11-24T21:58:28Z"}"#),
         ("usage-text", #"{"id":"usage-text","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"input":"ten"}}}"#),
         ("usage-details-list", #"{"id":"usage-details-list","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usageDetails":[1]}}"#),
+        // Huge numbers (issue #9): not finite, or counts past UsageLimits.maxCount.
+        ("usage-infinite", #"{"id":"usage-infinite","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"input":1e400}}}"#),
+        ("usage-past-int64", #"{"id":"usage-past-int64","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"input":123456789012345678901234567890}}}"#),
+        ("usage-cost-infinite", #"{"id":"usage-cost-infinite","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"totalCost":-1e400}}}"#),
+        ("usage-details-past-limit", #"{"id":"usage-details-past-limit","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usageDetails":{"input":1000000000001}}}"#),
+        ("usage-details-int64-max", #"{"id":"usage-details-int64-max","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usageDetails":{"a":9223372036854775807,"b":9223372036854775807}}}"#),
+        ("usage-details-openai-nested", #"{"id":"usage-details-openai-nested","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usageDetails":{"prompt_tokens":1,"prompt_tokens_details":{"cached_tokens":1e400}}}}"#),
+        ("cost-details-infinite", #"{"id":"cost-details-infinite","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","costDetails":{"input":1e400}}}"#),
         ("prompt-half", #"{"id":"prompt-half","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","promptName":"p"}}"#),
         ("legacy-no-type", #"{"id":"legacy-no-type","type":"observation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1"}}"#),
         ("trace-id-cr", #"{"id":"trace-id-cr","type":"span-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1","traceId":"a\rb"}}"#),
         ("trace-id-crlf", #"{"id":"trace-id-crlf","type":"span-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"o1","traceId":"a\r\nb"}}"#),
+        ("user-id-nul", #"{"id":"user-id-nul","type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t-nul","userId":"a\u0000b"}}"#),
         ("unknown", #"{"type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t1"}}"#),
         ("unknown", #"{"id":"","type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t1"}}"#),
         ("unknown", #""not an object""#),
@@ -148,6 +157,21 @@ struct IngestionValidationTests {
             #expect(try api.test.count("observations") == 1)
             #expect(try api.test.count("scores") == 0)
             #expect(try api.test.count("events") == 2)
+        }
+    }
+
+    @Test func usageCountsAtTheLimitAndHugeMetadataNumbersAreStoredAndReadBack() async throws {
+        try await APIHarness.with { api async throws in
+            let limit = UsageLimits.maxCount
+            let response = await api.post("/api/public/ingestion", json: Self.batch(
+                #"{"id":"e1","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","traceId":"t1","usage":{"input":\#(limit),"output":\#(limit)},"metadata":{"big":1e400,"long":123456789012345678901234567890}}}"#))
+            #expect(try IngestionResult(response).successIDs == ["e1"])
+            let observation = try await api.json("/api/public/observations/g1")
+            #expect(observation["usage"]?["input"]?.intValue == limit)
+            #expect(observation["totalTokens"]?.intValue == 2 * limit)
+            // Free-form JSON keeps the numbers as sent.
+            #expect(observation["metadata"]?["big"] == .number("1e400"))
+            #expect(observation["metadata"]?["long"] == .number("123456789012345678901234567890"))
         }
     }
 

@@ -130,6 +130,48 @@ struct OTLPIngestionTests {
         }
     }
 
+    /// GenAI usage attributes are int64: at its ends they once overflowed the cache-token
+    /// subtraction or the total, a trap that took the server down. Counts past
+    /// UsageLimits.maxCount are ignored; the spans are stored.
+    @Test func usageAttributesAtTheEndsOfInt64AreIgnoredAndTheSpansStored() async throws {
+        try await APIHarness.with { api async throws in
+            func span(_ id: String, _ input: String, _ other: String) -> String {
+                #"{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "\#(id)", "name": "huge", "startTimeUnixNano": "1700000000000000000", "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "\#(input)"}}, {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "\#(other)"}}, {"key": "gen_ai.usage.cache_read_input_tokens", "value": {"intValue": "\#(other)"}}]}"#
+            }
+            let spans = [span("b7ad6b7169203331", "9223372036854775807", "9223372036854775807"),
+                         span("b7ad6b7169203332", "9223372036854775807", "-9223372036854775808"),
+                         span("b7ad6b7169203333", "1000", "10")]
+            let body = #"{"resourceSpans": [{"scopeSpans": [{"spans": [\#(spans.joined(separator: ","))]}]}]}"#
+            let response = await Self.export(api, body: Array(body.utf8), contentType: "application/json")
+            #expect(response.status == 200, "\(response.text)")
+            #expect(try api.test.count("observations") == 3)
+            let usage = try await api.json("/api/public/observations/b7ad6b7169203333")["usageDetails"]
+            #expect(usage == (try JSONParser.parse(#"{"input":990,"output":10,"input_cached_tokens":10,"total":1010}"#)))
+            #expect(try await api.json("/api/public/observations/b7ad6b7169203331")["usageDetails"] == .object([]))
+        }
+    }
+
+    /// Session and user ids with a NUL are refused as in batch ingestion: the span alone, in
+    /// partialSuccess.
+    @Test func spansWithNULInTheSessionOrUserIDAreRejected() async throws {
+        try await APIHarness.with { api async throws in
+            func span(_ id: String, _ attributes: String) -> String {
+                #"{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "\#(id)", "name": "s", "startTimeUnixNano": "1700000000000000000", "attributes": [\#(attributes)]}"#
+            }
+            let spans = [span("b7ad6b7169203331", ""),
+                         span("b7ad6b7169203332", #"{"key": "session.id", "value": {"stringValue": "a\u0000b"}}"#),
+                         span("b7ad6b7169203333", #"{"key": "langfuse.user.id", "value": {"stringValue": "a\u0000b"}}"#)]
+            let body = #"{"resourceSpans": [{"scopeSpans": [{"spans": [\#(spans.joined(separator: ","))]}]}]}"#
+            let response = await Self.export(api, body: Array(body.utf8), contentType: "application/json")
+            #expect(response.status == 200)
+            let answer = try JSONParser.parse(response.body)
+            #expect(answer["partialSuccess"]?["rejectedSpans"]?.stringValue == "2", "\(response.text)")
+            #expect(answer["partialSuccess"]?["errorMessage"]?.stringValue?.contains("NUL") == true)
+            #expect(try api.test.count("observations") == 1)
+            #expect(try api.test.count("sessions") == 0)
+        }
+    }
+
     @Test func aFullySuccessfulExportHasNoPartialSuccess() async throws {
         try await APIHarness.with { api async throws in
             let body = Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("langfuse-python-5.0.4/otel-traces-1.bin")))

@@ -237,4 +237,24 @@ struct ObservationAndScoreReadTests {
             try expectNotFound(await api.delete("/api/public/scores/never-existed"), message: "Score not found")
         }
     }
+
+    /// A usage map stored before counts were bounded (UsageLimits) can add up past Int64; the
+    /// derived `usage` fields saturate instead of trapping (which took the server down on read).
+    @Test func storedUsagePastInt64ReadsBackSaturated() async throws {
+        try await APIHarness.with { api async throws in
+            let response = await api.post("/api/public/ingestion", json: #"""
+                {"batch":[{"id":"e0","type":"trace-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"t1"}},
+                 {"id":"e1","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","traceId":"t1","usageDetails":{"input":1}}}]}
+                """#)
+            try #require(try IngestionResult(response).successIDs == ["e0", "e1"])
+            try await api.database.writer.write { db in
+                try db.execute(#"UPDATE observations SET usage_details = '{"input":9223372036854775807,"input_cached":9223372036854775807,"total":1e400}'"#)
+            }
+            let observation = try await api.json("/api/public/observations/g1")
+            #expect(observation["usage"]?["input"]?.intValue == Int64.max)
+            #expect(observation["promptTokens"]?.intValue == Int64.max)
+            #expect(observation["totalTokens"]?.intValue == 0)
+            #expect(try await api.json("/api/public/traces/t1")["observations"]?.arrayValue?.count == 1)
+        }
+    }
 }

@@ -149,4 +149,25 @@ struct MergeUsageTests {
         #expect(cost["input"]?.doubleValue == inputCost)
         #expect(cost["output"]?.doubleValue == outputCost)
     }
+
+    @Test func countsPastTheLimitAreIgnoredSoNoSumOrDifferenceOverflows() throws {
+        // Each of these trapped the writer thread (arithmetic overflow), taking the server down:
+        // a total summed past Int64.max, and an OpenAI input at Int64.min minus its details.
+        let plain = try Self.fold(#"{"usageDetails":{"a":9223372036854775807,"b":9223372036854775807,"input":7}}"#)
+        #expect(try Self.usage(plain) == json(#"{"input":7,"total":7}"#))
+        let openAI = try Self.fold(#"""
+            {"usageDetails":{"prompt_tokens":-9223372036854775808,"completion_tokens":9223372036854775807,
+             "prompt_tokens_details":{"cached_tokens":5}}}
+            """#)
+        #expect(try Self.usage(openAI) == json(#"{"input":0,"output":0,"input_cached_tokens":5,"total":5}"#))
+        let legacy = try Self.fold(#"{"usage":{"input":9223372036854775807,"output":1e400,"total":-9223372036854775808,"inputCost":1e400}}"#)
+        #expect(legacy.usageDetails == nil)
+        #expect(legacy.costDetails == nil)
+    }
+
+    @Test func countsAtTheLimitAreKeptAndAddedUp() throws {
+        let limit = UsageLimits.maxCount
+        let record = try Self.fold(#"{"usageDetails":{"a":\#(limit),"b":"\#(limit)","c":\#(limit + 1)}}"#)
+        #expect(try Self.usage(record) == json(#"{"a":\#(limit),"b":\#(limit),"total":\#(2 * limit)}"#))
+    }
 }

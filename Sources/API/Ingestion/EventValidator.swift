@@ -101,6 +101,10 @@ enum EventValidator {
     private static func validateTrace(_ body: JSONValue) throws {
         try optionalIdentifier(body, "id")
         try optionalString(body, "name", "userId", "release", "version", "environment", "externalId")
+        // A user id names the user in reads, exports and erasure, like the ids above.
+        if let userID = body["userId"]?.stringValue, userID.utf8.contains(0) {
+            throw Rejection.invalid("body.userId: must not contain NUL")
+        }
         try optionalIdentifier(body, "sessionId")
         try optionalDatetime(body, "timestamp")
         // TraceBody.name is at most 1000 characters (langfuse-api.md §3.3, §8).
@@ -136,6 +140,7 @@ enum EventValidator {
                 guard value.doubleValue != nil else { throw Rejection.invalid("body.usage.\(key): expected a number") }
             }
         }
+        try checkUsageNumbers(body)
         if let version = body["promptVersion"], !version.isNull, version.intValue == nil {
             throw Rejection.invalid("body.promptVersion: expected an integer")
         }
@@ -149,6 +154,32 @@ enum EventValidator {
                 throw Rejection.invalid("body.type: expected GENERATION, SPAN or EVENT")
             }
         }
+    }
+
+    /// Numbers in `usage`, `usageDetails` and `costDetails` must be finite, and counts at most
+    /// `UsageLimits.maxCount`: a count past it cannot be stored as sent (the sums over a
+    /// session would overflow), so the event gets a clear 400 instead of a silently dropped value.
+    private static func checkUsageNumbers(_ body: JSONValue) throws {
+        func check(_ value: JSONValue, path: String, isCount: Bool) throws {
+            switch value {
+            case .number:
+                guard let number = value.doubleValue, number.isFinite else {
+                    throw Rejection.invalid("\(path): number out of range")
+                }
+                if isCount && abs(number) > Double(UsageLimits.maxCount) {
+                    throw Rejection.invalid("\(path): count larger than \(UsageLimits.maxCount)")
+                }
+            case .object(let members):
+                for (key, member) in members { try check(member, path: "\(path).\(key)", isCount: isCount) }
+            default:
+                break  // strings, null and the rest are checked (or dropped) elsewhere
+            }
+        }
+        for (key, value) in body["usage"]?.objectValue ?? [] {
+            try check(value, path: "body.usage.\(key)", isCount: !key.hasSuffix("Cost"))
+        }
+        if let details = body["usageDetails"] { try check(details, path: "body.usageDetails", isCount: true) }
+        if let details = body["costDetails"] { try check(details, path: "body.costDetails", isCount: false) }
     }
 
     static func validateScore(_ body: JSONValue) throws {

@@ -25,13 +25,20 @@ enum OTLPHandlers {
                 throw APIError(status: 415, code: "UnsupportedMediaType",
                                message: "Content-Type must be application/x-protobuf or application/json")
             }
-            let export: OTLPExport
+            var export: OTLPExport
             do {
                 export = isProtobuf ? try OTLPDecoder.decodeProtobuf(request.http.body) : try OTLPDecoder.decodeJSON(request.http.body)
             } catch {
                 let failure = APIError.badRequest("Invalid OTLP trace export: \(error); no span was stored")
                 await recordRejectedRequest(failure, source: "otlp", auth: auth, database: database)
                 throw failure
+            }
+            // A span whose session or user id holds a NUL is refused alone, as such an event
+            // is in batch ingestion.
+            let refused = export.spans.filter(OTLPMapper.hasNULIdentifier).count
+            if refused > 0 {
+                export.spans.removeAll(where: OTLPMapper.hasNULIdentifier)
+                export.rejections += Array(repeating: "session and user ids must not contain NUL", count: refused)
             }
             let events = OTLPMapper.events(for: export.spans)
             try await applyEvents(events, auth: auth, database: database, rejected: export.rejections.map {

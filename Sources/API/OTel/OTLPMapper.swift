@@ -139,11 +139,7 @@ enum OTLPMapper {
                                            ("environment", .string(environment(span)))]
         guard root || carriesTrace else { return body }
         if let name = text(span, "langfuse.trace.name") ?? (root ? span.name : nil) { body.append(("name", .string(name))) }
-        if let user = firstText(span, ["langfuse.user.id", "user.id", "langfuse.observation.metadata.langfuse_user_id",
-                                       "langfuse.trace.metadata.langfuse_user_id", "ai.telemetry.metadata.userId",
-                                       "traceloop.association.properties.user_id"]) {
-            body.append(("userId", .string(user)))
-        }
+        if let user = userID(span) { body.append(("userId", .string(user))) }
         if let session = sessionID(span) { body.append(("sessionId", .string(session))) }
         if let release = text(span, "langfuse.release") ?? span.resourceAttribute("langfuse.release")?.stringValue {
             body.append(("release", .string(release)))
@@ -184,6 +180,17 @@ enum OTLPMapper {
 
     static func isSessionTrackingKey(_ key: String) -> Bool {
         key != "session.id" && sessionTrackingPrefixes.contains { key.hasPrefix($0) }
+    }
+
+    static func userID(_ span: OTLPSpan) -> String? {
+        firstText(span, ["langfuse.user.id", "user.id", "langfuse.observation.metadata.langfuse_user_id",
+                         "langfuse.trace.metadata.langfuse_user_id", "ai.telemetry.metadata.userId",
+                         "traceloop.association.properties.user_id"])
+    }
+
+    /// True when the span's session or user id holds a NUL, which batch ingestion refuses too.
+    static func hasNULIdentifier(_ span: OTLPSpan) -> Bool {
+        [sessionID(span), userID(span)].contains { $0?.utf8.contains(0) == true }
     }
 
     static func sessionID(_ span: OTLPSpan) -> String? {
@@ -284,7 +291,10 @@ enum OTLPMapper {
         var raw: [String: Int64] = [:]
         for (key, value) in span.attributes where key != "gen_ai.usage.cost" {
             guard let prefix = ["gen_ai.usage.", "llm.token_count.", "ai.usage."].first(where: key.hasPrefix) else { continue }
-            if let count = value.intValue ?? value.stringValue.flatMap({ Int64($0) }) {
+            // Counts past UsageLimits.maxCount are ignored, as in batch usage, so the
+            // subtraction below cannot overflow.
+            if let count = value.intValue ?? value.stringValue.flatMap({ Int64($0) }),
+               (-UsageLimits.maxCount...UsageLimits.maxCount).contains(count) {
                 raw[String(key.dropFirst(prefix.count))] = count
             }
         }

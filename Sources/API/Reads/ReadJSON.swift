@@ -70,6 +70,15 @@ enum ReadJSON {
     static func number(_ value: Double?) -> JSONValue { value.map(JSONValue.init) ?? .null }
     static func number(_ value: Int64?) -> JSONValue { value.map { JSONValue(Int($0)) } ?? .null }
 
+    /// `value` rounded toward zero and clamped to `Int`: `Int(_:)` traps past the ends, and a
+    /// stored usage map may add up to any Double.
+    static func wholeNumber(_ value: Double) -> Int {
+        guard value.isFinite else { return 0 }
+        if value >= 0x1p63 { return .max }
+        if value < -0x1p63 { return .min }
+        return Int(value)
+    }
+
     /// APITrace: the plain trace shape.
     static func trace(_ row: TraceRow, projectID: String) -> [(String, JSONValue)] {
         members { trace(row, projectID: projectID, into: &$0) }
@@ -183,9 +192,9 @@ enum ReadJSON {
             let values = (details.objectValue ?? []).filter { $0.0.containsUTF8(key) }.compactMap { $0.1.doubleValue }
             return values.isEmpty ? nil : values.reduce(0, +)
         }
-        let input = Int(sum(usage, containing: "input") ?? 0)
-        let output = Int(sum(usage, containing: "output") ?? 0)
-        let total = Int(usage["total"]?.doubleValue ?? 0)
+        let input = wholeNumber(sum(usage, containing: "input") ?? 0)
+        let output = wholeNumber(sum(usage, containing: "output") ?? 0)
+        let total = wholeNumber(usage["total"]?.doubleValue ?? 0)
         let latency: JSONValue = row.endTime.map { JSONValue(Double($0 - row.startTime) / 1000) } ?? .null
         let firstToken: JSONValue = row.completionStartTime.map { JSONValue(Double($0 - row.startTime) / 1000) } ?? .null
         out.add("id", .string(row.observationID))
