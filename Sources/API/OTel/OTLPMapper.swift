@@ -10,9 +10,11 @@ import OTLP
 /// Covered: Langfuse SDK attributes, OpenTelemetry GenAI (`gen_ai.*` attributes and events),
 /// OpenInference (`input.value`, `llm.*`, `openinference.span.kind`), Traceloop/OpenLLMetry
 /// (`traceloop.*`, flattened `gen_ai.prompt.N.*`), Vercel AI SDK (`ai.*`), genkit, MLflow,
-/// Logfire's message name, status → level, span events as EVENT observations.
-enum OTLPMapper {
-    static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
+/// Logfire's message name, status → level, span events as EVENT observations. Package-visible
+/// for the OTLP fuzz targets (Sources/ParleyFuzz).
+package enum OTLPMapper {
+    /// The ingestion events `spans` become: one per span and span event, one trace-create per trace.
+    package static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
         var events: [IngestionEvent] = []
         var traceParts: [String: [(isRoot: Bool, start: UInt64, body: [(String, JSONValue)])]] = [:]
         for span in spans {
