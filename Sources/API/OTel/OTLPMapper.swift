@@ -14,6 +14,10 @@ import OTLP
 /// for the OTLP fuzz targets (Sources/ParleyFuzz).
 package enum OTLPMapper {
     /// The ingestion events `spans` become: one per span and span event, one trace-create per trace.
+    ///
+    /// Bodies go through `withUniqueKeys`: attribute lists may repeat a key (the OTLP spec forbids
+    /// it, exporters do it) and metadata joins several sources, while storage parses the body text
+    /// again when it re-folds an entity and would keep only the last value. Found by fuzzing.
     package static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
         var events: [IngestionEvent] = []
         var traceParts: [String: [(isRoot: Bool, start: UInt64, body: [(String, JSONValue)])]] = [:]
@@ -60,7 +64,8 @@ package enum OTLPMapper {
             body.append(("metadata", observationMetadata(span)))
             let type = IngestionEventType(rawValue: observationType.lowercased() + "-create") ?? .spanCreate
             events.append(IngestionEvent(
-                id: "otel:\(span.traceID):\(span.spanID)", type: type, timestampMicros: startMicros, body: .object(body)))
+                id: "otel:\(span.traceID):\(span.spanID)", type: type, timestampMicros: startMicros,
+                body: JSONValue.object(body).withUniqueKeys))
 
             // Span events become EVENT observations under their span (issue #5), named after
             // the event, at its time, with its attributes as metadata.
@@ -76,7 +81,7 @@ package enum OTLPMapper {
                 ]
                 events.append(IngestionEvent(
                     id: "otel:\(span.traceID):\(span.spanID):event:\(index)", type: .eventCreate,
-                    timestampMicros: Int64(time / 1000), body: .object(eventBody)))
+                    timestampMicros: Int64(time / 1000), body: JSONValue.object(eventBody).withUniqueKeys))
             }
 
             if let trace = traceBody(span, input: input, output: output, start: start) {
@@ -108,7 +113,7 @@ package enum OTLPMapper {
             }
             let start = parts.map(\.start).min() ?? 0
             if let index = merged.firstIndex(where: { $0.0 == "timestamp" }) { merged[index].1 = .string(iso(start)) }
-            let body = JSONValue.object(merged)
+            let body = JSONValue.object(merged).withUniqueKeys
             // The id names the content, so re-exporting the same spans changes nothing.
             let digest = Digest.shortHex(body.jsonBytes)
             events.append(IngestionEvent(
