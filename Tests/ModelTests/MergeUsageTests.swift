@@ -149,4 +149,21 @@ struct MergeUsageTests {
         #expect(cost["input"]?.doubleValue == inputCost)
         #expect(cost["output"]?.doubleValue == outputCost)
     }
+
+    /// A missing total is the sum of the counts, which may each be up to Int64.max: the sum
+    /// saturates. It used to trap, and one such batch event stopped the server mid-write.
+    @Test func usageCountsNearInt64MaxSaturateTheTotalInsteadOfTrapping() throws {
+        let record = try Self.fold(#"{"usageDetails":{"input":9223372036854775807,"output":1}}"#)
+        #expect(record.inputTokens == .max)
+        #expect(record.outputTokens == 1)
+        #expect(record.totalTokens == .max)
+        let legacy = try Self.fold(#"{"usage":{"input":9223372036854775807,"output":9223372036854775807}}"#)
+        #expect(legacy.totalTokens == .max)
+    }
+
+    /// OpenAI usage objects subtract their details from a count that may be Int64.min.
+    @Test func negativeOpenAICountsAreFlooredBeforeTheirDetailsAreSubtracted() throws {
+        let record = try Self.fold(#"{"usageDetails":{"prompt_tokens":-9223372036854775808,"completion_tokens":-1,"prompt_tokens_details":{"cached_tokens":1},"completion_tokens_details":{"reasoning_tokens":2}}}"#)
+        #expect(try Self.usage(record) == json(#"{"input":0,"output":0,"input_cached_tokens":1,"output_reasoning_tokens":2,"total":3}"#))
+    }
 }

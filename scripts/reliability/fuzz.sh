@@ -73,7 +73,10 @@ for target in "${targets[@]}"; do
     fi
     options=(-max_total_time="$seconds" -rss_limit_mb="$rss_limit_mb" -timeout="$input_timeout"
              -print_final_stats=1 -artifact_prefix="$artifacts/")
-    [ -f "scripts/reliability/fuzz/$target.dict" ] && options+=(-dict="scripts/reliability/fuzz/$target.dict")
+    case $target in
+        http) options+=(-dict=scripts/reliability/fuzz/http.dict) ;;
+        json|ingestion|otlp-json) options+=(-dict=scripts/reliability/fuzz/json.dict) ;;
+    esac
     echo "== $target: ${seconds} s from $(ls "$corpus" | wc -l) seeds; log: $log"
     "$binary" "$target" "${options[@]}" "$corpus" >"$log" 2>&1
     code=$?

@@ -297,12 +297,15 @@ package enum OTLPMapper {
         }
         guard !raw.isEmpty else { return nil }
         func first(_ keys: String...) -> Int64? { keys.lazy.compactMap { raw[$0] }.first }
-        let cacheRead = first("cache_read.input_tokens", "cache_read_input_tokens", "cache_read_tokens",
-                              "prompt_details.cache_read", "cachedInputTokens") ?? 0
-        let cacheCreation = first("cache_creation.input_tokens", "cache_creation_input_tokens", "prompt_details.cache_write") ?? 0
+        // Attribute values are any Int64: negative counts count as 0, and the cached tokens are
+        // taken out of input without going below 0, so no subtraction can overflow.
+        let cacheRead = max(0, first("cache_read.input_tokens", "cache_read_input_tokens", "cache_read_tokens",
+                                     "prompt_details.cache_read", "cachedInputTokens") ?? 0)
+        let cacheCreation = max(0, first("cache_creation.input_tokens", "cache_creation_input_tokens", "prompt_details.cache_write") ?? 0)
         var details: [(String, JSONValue)] = []
         if let input = first("input_tokens", "prompt_tokens", "prompt", "promptTokens", "inputTokens") {
-            details.append(("input", JSONValue(Int(max(0, input - cacheRead - cacheCreation)))))
+            let uncached = [cacheRead, cacheCreation].reduce(max(0, input)) { $0 > $1 ? $0 - $1 : 0 }
+            details.append(("input", JSONValue(Int(uncached))))
         }
         if let output = first("output_tokens", "completion_tokens", "completion", "completionTokens", "outputTokens") {
             details.append(("output", JSONValue(Int(output))))

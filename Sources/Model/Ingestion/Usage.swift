@@ -45,7 +45,12 @@ struct UsageFold {
             }
         }
         if !units.isEmpty && units["total"] == nil {
-            units["total"] = units.pairs.reduce(0) { $0 + $1.1 }
+            // Counts are any non-negative Int64 a client sent: the sum saturates instead of
+            // trapping, which would take the server down in the middle of a write.
+            units["total"] = units.pairs.reduce(0) { sum, pair in
+                let (total, overflow) = sum.addingReportingOverflow(pair.1)
+                return overflow ? .max : total
+            }
         }
         if !costs.isEmpty && costs["total"] == nil {
             costs["total"] = costs.pairs.reduce(0) { $0 + $1.1 }
@@ -64,8 +69,10 @@ struct UsageFold {
             let (inKey, outKey, inDetails, outDetails) = openAIChat
                 ? ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
                 : ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
-            var input = details[inKey]?.intValue ?? 0
-            var output = details[outKey]?.intValue ?? 0
+            // Clamped before the details are subtracted, so that a negative count cannot
+            // underflow (the result is floored at 0 either way).
+            var input = max(0, details[inKey]?.intValue ?? 0)
+            var output = max(0, details[outKey]?.intValue ?? 0)
             var result: [(String, Int64)] = []
             for (key, value) in details[inDetails]?.objectValue ?? [] {
                 guard let count = value.intValue, count >= 0 else { continue }
