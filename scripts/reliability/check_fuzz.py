@@ -2,9 +2,10 @@
 target: the HTTP/1.1 parser whole and in chunks, gzip/deflate bodies, the JSON parser, batch
 ingestion decoding, and the OTLP protobuf and OTLP/JSON decoders with the OTLP mapper.
 
-A target passes when it ran inputs and none crashed, hung or ran out of memory. Not in the
-fast set: the instrumented binary is a separate release build (minutes on 2 cores), and each
-target runs 60 s (PARLEY_FUZZ_SECONDS changes that)."""
+A target passes when it ran inputs and none crashed, hung or ran out of memory, and the control
+target's planted crash was caught (so a quiet run means no crash, not a harness that cannot see
+one). Not in the fast set: the instrumented binary is a separate release build (minutes on 2
+cores), and each target runs 60 s (PARLEY_FUZZ_SECONDS changes that)."""
 from __future__ import annotations
 
 import os
@@ -22,6 +23,11 @@ TARGETS = ["http", "http-gzip", "json", "ingestion", "otlp-protobuf", "otlp-json
 SCRIPT = Path(__file__).resolve().parent / "fuzz.sh"
 RESULT_LINE = re.compile(r"^RESULT target=(\S+) status=(\S+) execs=(\d+) execs_per_sec=(\d+) cov=(\d+) "
                          r"ft=(\d+) corpus=(\d+) crashes=(\d+)(?: reason=(.*))?$")
+
+
+def control_caught(output: str) -> bool:
+    """Whether fuzz.sh's control target (a planted crash) was caught and saved."""
+    return any(line.startswith("CONTROL status=caught") for line in output.splitlines())
 
 
 def parse(output: str) -> dict[str, dict]:
@@ -50,6 +56,8 @@ def run(context: Context) -> list[Result]:
                              timeout=3600 + seconds * len(TARGETS) * 3)
     (work / "fuzz.out").write_text(process.stdout + process.stderr)
     found = parse(process.stdout)
+    # Without a caught control, a quiet target proves nothing: the harness may not report crashes.
+    control = control_caught(process.stdout)
     results = []
     for target in TARGETS:
         name = f"fuzz {target}"
@@ -70,8 +78,10 @@ def run(context: Context) -> list[Result]:
         details += [f"crash input: {path} (replay: .build/debug/parley-fuzz {target} <file>)"
                     for path in entry["artifacts"]]
         # A run that executed nothing proves nothing: it fails like a crash does.
-        passed = entry["status"] == "ok" and entry["crashes"] == 0 and entry["execs"] > 0
+        passed = entry["status"] == "ok" and entry["crashes"] == 0 and entry["execs"] > 0 and control
         if entry["execs"] == 0 and not entry["reason"]:
             details.append("no input was executed")
+        if not control:
+            details.append(f"the control target's planted crash was not caught (see {work / 'control' / 'log'})")
         results.append(Result(name, entry["execs"], passed, figures, details))
     return results

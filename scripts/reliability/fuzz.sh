@@ -17,9 +17,10 @@
 # Reproduce one with the normal build: swift build --product parley-fuzz &&
 # .build/debug/parley-fuzz <target> <crash file>.
 #
-# For each target a line `RESULT target=… status=… execs=… execs_per_sec=… cov=… ft=… corpus=…
+# First a control target with a planted crash must be caught (`CONTROL status=caught`). Then for
+# each target a line `RESULT target=… status=… execs=… execs_per_sec=… cov=… ft=… corpus=…
 # crashes=…` is printed for scripts/reliability/check_fuzz.py, then a summary table. Exits 1
-# when a target crashed, hung or ran no input, 2 when the build failed.
+# when the control was missed or a target crashed, hung or ran no input; 2 when the build failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -62,6 +63,20 @@ fi
 export SWIFT_BACKTRACE=enable=no
 failed=0
 summary=()
+
+# The control target traps on inputs starting with FUZZ; libFuzzer's comparison tracing finds
+# that within seconds. If the planted crash is not caught and saved, crashes in the real targets
+# would go unreported too, so the run fails.
+control=$work/control
+rm -rf "$control" && mkdir -p "$control/corpus" "$control/artifacts"
+"$binary" control -max_total_time=60 -rss_limit_mb="$rss_limit_mb" -artifact_prefix="$control/artifacts/" \
+    -print_final_stats=1 "$control/corpus" >"$control/log" 2>&1
+if grep -q "planted crash" "$control/log" && [ -n "$(ls "$control/artifacts")" ]; then
+    echo "CONTROL status=caught ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$control/log" | grep -o '[0-9]*$') execs to find the planted crash)"
+else
+    echo "CONTROL status=missed (the planted crash was not caught and saved; log: $control/log)"
+    failed=1
+fi
 for target in "${targets[@]}"; do
     corpus=$work/corpus/$target
     artifacts=$work/artifacts/$target
