@@ -11,6 +11,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "parley", targets: ["Server"]),
+        // Replays inputs through the fuzz targets; built with -DFUZZING and -sanitize=fuzzer by
+        // scripts/reliability/fuzz.sh it is the libFuzzer binary.
+        .executable(name: "parley-fuzz", targets: ["ParleyFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +34,8 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // Header only: declares libFuzzer's LLVMFuzzerRunDriver, which only the fuzz build links.
+        .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
 
         .target(
             name: "Transport",
@@ -68,6 +73,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "ParleyFuzz",
+            dependencies: ["API", "Transport", "Model", "OTLP", "CLibFuzzer"],
             swiftSettings: swiftSettings),
 
         .target(

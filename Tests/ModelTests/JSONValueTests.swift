@@ -64,4 +64,16 @@ struct JSONValueTests {
         #expect(JSONValue(-7).jsonText == "-7")
         #expect(JSONValue("text") == .string("text"))
     }
+
+    @Test func withUniqueKeysReadsRepeatedKeysAsTheParserDoes() throws {
+        let built = JSONValue.object([
+            ("a", JSONValue(1)), ("b", .array([.object([("x", JSONValue(1)), ("x", .null)])])),
+            ("a", .object([("y", JSONValue(2)), ("z", JSONValue(3)), ("y", JSONValue(4))])),
+        ])
+        let unique = built.withUniqueKeys
+        #expect(unique.jsonText == #"{"a":{"y":4,"z":3},"b":[{"x":null}]}"#)
+        #expect(unique.jsonText == (try JSONParser.parse(built.jsonText)).jsonText)
+        let plain = try JSONParser.parse(#"{"a":[1,{"b":2}],"c":{"d":null}}"#)
+        #expect(plain.withUniqueKeys.jsonText == plain.jsonText)
+    }
 }

@@ -1,10 +1,11 @@
 import Model
 
 /// Validates one batch event on its own (langfuse-api.md §3.1–3.3), so one bad event never sinks
-/// the batch: it gets its own entry in `errors` and the rest are stored.
-enum EventValidator {
+/// the batch: it gets its own entry in `errors` and the rest are stored. Package-visible for the
+/// ingestion fuzz target (Sources/ParleyFuzz), which runs it without a database.
+package enum EventValidator {
     /// A per-event rejection, rendered into the 207 `errors` list.
-    struct Rejection: Error, Equatable {
+    package struct Rejection: Error, Equatable {
         let status: Int
         let message: String
         let error: String
@@ -15,12 +16,12 @@ enum EventValidator {
     }
 
     /// The envelope id as it will be reported: the event's id when it is a string, else "unknown".
-    static func reportedID(_ event: JSONValue) -> String {
+    package static func reportedID(_ event: JSONValue) -> String {
         guard let id = event["id"]?.stringValue, !id.isEmpty else { return "unknown" }
         return id
     }
 
-    static func validate(_ event: JSONValue) -> Result<IngestionEvent, Rejection> {
+    package static func validate(_ event: JSONValue) -> Result<IngestionEvent, Rejection> {
         do {
             return .success(try validateOrThrow(event))
         } catch let rejection as Rejection {

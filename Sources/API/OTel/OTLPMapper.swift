@@ -10,9 +10,15 @@ import OTLP
 /// Covered: Langfuse SDK attributes, OpenTelemetry GenAI (`gen_ai.*` attributes and events),
 /// OpenInference (`input.value`, `llm.*`, `openinference.span.kind`), Traceloop/OpenLLMetry
 /// (`traceloop.*`, flattened `gen_ai.prompt.N.*`), Vercel AI SDK (`ai.*`), genkit, MLflow,
-/// Logfire's message name, status → level, span events as EVENT observations.
-enum OTLPMapper {
-    static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
+/// Logfire's message name, status → level, span events as EVENT observations. Package-visible
+/// for the OTLP fuzz targets (Sources/ParleyFuzz).
+package enum OTLPMapper {
+    /// The ingestion events `spans` become: one per span and span event, one trace-create per trace.
+    ///
+    /// Bodies go through `withUniqueKeys`: attribute lists may repeat a key (the OTLP spec forbids
+    /// it, exporters do it) and metadata joins several sources, while storage parses the body text
+    /// again when it re-folds an entity and would keep only the last value. Found by fuzzing.
+    package static func events(for spans: [OTLPSpan]) -> [IngestionEvent] {
         var events: [IngestionEvent] = []
         var traceParts: [String: [(isRoot: Bool, start: UInt64, body: [(String, JSONValue)])]] = [:]
         for span in spans {
@@ -58,7 +64,8 @@ enum OTLPMapper {
             body.append(("metadata", observationMetadata(span)))
             let type = IngestionEventType(rawValue: observationType.lowercased() + "-create") ?? .spanCreate
             events.append(IngestionEvent(
-                id: "otel:\(span.traceID):\(span.spanID)", type: type, timestampMicros: startMicros, body: .object(body)))
+                id: "otel:\(span.traceID):\(span.spanID)", type: type, timestampMicros: startMicros,
+                body: JSONValue.object(body).withUniqueKeys))
 
             // Span events become EVENT observations under their span (issue #5), named after
             // the event, at its time, with its attributes as metadata.
@@ -74,7 +81,7 @@ enum OTLPMapper {
                 ]
                 events.append(IngestionEvent(
                     id: "otel:\(span.traceID):\(span.spanID):event:\(index)", type: .eventCreate,
-                    timestampMicros: Int64(time / 1000), body: .object(eventBody)))
+                    timestampMicros: Int64(time / 1000), body: JSONValue.object(eventBody).withUniqueKeys))
             }
 
             if let trace = traceBody(span, input: input, output: output, start: start) {
@@ -106,7 +113,7 @@ enum OTLPMapper {
             }
             let start = parts.map(\.start).min() ?? 0
             if let index = merged.firstIndex(where: { $0.0 == "timestamp" }) { merged[index].1 = .string(iso(start)) }
-            let body = JSONValue.object(merged)
+            let body = JSONValue.object(merged).withUniqueKeys
             // The id names the content, so re-exporting the same spans changes nothing.
             let digest = Digest.shortHex(body.jsonBytes)
             events.append(IngestionEvent(
@@ -300,12 +307,15 @@ enum OTLPMapper {
         }
         guard !raw.isEmpty else { return nil }
         func first(_ keys: String...) -> Int64? { keys.lazy.compactMap { raw[$0] }.first }
-        let cacheRead = first("cache_read.input_tokens", "cache_read_input_tokens", "cache_read_tokens",
-                              "prompt_details.cache_read", "cachedInputTokens") ?? 0
-        let cacheCreation = first("cache_creation.input_tokens", "cache_creation_input_tokens", "prompt_details.cache_write") ?? 0
+        // Attribute values are any Int64: negative counts count as 0, and the cached tokens are
+        // taken out of input without going below 0, so no subtraction can overflow.
+        let cacheRead = max(0, first("cache_read.input_tokens", "cache_read_input_tokens", "cache_read_tokens",
+                                     "prompt_details.cache_read", "cachedInputTokens") ?? 0)
+        let cacheCreation = max(0, first("cache_creation.input_tokens", "cache_creation_input_tokens", "prompt_details.cache_write") ?? 0)
         var details: [(String, JSONValue)] = []
         if let input = first("input_tokens", "prompt_tokens", "prompt", "promptTokens", "inputTokens") {
-            details.append(("input", JSONValue(Int(max(0, input - cacheRead - cacheCreation)))))
+            let uncached = [cacheRead, cacheCreation].reduce(max(0, input)) { $0 > $1 ? $0 - $1 : 0 }
+            details.append(("input", JSONValue(Int(uncached))))
         }
         if let output = first("output_tokens", "completion_tokens", "completion", "completionTokens", "outputTokens") {
             details.append(("output", JSONValue(Int(output))))
