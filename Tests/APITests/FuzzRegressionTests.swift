@@ -50,32 +50,36 @@ struct FuzzRegressionTests {
     }
 
     /// Token counts from span attributes are any Int64; subtracting the cached tokens from the
-    /// input used to trap on Int64.min (or on a hugely negative cache count).
+    /// input used to trap on Int64.min (or on a hugely negative cache count). Counts past
+    /// ±`UsageLimits.maxCount` are now ignored, so nothing is left to overflow.
     @Test(arguments: [
-        (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"-9223372036854775808"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"1"}}"#, 0, 1),
-        (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"5"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"-9223372036854775808"}},{"key":"gen_ai.usage.cache_creation_input_tokens","value":{"intValue":"-9223372036854775808"}}"#, 5, 0),
-        (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"0"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"9223372036854775807"}},{"key":"gen_ai.usage.cache_creation_input_tokens","value":{"intValue":"9223372036854775807"}}"#, 0, 9_223_372_036_854_775_807),
-    ])
-    func otlpTokenCountsAtTheInt64ExtremesDoNotOverflow(attributes: String, input: Int, cached: Int) throws {
+        (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"-9223372036854775808"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"1"}}"#, nil, 1),
+        (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"5"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"-9223372036854775808"}},{"key":"gen_ai.usage.cache_creation_input_tokens","value":{"intValue":"-9223372036854775808"}}"#, 5, nil),
+        (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"0"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"9223372036854775807"}},{"key":"gen_ai.usage.cache_creation_input_tokens","value":{"intValue":"9223372036854775807"}}"#, 0, nil),
+    ] as [(String, Int?, Int?)])
+    func otlpTokenCountsAtTheInt64ExtremesDoNotOverflow(attributes: String, input: Int?, cached: Int?) throws {
         let export = #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","attributes":[\#(attributes)]}]}]}]}"#
         let events = OTLPMapper.events(for: try OTLPDecoder.decodeJSON(Array(export.utf8)).spans)
         let usage = try #require(events.first { $0.type != .traceCreate }?.body["usageDetails"])
-        #expect(usage["input"] == JSONValue(input))
-        #expect(usage["input_cached_tokens"] == (cached > 0 ? JSONValue(cached) : nil))
+        #expect(usage["input"] == input.map { JSONValue($0) })
+        #expect(usage["input_cached_tokens"] == cached.map { JSONValue($0) })
         let record = Merge.observation(id: "b7ad6b7169203331", events: events.filter { $0.type != .traceCreate }.map {
             StoredEvent(type: $0.type, timestampMicros: $0.timestampMicros, body: $0.body)
         })
-        #expect(record.inputTokens == Int64(input))
+        #expect(record.inputTokens == input.map { Int64($0) })
     }
 
     /// ingestion: one generation whose usage counts sum past Int64.max (no total given) stopped
-    /// the server with an overflow trap while the writer merged it; now it is stored.
-    @Test func batchEventWithUsageCountsNearInt64MaxIsStored() async throws {
+    /// the server with an overflow trap while the writer merged it; now such a count is a
+    /// per-event 400 and the server goes on serving.
+    @Test func batchEventWithUsageCountsNearInt64MaxIsRefusedAlone() async throws {
         try await APIHarness.with { api async throws in
             let body = #"{"batch":[{"id":"e1","type":"generation-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"g","traceId":"t","usageDetails":{"input":9223372036854775807,"output":1}}}]}"#
             let response = await api.post("/api/public/ingestion", json: body)
             #expect(response.status == 207, "\(response.text)")
-            #expect(try response.json()["successes"]?.arrayValue?.count == 1)
+            #expect(try response.json()["errors"]?.arrayValue?.first?["status"] == JSONValue(400))
+            let fine = #"{"batch":[{"id":"e2","type":"generation-create","timestamp":"2026-01-01T00:00:00Z","body":{"id":"g","traceId":"t","usageDetails":{"input":7,"output":1}}}]}"#
+            #expect(try await api.post("/api/public/ingestion", json: fine).json()["successes"]?.arrayValue?.count == 1)
         }
     }
 }
