@@ -16,16 +16,22 @@ struct CheckpointTests {
         }
     }
 
+    /// A read-write connection in WAL mode on a new file with one table `t`. No fsync per
+    /// commit: these tests need many commits, not durable ones, and must not hold a
+    /// cooperative-pool thread in fsyncs while the other suites wait for it.
+    static func walWriter(_ path: String) throws -> SQLiteConnection {
+        let writer = try SQLiteConnection(path: path)
+        _ = try writer.scalarText("PRAGMA journal_mode=WAL")
+        try writer.execute("PRAGMA synchronous=OFF")
+        try writer.execute("CREATE TABLE t (value TEXT NOT NULL)")
+        return writer
+    }
+
     @Test func aWALHookReplacesTheAutomaticCheckpointAndARestartRewindsTheWAL() throws {
         let directory = try TempDirectory(prefix: "parley-wal")
         let path = directory.file("wal.sqlite")
-        let writer = try SQLiteConnection(path: path)
+        let writer = try Self.walWriter(path)
         defer { writer.close() }
-        _ = try writer.scalarText("PRAGMA journal_mode=WAL")
-        // No fsync per commit: these tests need many commits, not durable ones, and must not
-        // hold a cooperative-pool thread in fsyncs while the other suites wait for it.
-        try writer.execute("PRAGMA synchronous=OFF")
-        try writer.execute("CREATE TABLE t (value TEXT NOT NULL)")
         let reported = Mutex<[Int]>([])
         writer.onWALCommit { frames in reported.withLock { $0.append(frames) } }
 
@@ -53,13 +59,8 @@ struct CheckpointTests {
     @Test func aPassiveCheckpointCopiesWhatTheWriterCommitted() throws {
         let directory = try TempDirectory(prefix: "parley-wal")
         let path = directory.file("wal.sqlite")
-        let writer = try SQLiteConnection(path: path)
+        let writer = try Self.walWriter(path)
         defer { writer.close() }
-        _ = try writer.scalarText("PRAGMA journal_mode=WAL")
-        // No fsync per commit: these tests need many commits, not durable ones, and must not
-        // hold a cooperative-pool thread in fsyncs while the other suites wait for it.
-        try writer.execute("PRAGMA synchronous=OFF")
-        try writer.execute("CREATE TABLE t (value TEXT NOT NULL)")
         writer.onWALCommit { _ in }
         try Self.commitRows(50, on: writer)
         let other = try SQLiteConnection(path: path)
