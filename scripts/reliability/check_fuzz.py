@@ -25,9 +25,9 @@ RESULT_LINE = re.compile(r"^RESULT target=(\S+) status=(\S+) execs=(\d+) execs_p
                          r"ft=(\d+) corpus=(\d+) crashes=(\d+)(?: reason=(.*))?$")
 
 
-def control_caught(output: str) -> bool:
-    """Whether fuzz.sh's control target (a planted crash) was caught and saved."""
-    return any(line.startswith("CONTROL status=caught") for line in output.splitlines())
+def control_line(output: str) -> str:
+    """fuzz.sh's verdict on its control target (a planted crash), or "" when it did not run."""
+    return next((line for line in output.splitlines() if line.startswith("CONTROL ")), "")
 
 
 def parse(output: str) -> dict[str, dict]:
@@ -57,7 +57,10 @@ def run(context: Context) -> list[Result]:
     (work / "fuzz.out").write_text(process.stdout + process.stderr)
     found = parse(process.stdout)
     # Without a caught control, a quiet target proves nothing: the harness may not report crashes.
-    control = control_caught(process.stdout)
+    control_verdict = control_line(process.stdout)
+    control = control_verdict.startswith("CONTROL status=caught")
+    if control_verdict:
+        log(control_verdict)
     results = []
     for target in TARGETS:
         name = f"fuzz {target}"
