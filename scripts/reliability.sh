@@ -19,18 +19,7 @@ while [ $# -gt 0 ]; do
 done
 
 # Tools some checks use, from Debian, installed only when missing.
-packages=(openssl curl python3 sqlite3)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
-fi
+scripts/apt-ensure.sh openssl curl python3 sqlite3
 
 if [ -z "$binary" ]; then
     echo "== building parley (release)"

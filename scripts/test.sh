@@ -7,18 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the build and the smoke test need (Debian names). Installed only when missing.
-packages=(libssl-dev libsqlite3-dev zlib1g-dev pkg-config openssl curl python3)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
-fi
+scripts/apt-ensure.sh libssl-dev libsqlite3-dev zlib1g-dev pkg-config openssl curl python3
 
 echo "== swift build"
 swift build --build-tests

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the named Debian packages that are missing (with sudo unless root); does nothing when
+# every one is installed. Used by test.sh and reliability.sh.
+#
+#   scripts/apt-ensure.sh openssl curl python3
+set -euo pipefail
+
+missing=()
+for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+fi
