@@ -14,7 +14,16 @@ enum EventFold {
                       defaults: ProjectDefaults(hashUserIds: hash, ioPolicy: io))
     }
 
-    static func apply(_ events: [IngestionEvent], policy: PrivacyPolicy) {
+    /// The records a batch of events folds into, as storage would keep them.
+    struct Records {
+        var traces: [TraceRecord] = []
+        var observations: [ObservationRecord] = []
+        var scores: [ScoreRecord] = []
+    }
+
+    @discardableResult
+    static func apply(_ events: [IngestionEvent], policy: PrivacyPolicy) -> Records {
+        var records = Records()
         var byEntity: [String: (kind: EntityKind, id: String, events: [StoredEvent])] = [:]
         for event in events {
             let stored = policy.isPassThrough ? event : policy.apply(event)
@@ -23,17 +32,21 @@ enum EventFold {
             byEntity["\(kind.rawValue):\(id)", default: (kind, id, [])].events.append(
                 StoredEvent(type: stored.type, timestampMicros: stored.timestampMicros, body: stored.body))
         }
-        for entity in byEntity.values {
+        // In key order, so that a replayed input folds in the same order.
+        for (_, entity) in byEntity.sorted(by: { $0.key < $1.key }) {
             switch entity.kind {
             case .trace:
                 let record = Merge.trace(id: entity.id, events: entity.events)
                 fuzzCheck(record.traceID == entity.id, "trace record for another id")
+                records.traces.append(record)
             case .observation:
                 let record = Merge.observation(id: entity.id, events: entity.events)
                 fuzzCheck(record.observationID == entity.id, "observation record for another id")
+                records.observations.append(record)
             case .score:
-                _ = Merge.score(id: entity.id, events: entity.events)
+                if let record = Merge.score(id: entity.id, events: entity.events) { records.scores.append(record) }
             }
         }
+        return records
     }
 }

@@ -7,9 +7,15 @@ import CLibFuzzer
 /// `parley-fuzz`: the fuzz targets of FuzzTarget.swift behind two entry points.
 ///
 /// A normal build replays saved inputs, which is how a crash found by the fuzzer is reproduced
-/// (with a Swift backtrace) and how the corpus is checked:
+/// (with a Swift backtrace) and how the corpus is checked, or runs N inputs made from the
+/// numbers 0…N−1 (useful for targets that generate their request from the input, such as
+/// `extreme-values`; scripts/reliability/check_extreme.py runs it in the fast suite):
 ///
 ///     parley-fuzz <target> <file or directory>...
+///     parley-fuzz <target> --random N
+///
+/// Each input must finish within `inputSeconds`, else SIGALRM ends the process: a hang fails
+/// as a crash does.
 ///
 /// Built with `-DFUZZING -sanitize=fuzzer` (scripts/reliability/fuzz.sh) the same binary is the
 /// libFuzzer driver; the target comes from the first argument or `PARLEY_FUZZ_TARGET`, and the
@@ -26,10 +32,14 @@ enum FuzzDriver {
         #endif
     }
 
+    /// Seconds one replayed input may take (the slowest seed takes milliseconds in a debug build).
+    static let inputSeconds: UInt32 = 30
+
     static func usage() -> Never {
         let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
         FileHandle.standardError.write(Data("""
             usage: parley-fuzz <target> <file or directory>...
+                   parley-fuzz <target> --random N
             targets: \(names)
 
             """.utf8))
@@ -44,6 +54,17 @@ enum FuzzDriver {
         guard let target = FuzzTarget(rawValue: name) else {
             FileHandle.standardError.write(Data("parley-fuzz: unknown target '\(name)'\n".utf8))
             usage()
+        }
+        if arguments.dropFirst().first == "--random" {
+            guard arguments.count == 3, let count = Int(arguments.last ?? ""), count > 0 else { usage() }
+            for index in 0..<count {
+                let input = withUnsafeBytes(of: UInt64(index).littleEndian) { Array($0) }
+                alarm(inputSeconds)
+                target.run(input)
+                alarm(0)
+            }
+            print("ok \(target.rawValue) \(count) generated inputs")
+            return
         }
         var files: [String] = []
         for path in arguments.dropFirst() {
@@ -65,7 +86,9 @@ enum FuzzDriver {
                 FileHandle.standardError.write(Data("parley-fuzz: cannot read \(file)\n".utf8))
                 exit(1)
             }
+            alarm(inputSeconds)
             target.run(Array(data))
+            alarm(0)
             print("ok \(target.rawValue) \(file) (\(data.count) bytes)")
         }
     }

@@ -14,6 +14,9 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case otlpProtobuf = "otlp-protobuf"
     /// `OTLPDecoder.decodeJSON`, then as `otlp-protobuf`.
     case otlpJSON = "otlp-json"
+    /// Well-formed batches and OTLP exports with extreme numbers and dates, through validation,
+    /// merge, session analysis, settings and the read path's formatting (`ExtremeValuesFuzzer`).
+    case extremeValues = "extreme-values"
     /// A planted bug: traps on inputs that start with `FUZZ`. fuzz.sh runs it first, so that a
     /// harness that would miss or not report crashes fails instead of passing quietly.
     case control
@@ -27,6 +30,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .ingestion: IngestionFuzzer.run(input)
         case .otlpProtobuf: OTLPFuzzer.runProtobuf(input)
         case .otlpJSON: OTLPFuzzer.runJSON(input)
+        case .extremeValues: ExtremeValuesFuzzer.run(input)
         case .control: fuzzCheck(!input.starts(with: Array("FUZZ".utf8)), "the control target's planted crash")
         }
     }

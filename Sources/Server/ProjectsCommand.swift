@@ -73,8 +73,14 @@ struct ProjectsCommand: ParsableCommand {
         @OptionGroup var database: KeysCommand.DatabaseOption
 
         func validate() throws {
-            if let inactivityTimeout, inactivityTimeout < 0 { throw ValidationError("--inactivity-timeout must be 0 or more") }
-            if let retentionDays, retentionDays < 0 { throw ValidationError("--retention-days must be 0 or more") }
+            // The bounds PATCH /projects/{id}/settings enforces (ValueBounds); 0 means the default.
+            for (flag, key, value) in [("--inactivity-timeout", "inactivityTimeoutSeconds", inactivityTimeout),
+                                       ("--retention-days", "retentionDays", retentionDays)] {
+                guard let value, value != 0 else { continue }
+                if case .failure(let error) = ProjectSettings.validatedChange(key, JSONValue(Int(value))) {
+                    throw ValidationError("\(flag): \(error.message) (0 uses the server's default)")
+                }
+            }
             if let hashUserIds, !["true", "false", "default"].contains(hashUserIds) {
                 throw ValidationError("--hash-user-ids takes true, false or default")
             }
@@ -83,8 +89,12 @@ struct ProjectsCommand: ParsableCommand {
             }
             for entry in contextWindow {
                 let parts = entry.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, !parts[0].isEmpty, let tokens = Int64(parts[1]), tokens > 0 else {
-                    throw ValidationError("--context-window takes MODEL=TOKENS with TOKENS a positive integer, got '\(entry)'")
+                guard parts.count == 2, let tokens = Int64(parts[1]),
+                      case .success = ProjectSettings.validatedChange("contextWindows", .object([(String(parts[0]), JSONValue(Int(tokens)))]))
+                else {
+                    let bounds = ValueBounds.contextWindowTokens
+                    throw ValidationError("--context-window takes MODEL=TOKENS with MODEL 1 to \(ValueBounds.modelNameBytes) bytes "
+                        + "and TOKENS from \(bounds.lowerBound) to \(bounds.upperBound), got '\(entry)'")
                 }
             }
         }
@@ -110,6 +120,9 @@ struct ProjectsCommand: ParsableCommand {
                 for entry in contextWindow {
                     let parts = entry.split(separator: "=", maxSplits: 1)
                     windows[String(parts[0])] = Int64(parts[1])
+                }
+                guard windows.count <= ValueBounds.contextWindowEntries else {
+                    throw ValidationError("a project has at most \(ValueBounds.contextWindowEntries) context windows; this would make \(windows.count)")
                 }
                 let members = windows.sorted { $0.key < $1.key }.map { ($0.key, JSONValue(Int($0.value))) }
                 changes.append(("contextWindows", members.isEmpty ? nil : .object(members)))

@@ -159,6 +159,10 @@ struct ServeCommand: ParsableCommand {
     private func projectDefaults() throws -> ProjectDefaults {
         var defaults = ProjectDefaults()
         let timeout = inactivityTimeout ?? Environment.int("PARLEY_INACTIVITY_TIMEOUT") ?? Int(InactivitySweeper.defaultTimeoutSeconds)
+        guard ValueBounds.inactivityTimeoutSeconds.contains(Int64(timeout)) else {
+            let bounds = ValueBounds.inactivityTimeoutSeconds
+            throw ValidationError("--inactivity-timeout must be from \(bounds.lowerBound) to \(bounds.upperBound) seconds")
+        }
         defaults.inactivityTimeoutSeconds = Int64(timeout)
         if let hash = hashUserIds {
             defaults.hashUserIds = hash
@@ -173,7 +177,9 @@ struct ServeCommand: ParsableCommand {
             defaults.ioPolicy = policy
         }
         let days = retentionDays ?? Environment.int("PARLEY_RETENTION_DAYS") ?? 0
-        guard days >= 0 else { throw ValidationError("--retention-days must be 0 or more") }
+        guard days == 0 || ValueBounds.retentionDays.contains(Int64(days)) else {
+            throw ValidationError("--retention-days must be 0 (keep forever) or from 1 to \(ValueBounds.retentionDays.upperBound)")
+        }
         defaults.retentionDays = days == 0 ? nil : Int64(days)
         return defaults
     }

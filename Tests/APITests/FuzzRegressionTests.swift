@@ -51,7 +51,7 @@ struct FuzzRegressionTests {
 
     /// Token counts from span attributes are any Int64; subtracting the cached tokens from the
     /// input used to trap on Int64.min (or on a hugely negative cache count). Counts past
-    /// ±`UsageLimits.maxCount` are now ignored, so nothing is left to overflow.
+    /// ±`ValueBounds.maxCount` are now ignored, so nothing is left to overflow.
     @Test(arguments: [
         (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"-9223372036854775808"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"1"}}"#, nil, 1),
         (#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"5"}},{"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"-9223372036854775808"}},{"key":"gen_ai.usage.cache_creation_input_tokens","value":{"intValue":"-9223372036854775808"}}"#, 5, nil),

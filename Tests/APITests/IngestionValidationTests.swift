@@ -123,7 +123,7 @@ struct IngestionValidationTests {
         ("body-missing", #"{"id":"body-missing","type":"trace-create","timestamp":"2026-11-24T21:58:28Z"}"#),
         ("usage-text", #"{"id":"usage-text","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"input":"ten"}}}"#),
         ("usage-details-list", #"{"id":"usage-details-list","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usageDetails":[1]}}"#),
-        // Huge numbers (issue #9): not finite, or counts past UsageLimits.maxCount.
+        // Huge numbers (issue #9): not finite, or counts past ValueBounds.maxCount.
         ("usage-infinite", #"{"id":"usage-infinite","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"input":1e400}}}"#),
         ("usage-past-int64", #"{"id":"usage-past-int64","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"input":123456789012345678901234567890}}}"#),
         ("usage-cost-infinite", #"{"id":"usage-cost-infinite","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","usage":{"totalCost":-1e400}}}"#),
@@ -162,7 +162,7 @@ struct IngestionValidationTests {
 
     @Test func usageCountsAtTheLimitAndHugeMetadataNumbersAreStoredAndReadBack() async throws {
         try await APIHarness.with { api async throws in
-            let limit = UsageLimits.maxCount
+            let limit = ValueBounds.maxCount
             let response = await api.post("/api/public/ingestion", json: Self.batch(
                 #"{"id":"e1","type":"generation-create","timestamp":"2026-11-24T21:58:28Z","body":{"id":"g1","traceId":"t1","usage":{"input":\#(limit),"output":\#(limit)},"metadata":{"big":1e400,"long":123456789012345678901234567890}}}"#))
             #expect(try IngestionResult(response).successIDs == ["e1"])

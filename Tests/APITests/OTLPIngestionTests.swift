@@ -132,7 +132,7 @@ struct OTLPIngestionTests {
 
     /// GenAI usage attributes are int64: at its ends they once overflowed the cache-token
     /// subtraction or the total, a trap that took the server down. Counts past
-    /// UsageLimits.maxCount are ignored; the spans are stored.
+    /// ValueBounds.maxCount are ignored; the spans are stored.
     @Test func usageAttributesAtTheEndsOfInt64AreIgnoredAndTheSpansStored() async throws {
         try await APIHarness.with { api async throws in
             func span(_ id: String, _ input: String, _ other: String) -> String {

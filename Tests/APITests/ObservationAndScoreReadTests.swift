@@ -238,7 +238,7 @@ struct ObservationAndScoreReadTests {
         }
     }
 
-    /// A usage map stored before counts were bounded (UsageLimits) can add up past Int64; the
+    /// A usage map stored before counts were bounded (ValueBounds) can add up past Int64; the
     /// derived `usage` fields saturate instead of trapping (which took the server down on read).
     @Test func storedUsagePastInt64ReadsBackSaturated() async throws {
         try await APIHarness.with { api async throws in

@@ -78,9 +78,10 @@ struct AnalyticsModelTests {
         #expect(analysis.turns.map { $0.flags.contains("duplicate_number") } == [false, true, false, true])
     }
 
-    @Test func anAbsurdSentNumberDoesNotEnumerateGaps() {
+    @Test func anAbsurdSentNumberListsTheFirstGapsAndCountsThemAll() {
         let analysis = SessionAnalysis.analyse(Self.turns([1, 9_000_000_000]))
-        #expect(analysis.issues.gaps.isEmpty)
+        #expect(analysis.issues.gaps == Array(2...101))
+        #expect(analysis.issues.gapCount == 8_999_999_998)
         #expect(analysis.lastTurnNumber == 9_000_000_000)
     }
 

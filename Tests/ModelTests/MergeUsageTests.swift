@@ -166,7 +166,7 @@ struct MergeUsageTests {
     }
 
     @Test func countsAtTheLimitAreKeptAndAddedUp() throws {
-        let limit = UsageLimits.maxCount
+        let limit = ValueBounds.maxCount
         let record = try Self.fold(#"{"usageDetails":{"a":\#(limit),"b":"\#(limit)","c":\#(limit + 1)}}"#)
         #expect(try Self.usage(record) == json(#"{"a":\#(limit),"b":\#(limit),"total":\#(2 * limit)}"#))
     }

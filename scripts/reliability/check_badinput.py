@@ -36,7 +36,7 @@ ORDER = 35
 
 BATCH_LIMIT = 3_500_000          # IngestionHandlers.Limits.maxBatchBytes, docs/CONFIGURATION.md
 BODY_LIMIT = 16 * 1024 * 1024    # --max-body-bytes default
-MAX_COUNT = 1_000_000_000_000    # UsageLimits.maxCount
+MAX_COUNT = 1_000_000_000_000    # ValueBounds.maxCount
 
 
 class Case:

@@ -157,9 +157,10 @@ package enum EventValidator {
         }
     }
 
-    /// Numbers in `usage`, `usageDetails` and `costDetails` must be finite, and counts at most
-    /// `UsageLimits.maxCount`: a count past it cannot be stored as sent (the sums over a
-    /// session would overflow), so the event gets a clear 400 instead of a silently dropped value.
+    /// Numbers in `usage`, `usageDetails` and `costDetails` must be finite, counts at most
+    /// `ValueBounds.maxCount` and costs at most `ValueBounds.maxCost`: a number past its bound
+    /// cannot be stored as sent (the sums over a session would overflow), so the event gets a
+    /// clear 400 instead of a silently dropped value.
     private static func checkUsageNumbers(_ body: JSONValue) throws {
         func check(_ value: JSONValue, path: String, isCount: Bool) throws {
             switch value {
@@ -167,8 +168,11 @@ package enum EventValidator {
                 guard let number = value.doubleValue, number.isFinite else {
                     throw Rejection.invalid("\(path): number out of range")
                 }
-                if isCount && abs(number) > Double(UsageLimits.maxCount) {
-                    throw Rejection.invalid("\(path): count larger than \(UsageLimits.maxCount)")
+                if isCount && abs(number) > Double(ValueBounds.maxCount) {
+                    throw Rejection.invalid("\(path): count larger than \(ValueBounds.maxCount)")
+                }
+                if !isCount && abs(number) > ValueBounds.maxCost {
+                    throw Rejection.invalid("\(path): cost larger than \(Int(ValueBounds.maxCost))")
                 }
             case .object(let members):
                 for (key, member) in members { try check(member, path: "\(path).\(key)", isCount: isCount) }
@@ -203,6 +207,9 @@ package enum EventValidator {
         }
         if ScoreValue(body: body) == nil {
             throw Rejection.invalid("body.value: does not match dataType")
+        }
+        if let number = body["value"]?.doubleValue, abs(number) > ValueBounds.maxScoreMagnitude {
+            throw Rejection.invalid("body.value: must be within ±\(ValueBounds.maxScoreMagnitude)")
         }
         func present(_ key: String) -> Bool { body[key].map { !$0.isNull } ?? false }
         let targets = [present("traceId"), present("sessionId"), present("datasetRunId")].filter { $0 }.count

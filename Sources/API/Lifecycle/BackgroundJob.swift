@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Storage
 import Synchronization
 
 /// Runs one piece of maintenance work in the background: now and every `interval` seconds, and
@@ -76,6 +77,23 @@ extension BackgroundJob {
             let began = clock.now
             guard try await step() else { return }
             try await Task.sleep(for: clock.now - began)
+        }
+    }
+}
+
+extension BackgroundJob {
+    /// Runs one part of a run (a project's share, one deletion job) in isolation. A failure of
+    /// the whole server (overload, shutdown, a full disk or a busy database, cancellation) ends
+    /// the run, which is retried at the next; any other failure is logged and that part skipped
+    /// until the next run, so one project's data never stops the others' work.
+    static func isolated(_ part: @autoclosure () -> String, logger: Logger, _ work: () async throws -> Void) async throws {
+        do {
+            try await work()
+        } catch {
+            if error is StorageError || error is CancellationError { throw error }
+            if let error = error as? SQLiteError, error.isDiskFull || error.isTransient { throw error }
+            if let error = error as? APIError, error.status == 503 { throw error }  // `write`'s form of the above
+            logger.warning("\(part()) failed, skipped until the next run: \(error)")
         }
     }
 }

@@ -42,11 +42,13 @@ public final class DeletionWorker: Sendable {
 
     private static func finishUnfinished(database: Database, batchSize: Int, logger: Logger) async throws {
         for job in try database.read({ try DeletionStore.unfinishedJobs(on: $0) }) {
-            try await BackgroundJob.paced {
-                !(try await step(database: database, batchSize: batchSize, jobID: job.jobID,
-                                 target: job.deletionTarget, projectID: job.projectID))
+            try await BackgroundJob.isolated("deletion \(job.jobID) (\(job.kind))", logger: logger) {
+                try await BackgroundJob.paced {
+                    !(try await step(database: database, batchSize: batchSize, jobID: job.jobID,
+                                     target: job.deletionTarget, projectID: job.projectID))
+                }
+                logger.info("deletion \(job.jobID) (\(job.kind)) finished")
             }
-            logger.info("deletion \(job.jobID) (\(job.kind)) finished")
         }
     }
 }

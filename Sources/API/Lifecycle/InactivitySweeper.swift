@@ -1,4 +1,5 @@
 import Logging
+import Model
 import Storage
 
 /// Times out idle sessions in the background, so a session's status never depends on a read
@@ -13,6 +14,7 @@ public final class InactivitySweeper: Sendable {
 
     private let database: Database
     private let defaultTimeoutMs: Int64
+    private let logger: Logger
     private let job: BackgroundJob
 
     /// `clock` gives "now" in ms since the epoch; tests inject their own.
@@ -21,30 +23,39 @@ public final class InactivitySweeper: Sendable {
         logger: Logger, clock: @escaping @Sendable () -> Int64
     ) {
         self.database = database
-        let timeout = max(1, defaultTimeoutSeconds) * 1000
+        let timeout = max(1, defaultTimeoutSeconds).multipliedSaturating(by: 1000)
         defaultTimeoutMs = timeout
+        self.logger = logger
         job = BackgroundJob(name: "inactivity sweep", logger: logger) {
-            let marked = try await Self.sweep(database: database, now: clock(), defaultTimeoutMs: timeout)
+            let marked = try await Self.sweep(database: database, now: clock(), defaultTimeoutMs: timeout, logger: logger)
             if marked > 0 { logger.debug("timed out \(marked) idle session(s)") }
         }
     }
 
-    /// Times out every session idle at `now`; returns how many.
+    /// Times out every session idle at `now`; returns how many. A project whose sweep fails is
+    /// logged and skipped until the next run, so one project's data never holds up the others.
     @discardableResult
     public func sweep(now: Int64) async throws -> Int {
-        try await Self.sweep(database: database, now: now, defaultTimeoutMs: defaultTimeoutMs)
+        try await Self.sweep(database: database, now: now, defaultTimeoutMs: defaultTimeoutMs, logger: logger)
     }
 
-    private static func sweep(database: Database, now: Int64, defaultTimeoutMs timeout: Int64) async throws -> Int {
+    private static func sweep(database: Database, now: Int64, defaultTimeoutMs: Int64, logger: Logger) async throws -> Int {
         var total = 0
-        guard try database.read({ try SessionStore.hasInactive(now: now, defaultTimeoutMs: timeout, on: $0) }) else { return 0 }
-        while true {
-            let marked = try await database.writer.write { db in
-                try SessionStore.sweepInactive(now: now, defaultTimeoutMs: timeout, limit: Self.batchSize, on: db)
+        for (projectID, settings) in try database.read({ try ProjectSettingsStore.all(on: $0) }) {
+            let timeout = settings.inactivityTimeoutMs(default: defaultTimeoutMs)
+            try await BackgroundJob.isolated("inactivity sweep of project \(projectID)", logger: logger) {
+                guard try database.read({ try SessionStore.hasInactive(projectID: projectID, now: now, timeoutMs: timeout, on: $0) })
+                else { return }
+                while true {
+                    let marked = try await database.writer.write { db in
+                        try SessionStore.sweepInactive(projectID: projectID, now: now, timeoutMs: timeout, limit: Self.batchSize, on: db)
+                    }
+                    total += marked
+                    if marked < Self.batchSize { return }
+                }
             }
-            total += marked
-            if marked < Self.batchSize { return total }
         }
+        return total
     }
 
     /// Sweeps now and then every `interval` seconds until `stop()` (once per sweeper). The

@@ -14,14 +14,16 @@ public final class RetentionSweeper: Sendable {
     static let maxStepRows = 500
     private let database: Database
     private let defaultDays: Int64?
+    private let logger: Logger
     private let job: BackgroundJob
 
     /// `clock` gives "now" in ms since the epoch; tests inject their own.
     public init(database: Database, defaultDays: Int64?, logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.database = database
         self.defaultDays = defaultDays
+        self.logger = logger
         job = BackgroundJob(name: "retention", logger: logger) {
-            let deleted = try await Self.sweep(database: database, defaultDays: defaultDays, now: clock())
+            let deleted = try await Self.sweep(database: database, defaultDays: defaultDays, now: clock(), logger: logger)
             if deleted > 0 { logger.info("retention deleted \(deleted) row(s) past their projects' retention") }
         }
     }
@@ -31,29 +33,31 @@ public final class RetentionSweeper: Sendable {
     public func stop() { job.stop() }
 
     /// Deletes everything past retention at `now`; returns how many rows (traces, scores,
-    /// sessions, … each counted once) it deleted.
+    /// sessions, … each counted once) it deleted. A project whose retention fails is logged and
+    /// skipped until the next run.
     @discardableResult
     public func sweep(now: Int64) async throws -> Int {
-        try await Self.sweep(database: database, defaultDays: defaultDays, now: now)
+        try await Self.sweep(database: database, defaultDays: defaultDays, now: now, logger: logger)
     }
 
-    private static func sweep(database: Database, defaultDays: Int64?, now: Int64) async throws -> Int {
+    private static func sweep(database: Database, defaultDays: Int64?, now: Int64, logger: Logger) async throws -> Int {
         var total = 0
         for (projectID, settings) in try database.read({ try ProjectSettingsStore.all(on: $0) }) {
-            guard let days = settings.retentionDays ?? defaultDays else { continue }
-            let cutoff = now - days * 86_400_000
-            var size = StepSize(initial: initialStepRows, bounds: 1...maxStepRows, target: stepTarget)
-            try await BackgroundJob.paced {
-                let rows = size.rows
-                let (deleted, took) = try await write(database) { db in
-                    let clock = ContinuousClock()
-                    let began = clock.now
-                    let deleted = try DeletionStore.expire(projectID: projectID, before: cutoff, limit: rows, on: db)
-                    return (deleted, clock.now - began)
+            guard let cutoff = settings.retentionCutoff(now: now, defaultDays: defaultDays) else { continue }
+            try await BackgroundJob.isolated("retention of project \(projectID)", logger: logger) {
+                var size = StepSize(initial: initialStepRows, bounds: 1...maxStepRows, target: stepTarget)
+                try await BackgroundJob.paced {
+                    let rows = size.rows
+                    let (deleted, took) = try await write(database) { db in
+                        let clock = ContinuousClock()
+                        let began = clock.now
+                        let deleted = try DeletionStore.expire(projectID: projectID, before: cutoff, limit: rows, on: db)
+                        return (deleted, clock.now - began)
+                    }
+                    size.adapt(deleted: deleted, took: took)
+                    total += deleted
+                    return deleted > 0
                 }
-                size.adapt(deleted: deleted, took: took)
-                total += deleted
-                return deleted > 0
             }
         }
         return total

@@ -298,10 +298,10 @@ package enum OTLPMapper {
         var raw: [String: Int64] = [:]
         for (key, value) in span.attributes where key != "gen_ai.usage.cost" {
             guard let prefix = ["gen_ai.usage.", "llm.token_count.", "ai.usage."].first(where: key.hasPrefix) else { continue }
-            // Counts past UsageLimits.maxCount are ignored, as in batch usage, so the
+            // Counts past ValueBounds.maxCount are ignored, as in batch usage, so the
             // subtraction below cannot overflow.
             if let count = value.intValue ?? value.stringValue.flatMap({ Int64($0) }),
-               (-UsageLimits.maxCount...UsageLimits.maxCount).contains(count) {
+               (-ValueBounds.maxCount...ValueBounds.maxCount).contains(count) {
                 raw[String(key.dropFirst(prefix.count))] = count
             }
         }

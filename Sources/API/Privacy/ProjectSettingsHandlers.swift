@@ -57,36 +57,11 @@ enum ProjectSettingsHandlers {
         ])
     }
 
-    /// A PATCH member checked against its setting; nil for `null` (back to the default).
+    /// A PATCH member checked against its setting (`ValueBounds`); nil for `null` (back to the default).
     static func validated(_ key: String, _ value: JSONValue) throws -> JSONValue? {
-        if value.isNull { return nil }
-        func positive() throws -> JSONValue {
-            guard let number = value.intValue, number > 0 else {
-                throw APIError.badRequest("Invalid request data: \(key) must be a positive integer or null")
-            }
-            return JSONValue(Int(number))
-        }
-        switch key {
-        case "inactivityTimeoutSeconds", "retentionDays":
-            return try positive()
-        case "hashUserIds":
-            guard value.boolValue != nil else { throw APIError.badRequest("Invalid request data: hashUserIds must be true, false or null") }
-            return value
-        case "ioPolicy":
-            guard let text = value.stringValue, ProjectSettings.IOPolicy(rawValue: text) != nil else {
-                let options = ProjectSettings.IOPolicy.allCases.map(\.rawValue).joined(separator: ", ")
-                throw APIError.badRequest("Invalid request data: ioPolicy must be one of \(options), or null")
-            }
-            return value
-        case "contextWindows":
-            guard let windows = value.objectValue,
-                  windows.allSatisfy({ !$0.0.isEmpty && ($0.1.intValue ?? 0) > 0 }) else {
-                throw APIError.badRequest("Invalid request data: contextWindows must map model names to positive token counts, or be null")
-            }
-            return windows.isEmpty ? nil : value
-        default:
-            throw APIError.badRequest(
-                "Invalid request data: unknown setting \(key); settings are \(ProjectSettings.keys.joined(separator: ", "))")
+        switch ProjectSettings.validatedChange(key, value) {
+        case .success(let stored): return stored
+        case .failure(let error): throw APIError.badRequest("Invalid request data: \(error.message)")
         }
     }
 }

@@ -43,9 +43,26 @@ extension QueryParameters {
         return micros / 1000
     }
 
-    /// Every value of a multi-valued parameter (`?environment=a&environment=b`, or `a,b`).
-    func list(_ name: String) -> [String] {
-        values(name).flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
+    /// Values of one multi-valued parameter at most (each becomes a bound SQL value).
+    static let maxListValues = 100
+
+    /// Every value of a multi-valued parameter (`?environment=a&environment=b`, or `a,b`); 400
+    /// past `maxListValues`.
+    func list(_ name: String) throws -> [String] {
+        let values = values(name).flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
+        guard values.count <= Self.maxListValues else {
+            throw APIError.badRequest("Invalid request data: \(name) takes at most \(Self.maxListValues) values")
+        }
+        return values
+    }
+
+    /// A number parameter; 400 when present and not a finite number.
+    func finiteNumber(_ name: String) throws -> Double? {
+        guard let text = self[name] else { return nil }
+        guard let value = Double(text), value.isFinite else {
+            throw APIError.badRequest("Invalid request data: \(name) must be a finite number")
+        }
+        return value
     }
 
     /// `orderBy=<field>.<asc|desc>`, validated against `fields`.

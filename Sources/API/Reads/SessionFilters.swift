@@ -5,11 +5,14 @@ import Storage
 /// The filters of the session list (`GET /api/public/sessions`), shared by every endpoint that
 /// takes them (the session distributions and drop-off analytics), so they always agree.
 enum SessionFilters {
+    /// `metadata[key]=value` filters in one request at most.
+    static let maxMetadataFilters = 20
+
     static func conditions(_ query: QueryParameters, auth: AuthContext) throws -> ReadStore.Conditions {
         var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
         if let from = try query.millis("fromTimestamp") { conditions.add("created_at >= ?", .integer(from)) }
         if let to = try query.millis("toTimestamp") { conditions.add("created_at < ?", .integer(to)) }
-        conditions.any("environment", query.list("environment"))
+        conditions.any("environment", try query.list("environment"))
         if let userID = query.userID(auth.privacy) { conditions.add("user_id = ?", .text(userID)) }
         if let status = query["status"] {
             guard ["active", "ended", "timed_out"].contains(status) else {
@@ -24,10 +27,15 @@ enum SessionFilters {
             }
             conditions.add("turn_count >= ?", .integer(minTurns))
         }
-        for tag in query.list("tag") {
+        for tag in try query.list("tag") {
             conditions.add("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)", .text(tag))
         }
-        for (key, value) in query.all where key.hasPrefix("metadata[") && key.hasSuffix("]") {
+        let metadataFilters = query.all.filter { $0.0.hasPrefix("metadata[") && $0.0.hasSuffix("]") }
+        guard metadataFilters.count <= maxMetadataFilters else {
+            // Each one is a JSON lookup in every session and its traces.
+            throw APIError.badRequest("Invalid request data: at most \(maxMetadataFilters) metadata[...] filters")
+        }
+        for (key, value) in metadataFilters {
             let field = String(key.dropFirst("metadata[".count).dropLast())
             guard !field.isEmpty else { continue }
             let path = "$.\"" + field.replacingOccurrences(of: "\"", with: "\\\"") + "\""

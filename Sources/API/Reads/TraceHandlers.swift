@@ -44,10 +44,10 @@ enum TraceHandlers {
         for (parameter, column) in [("name", "name"), ("sessionId", "session_id"), ("version", "version"), ("release", "release")] {
             if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
         }
-        for tag in query.list("tags") {
+        for tag in try query.list("tags") {
             conditions.add("EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)", .text(tag))
         }
-        conditions.any("environment", query.list("environment"))
+        conditions.any("environment", try query.list("environment"))
         if let from = try query.millis("fromTimestamp") { conditions.add("timestamp >= ?", .integer(from)) }
         if let to = try query.millis("toTimestamp") { conditions.add("timestamp < ?", .integer(to)) }
         return conditions
@@ -158,7 +158,7 @@ enum ObservationHandlers {
             if let userID = query.userID(auth.privacy) {
                 conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = observations.project_id AND user_id = ?)", .text(userID))
             }
-            conditions.any("environment", query.list("environment"))
+            conditions.any("environment", try query.list("environment"))
             if let from = try query.millis("fromStartTime") { conditions.add("start_time >= ?", .integer(from)) }
             if let to = try query.millis("toStartTime") { conditions.add("start_time < ?", .integer(to)) }
             let frozen = conditions
@@ -205,7 +205,7 @@ enum ObservationHandlers {
             if let userID = query.userID(auth.privacy) {
                 conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = scores.project_id AND user_id = ?)", .text(userID))
             }
-            conditions.any("environment", query.list("environment"))
+            conditions.any("environment", try query.list("environment"))
             if let from = try query.millis("fromTimestamp") { conditions.add("timestamp >= ?", .integer(from)) }
             if let to = try query.millis("toTimestamp") { conditions.add("timestamp < ?", .integer(to)) }
             let frozen = conditions

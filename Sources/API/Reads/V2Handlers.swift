@@ -64,7 +64,7 @@ enum V2Handlers {
             case "false": conditions.add("parent_observation_id IS NOT NULL")
             default: throw APIError.badRequest("Invalid request data: isRootObservation must be true or false")
             }
-            conditions.any("environment", query.list("environment"))
+            conditions.any("environment", try query.list("environment"))
             if let from = try query.millis("fromStartTime") { conditions.add("start_time >= ?", .integer(from)) }
             if let to = try query.millis("toStartTime") { conditions.add("start_time < ?", .integer(to)) }
             let after = try Cursor.decode(query["cursor"])
@@ -145,25 +145,19 @@ enum V2Handlers {
         for (parameter, column) in [("name", "name"), ("source", "source"), ("dataType", "data_type"), ("configId", "config_id"),
                                     ("queueId", "queue_id"), ("sessionId", "session_id"), ("traceId", "trace_id"),
                                     ("datasetRunId", "dataset_run_id"), ("id", "score_id")] {
-            let values = query.list(parameter)
+            let values = try query.list(parameter)
             conditions.any(column, values)
         }
-        conditions.any("score_id", query.list("scoreIds"))
-        conditions.any("observation_id", query.list("observationId"))
-        conditions.any("environment", query.list("environment"))
+        conditions.any("score_id", try query.list("scoreIds"))
+        conditions.any("observation_id", try query.list("observationId"))
+        conditions.any("environment", try query.list("environment"))
         if let userID = query.userID(auth.privacy) {
             conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = scores.project_id AND user_id = ?)", .text(userID))
         }
         if let from = try query.millis("fromTimestamp") { conditions.add("timestamp >= ?", .integer(from)) }
         if let to = try query.millis("toTimestamp") { conditions.add("timestamp < ?", .integer(to)) }
-        if let text = query["valueMin"] {
-            guard let value = Double(text) else { throw APIError.badRequest("Invalid request data: valueMin must be a number") }
-            conditions.add("value >= ?", .real(value))
-        }
-        if let text = query["valueMax"] {
-            guard let value = Double(text) else { throw APIError.badRequest("Invalid request data: valueMax must be a number") }
-            conditions.add("value <= ?", .real(value))
-        }
+        if let value = try query.finiteNumber("valueMin") { conditions.add("value >= ?", .real(value)) }
+        if let value = try query.finiteNumber("valueMax") { conditions.add("value <= ?", .real(value)) }
         return conditions
     }
 
@@ -279,10 +273,10 @@ enum V2Handlers {
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID, column: "traces.project_id")
             if let name = query["traceName"] { conditions.add("traces.name = ?", .text(name)) }
             if let userID = query.userID(auth.privacy) { conditions.add("traces.user_id = ?", .text(userID)) }
-            for tag in query.list("tags") {
+            for tag in try query.list("tags") {
                 conditions.add("EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)", .text(tag))
             }
-            conditions.any("traces.environment", query.list("environment"))
+            conditions.any("traces.environment", try query.list("environment"))
             if let from = try query.millis("fromTimestamp") { conditions.add("traces.timestamp >= ?", .integer(from)) }
             if let to = try query.millis("toTimestamp") { conditions.add("traces.timestamp < ?", .integer(to)) }
             let frozen = conditions

@@ -20,14 +20,17 @@ public struct StageEntry: Sendable, Equatable {
     /// The stages of `turns` (in time order), each once, in the order they were entered.
     public static func path(of turns: [TurnFacts]) -> [StageEntry] {
         var path: [StageEntry] = []
+        // Stage name → its index in `path`: a session may send a new stage name with every turn.
+        var positions: [String: Int] = [:]
         for turn in turns {
             guard let stage = turn.tracking.journeyStage else { continue }
             let number = turn.tracking.journeyStageNumber
             let measured = turn.tracking.journeyTimeInStageMs
-            if let index = path.firstIndex(where: { $0.stage == stage }) {
+            if let index = positions[stage] {
                 if let number { path[index].stageNumber = min(path[index].stageNumber ?? number, number) }
                 if let measured { path[index].measuredMs = max(path[index].measuredMs ?? measured, measured) }
             } else {
+                positions[stage] = path.count
                 path.append(StageEntry(stage: stage, stageNumber: number, enteredAt: turn.timestamp, measuredMs: measured))
             }
         }
@@ -149,7 +152,7 @@ public struct JourneyFunnel: Sendable, Equatable {
                 if let measured = entry.measuredMs {
                     times[at].append(measured)
                 } else if let next = index + 1 < outcome.path.count ? outcome.path[index + 1].enteredAt : outcome.lastActivity {
-                    times[at].append(max(0, next - entry.enteredAt))
+                    times[at].append(max(0, next.subtractingSaturating(entry.enteredAt)))
                 }
             }
             if furthest >= 0 { reachedAtLeast[furthest] += 1 }

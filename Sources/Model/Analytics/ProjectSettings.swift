@@ -41,15 +41,72 @@ public struct ProjectSettings: Sendable, Equatable {
         self.init(value)
     }
 
-    /// Reads a settings object; members that are not valid settings count as not set.
+    /// Reads a settings object; members that are not valid settings count as not set. A number
+    /// past its `ValueBounds` range (stored by a version that did not check it) counts as the
+    /// bound, and context windows past the count or name bounds are left out, so no stored
+    /// setting can make a sweeper's arithmetic trap or a turn's model lookup unbounded.
     public init(_ value: JSONValue) {
-        if let seconds = value["inactivityTimeoutSeconds"]?.intValue, seconds > 0 { inactivityTimeoutSeconds = seconds }
+        func clamped(_ number: Int64?, _ bounds: ClosedRange<Int64>) -> Int64? {
+            guard let number, number > 0 else { return nil }
+            return min(number, bounds.upperBound)
+        }
+        inactivityTimeoutSeconds = clamped(value["inactivityTimeoutSeconds"]?.intValue, ValueBounds.inactivityTimeoutSeconds)
         for (model, size) in value["contextWindows"]?.objectValue ?? [] {
-            if let tokens = size.intValue, tokens > 0 { contextWindows[model] = tokens }
+            guard contextWindows.count < ValueBounds.contextWindowEntries, Self.isModelName(model) else { continue }
+            if let tokens = clamped(size.intValue, ValueBounds.contextWindowTokens) { contextWindows[model] = tokens }
         }
         hashUserIds = value["hashUserIds"]?.boolValue
         ioPolicy = value["ioPolicy"]?.stringValue.flatMap(IOPolicy.init(rawValue:))
-        if let days = value["retentionDays"]?.intValue, days > 0 { retentionDays = days }
+        retentionDays = clamped(value["retentionDays"]?.intValue, ValueBounds.retentionDays)
+    }
+
+    static func isModelName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= ValueBounds.modelNameBytes
+    }
+
+    /// A change to setting `key` as PATCH and `parley projects set` take it: the value to store,
+    /// nil for `null` (back to the server's default), or the reason it is refused.
+    public static func validatedChange(_ key: String, _ value: JSONValue) -> Result<JSONValue?, SettingError> {
+        if value.isNull { return .success(nil) }
+        func whole(_ bounds: ClosedRange<Int64>) -> Result<JSONValue?, SettingError> {
+            guard let number = value.intValue, bounds.contains(number) else {
+                return .failure(SettingError(
+                    "\(key) must be an integer from \(bounds.lowerBound) to \(bounds.upperBound), or null"))
+            }
+            return .success(JSONValue(Int(number)))
+        }
+        switch key {
+        case "inactivityTimeoutSeconds":
+            return whole(ValueBounds.inactivityTimeoutSeconds)
+        case "retentionDays":
+            return whole(ValueBounds.retentionDays)
+        case "hashUserIds":
+            guard value.boolValue != nil else { return .failure(SettingError("hashUserIds must be true, false or null")) }
+            return .success(value)
+        case "ioPolicy":
+            guard let text = value.stringValue, IOPolicy(rawValue: text) != nil else {
+                let options = IOPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                return .failure(SettingError("ioPolicy must be one of \(options), or null"))
+            }
+            return .success(value)
+        case "contextWindows":
+            let tokens = ValueBounds.contextWindowTokens
+            guard let windows = value.objectValue, windows.count <= ValueBounds.contextWindowEntries,
+                  windows.allSatisfy({ isModelName($0.0) && $0.1.intValue.map(tokens.contains) == true }) else {
+                return .failure(SettingError(
+                    "contextWindows must map at most \(ValueBounds.contextWindowEntries) model names of 1 to "
+                    + "\(ValueBounds.modelNameBytes) bytes to token counts from \(tokens.lowerBound) to \(tokens.upperBound), or be null"))
+            }
+            return .success(windows.isEmpty ? nil : value)
+        default:
+            return .failure(SettingError("unknown setting \(key); settings are \(keys.joined(separator: ", "))"))
+        }
+    }
+
+    /// Why a settings change was refused.
+    public struct SettingError: Error, Equatable, Sendable {
+        public let message: String
+        init(_ message: String) { self.message = message }
     }
 
     public var windows: ContextWindows { ContextWindows(overrides: contextWindows) }
@@ -61,7 +118,15 @@ public struct ProjectSettings: Sendable, Equatable {
 
     /// The inactivity timeout in milliseconds: the project's own, else `defaultMs`.
     public func inactivityTimeoutMs(default defaultMs: Int64) -> Int64 {
-        inactivityTimeoutSeconds.map { $0 * 1000 } ?? defaultMs
+        inactivityTimeoutSeconds.map { $0.multipliedSaturating(by: 1000) } ?? defaultMs
+    }
+
+    /// The time before which data expires at `now` (ms since the epoch): the project's
+    /// retention, else `defaultDays`; nil when data is kept forever. Saturating, so no stored or
+    /// configured value can make it trap.
+    public func retentionCutoff(now: Int64, defaultDays: Int64?) -> Int64? {
+        guard let days = retentionDays ?? defaultDays else { return nil }
+        return now.subtractingSaturating(days.multipliedSaturating(by: 86_400_000))
     }
 
     /// The settings as stored (only the keys that are set).

@@ -61,8 +61,11 @@ public struct TurnIssues: Sendable, Equatable {
     public var missing: Int = 0
     /// Numbers more than one turn of the same conversation carry.
     public var duplicates: [Int64] = []
-    /// Numbers absent between 1 (or 0) and the highest, per conversation.
+    /// Numbers absent between 1 (or 0) and the highest, per conversation: the lowest
+    /// `ValueBounds.listedTurnGaps` of them.
     public var gaps: [Int64] = []
+    /// How many numbers are absent in all (saturating), listed or not.
+    public var gapCount: Int64 = 0
     /// Turns whose sent number is lower than one sent by an earlier turn.
     public var outOfOrder: Int = 0
 
@@ -73,7 +76,8 @@ public struct TurnIssues: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             ("missing", JSONValue(missing)), ("duplicates", .array(duplicates.map { JSONValue(Int($0)) })),
-            ("gaps", .array(gaps.map { JSONValue(Int($0)) })), ("outOfOrder", JSONValue(outOfOrder)),
+            ("gaps", .array(gaps.map { JSONValue(Int($0)) })), ("gapCount", JSONValue(Int(gapCount))),
+            ("outOfOrder", JSONValue(outOfOrder)),
         ])
     }
 }
@@ -170,6 +174,10 @@ public struct SessionAnalysis: Sendable, Equatable {
     /// Turn numbers per conversation: the sent number, else one more than the turn before it in
     /// time order (so a session that sends none is numbered 1, 2, 3 … by start time, and a late
     /// turn slots in where its start time puts it). Issues are judged on the resulting numbers.
+    ///
+    /// The work is linear in the turns (plus a sort), whatever numbers they carry: gaps are found
+    /// between neighbouring numbers and counted as ranges, never by walking the numbers, and all
+    /// arithmetic saturates, since stored rows may predate `ValueBounds.ordinal`.
     static func number(_ turns: [TurnFacts], issues: inout TurnIssues) -> [TurnDerivation] {
         var derived = [TurnDerivation](repeating: TurnDerivation(number: 0, source: .derived), count: turns.count)
         var byConversation: [String: [Int]] = [:]
@@ -180,7 +188,7 @@ public struct SessionAnalysis: Sendable, Equatable {
             byConversation[key, default: []].append(index)
         }
         var duplicates = Set<Int64>()
-        var gaps = Set<Int64>()
+        var missing: [ClosedRange<Int64>] = []
         for key in order {
             let indices = byConversation[key] ?? []
             var previous: Int64 = 0
@@ -195,7 +203,7 @@ public struct SessionAnalysis: Sendable, Equatable {
                     highestSent = max(highestSent ?? sent, sent)
                     derived[index].source = .sent
                 } else {
-                    number = previous + 1
+                    number = previous.addingSaturating(1)
                 }
                 previous = number
                 counts[number, default: 0] += 1
@@ -213,14 +221,50 @@ public struct SessionAnalysis: Sendable, Equatable {
                     outOfOrder.contains(index) ? "out_of_order" : nil,
                 ].compactMap { $0 }
             }
-            if let lowest = counts.keys.min(), let highest = counts.keys.max(), highest - lowest < 100_000 {
-                let base = min(lowest, 1)
-                for number in base...highest where counts[number] == nil { gaps.insert(number) }
-            }
+            missing += gapRanges(counts.keys.sorted())
         }
         issues.duplicates = duplicates.sorted()
-        issues.gaps = gaps.sorted()
+        (issues.gaps, issues.gapCount) = listed(missing, limit: ValueBounds.listedTurnGaps)
         return derived
+    }
+
+    /// The numbers absent from `numbers` (ascending, distinct) between 1 (or the lowest, when
+    /// that is below 1) and the highest, as ranges: one per pair of neighbours at most.
+    static func gapRanges(_ numbers: [Int64]) -> [ClosedRange<Int64>] {
+        guard let lowest = numbers.first else { return [] }
+        var ranges: [ClosedRange<Int64>] = []
+        // The lowest number not yet seen nor counted missing.
+        var expected = min(lowest, 1)
+        for number in numbers {
+            if number > expected { ranges.append(expected...(number - 1)) }
+            guard number < .max else { break }
+            expected = number + 1
+        }
+        return ranges
+    }
+
+    /// The lowest `limit` numbers of the union of `ranges`, and the size of the union (saturating).
+    static func listed(_ ranges: [ClosedRange<Int64>], limit: Int) -> ([Int64], Int64) {
+        var numbers: [Int64] = []
+        var count: Int64 = 0
+        var covered: Int64?  // the highest number counted so far
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            var lower = range.lowerBound
+            if let covered {
+                guard covered < range.upperBound else { continue }
+                lower = max(lower, covered + 1)
+            }
+            // upper - lower + 1, saturating: the range may span most of Int64.
+            count = count.addingSaturating(range.upperBound.subtractingSaturating(lower).addingSaturating(1))
+            var next = lower
+            while numbers.count < limit {
+                numbers.append(next)
+                guard next < range.upperBound else { break }
+                next += 1
+            }
+            covered = range.upperBound
+        }
+        return (numbers, count)
     }
 
     static func journey(_ turn: TurnFacts, number: Int64, first: Int64, into journey: inout JourneyProgress) {
@@ -238,7 +282,7 @@ public struct SessionAnalysis: Sendable, Equatable {
         if turn.tracking.journeyConverted == true, !journey.converted {
             journey.converted = true
             if journey.conversionTurn == nil { journey.conversionTurn = number }
-            journey.conversionTimeMs = max(0, turn.timestamp - first)
+            journey.conversionTimeMs = max(0, turn.timestamp.subtractingSaturating(first))
         }
     }
 

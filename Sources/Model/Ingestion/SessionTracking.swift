@@ -8,7 +8,8 @@
 ///
 /// A key may be flat (`{"turn.number": 3}`, the OTel form) or nested (`{"turn": {"number": 3}}`,
 /// what a Python dict of dicts gives); flat wins. Numbers sent as text (`"3"`, as OTLP/JSON
-/// does for 64-bit integers) are accepted; a value of the wrong kind is ignored, never an error.
+/// does for 64-bit integers) are accepted; a value of the wrong kind, or a number outside its
+/// `ValueBounds` range, is ignored (it stays in the metadata as sent), never an error.
 public struct SessionTracking: Sendable, Equatable {
     public var sessionType: String?
     public var sessionChannel: String?
@@ -68,34 +69,38 @@ public struct SessionTracking: Sendable, Equatable {
 
         conversationID = m.text("conversation.id")
         conversationTopic = m.text("conversation.topic")
-        conversationTotalTurns = m.int("conversation.total_turns")
+        conversationTotalTurns = m.int("conversation.total_turns", in: ValueBounds.ordinal)
 
-        turnNumber = m.int("turn.number") ?? m.int("conversation.turn_number") ?? m.int("turn_number") ?? m.int("turn")
+        turnNumber = m.int("turn.number", in: ValueBounds.ordinal) ?? m.int("conversation.turn_number", in: ValueBounds.ordinal)
+            ?? m.int("turn_number", in: ValueBounds.ordinal) ?? m.int("turn", in: ValueBounds.ordinal)
         turnID = m.text("turn.id")
         turnRole = m.text("turn.role")
         turnInputType = m.text("turn.input_type")
         turnOutputType = m.text("turn.output_type")
-        turnLatencyMs = m.int("turn.latency_ms")
-        turnToolCalls = m.int("turn.tool_calls") ?? m.count("turn.tool_calls")
+        turnLatencyMs = m.int("turn.latency_ms", in: ValueBounds.durationMs)
+        turnToolCalls = m.int("turn.tool_calls", in: ValueBounds.ordinal) ?? m.count("turn.tool_calls")
 
-        contextTokens = m.int("conversation.context_tokens") ?? m.int("context.tokens") ?? m.int("context.token_count")
-        contextLimit = m.int("conversation.context_limit") ?? m.int("conversation.context_window")
-            ?? m.int("context.limit") ?? m.int("context.window") ?? m.int("context.max_tokens")
-        contextWindowPercent = m.double("conversation.context_window_pct") ?? m.double("context.window_pct")
-            ?? m.double("context.utilization_pct")
+        contextTokens = m.int("conversation.context_tokens", in: ValueBounds.tokens) ?? m.int("context.tokens", in: ValueBounds.tokens)
+            ?? m.int("context.token_count", in: ValueBounds.tokens)
+        contextLimit = m.int("conversation.context_limit", in: ValueBounds.tokens) ?? m.int("conversation.context_window", in: ValueBounds.tokens)
+            ?? m.int("context.limit", in: ValueBounds.tokens) ?? m.int("context.window", in: ValueBounds.tokens)
+            ?? m.int("context.max_tokens", in: ValueBounds.tokens)
+        contextWindowPercent = m.double("conversation.context_window_pct", in: ValueBounds.percent)
+            ?? m.double("context.window_pct", in: ValueBounds.percent) ?? m.double("context.utilization_pct", in: ValueBounds.percent)
         contextPruned = m.bool("conversation.context_pruned") ?? m.bool("context.pruned")
-        contextMessagesPruned = m.int("conversation.context_messages_pruned") ?? m.int("context.messages_pruned")
+        contextMessagesPruned = m.int("conversation.context_messages_pruned", in: ValueBounds.ordinal)
+            ?? m.int("context.messages_pruned", in: ValueBounds.ordinal)
 
         userTier = m.text("user.tier")
         userOrgID = m.text("user.org_id")
 
         journeyName = m.text("journey.name")
         journeyStage = m.text("journey.stage")
-        journeyStageNumber = m.int("journey.stage_number")
-        journeyTotalStages = m.int("journey.total_stages")
+        journeyStageNumber = m.int("journey.stage_number", in: ValueBounds.ordinal)
+        journeyTotalStages = m.int("journey.total_stages", in: ValueBounds.ordinal)
         journeyConverted = m.bool("journey.converted")
-        journeyConversionTurn = m.int("journey.conversion_turn")
-        journeyTimeInStageMs = m.int("journey.time_in_stage_ms")
+        journeyConversionTurn = m.int("journey.conversion_turn", in: ValueBounds.ordinal)
+        journeyTimeInStageMs = m.int("journey.time_in_stage_ms", in: ValueBounds.durationMs)
 
         dropoffLastIntent = m.text("dropoff.last_intent")
         dropoffAgentLastAction = m.text("dropoff.agent_last_action")
@@ -130,15 +135,21 @@ public struct SessionTracking: Sendable, Equatable {
             }
         }
 
-        func double(_ key: String) -> Double? {
+        /// A number within `bounds`; anything else counts as not sent.
+        func double(_ key: String, in bounds: ClosedRange<Double>) -> Double? {
             switch value(key) {
-            case .number(let text)?: Double(text).flatMap { $0.isFinite ? $0 : nil }
-            case .string(let text)?: Double(text.trimmingSpaces).flatMap { $0.isFinite ? $0 : nil }
+            case .number(let text)?: Double(text).flatMap { bounds.contains($0) ? $0 : nil }
+            case .string(let text)?: Double(text.trimmingSpaces).flatMap { bounds.contains($0) ? $0 : nil }
             default: nil
             }
         }
 
-        func int(_ key: String) -> Int64? {
+        /// A whole number within `bounds`; anything else counts as not sent.
+        func int(_ key: String, in bounds: ClosedRange<Int64>) -> Int64? {
+            int(key).flatMap { bounds.contains($0) ? $0 : nil }
+        }
+
+        private func int(_ key: String) -> Int64? {
             switch value(key) {
             case let number?:
                 if let whole = number.intValue { return whole }

@@ -1,18 +1,3 @@
-/// Bounds on usage numbers, so that no sum of them can overflow.
-public enum UsageLimits {
-    /// Largest magnitude of one usage count (tokens, characters, milliseconds, ...): a million
-    /// times any context window. Batch ingestion rejects an event with a larger count (400);
-    /// the fold below ignores one. Aggregates add counts up in Int64 (here and in SQLite's
-    /// `sum`, which fails on overflow), and at this bound that takes 9 million maximal counts.
-    public static let maxCount: Int64 = 1_000_000_000_000
-
-    /// `value` as a count when it is a whole number within ±`maxCount`.
-    public static func count(_ value: JSONValue?) -> Int64? {
-        guard let whole = value?.intValue, (-maxCount...maxCount).contains(whole) else { return nil }
-        return whole
-    }
-}
-
 /// Usage and cost of a generation-like observation (langfuse-api.md §3.4): the legacy `usage`
 /// object (either shape), `usageDetails` (a map, or an OpenAI Chat or Responses usage object)
 /// and `costDetails`. The last non-empty value of each wins; the result is computed once at
@@ -28,6 +13,11 @@ struct UsageFold {
         if let value = body["costDetails"], Self.nonEmpty(value) { costDetails = value }
     }
 
+    /// A cost the fold keeps: 0 to `ValueBounds.maxCost` (so every sum of costs stays finite).
+    static func isCost(_ value: Double) -> Bool {
+        (0...ValueBounds.maxCost).contains(value)
+    }
+
     /// Rule 1's exception: empty objects do not overwrite.
     private static func nonEmpty(_ value: JSONValue) -> Bool {
         if case .object(let members) = value { return !members.isEmpty }
@@ -39,22 +29,22 @@ struct UsageFold {
         var units = OrderedMap<Int64>()
         var costs = OrderedMap<Double>()
         if let usage {
-            let input = UsageLimits.count(usage["input"]) ?? UsageLimits.count(usage["promptTokens"])
-            let output = UsageLimits.count(usage["output"]) ?? UsageLimits.count(usage["completionTokens"])
-            let total = UsageLimits.count(usage["total"]) ?? UsageLimits.count(usage["totalTokens"])
+            let input = ValueBounds.count(usage["input"]) ?? ValueBounds.count(usage["promptTokens"])
+            let output = ValueBounds.count(usage["output"]) ?? ValueBounds.count(usage["completionTokens"])
+            let total = ValueBounds.count(usage["total"]) ?? ValueBounds.count(usage["totalTokens"])
             if let input { units["input"] = max(0, input) }
             if let output { units["output"] = max(0, output) }
             if let total { units["total"] = max(0, total) }
-            if let cost = usage["inputCost"]?.doubleValue, cost >= 0, cost.isFinite { costs["input"] = cost }
-            if let cost = usage["outputCost"]?.doubleValue, cost >= 0, cost.isFinite { costs["output"] = cost }
-            if let cost = usage["totalCost"]?.doubleValue, cost >= 0, cost.isFinite { costs["total"] = cost }
+            if let cost = usage["inputCost"]?.doubleValue, Self.isCost(cost) { costs["input"] = cost }
+            if let cost = usage["outputCost"]?.doubleValue, Self.isCost(cost) { costs["output"] = cost }
+            if let cost = usage["totalCost"]?.doubleValue, Self.isCost(cost) { costs["total"] = cost }
         }
         if let details = usageDetails {
             for (key, value) in Self.flattenUsageDetails(details) { units[key] = value }
         }
         if let details = costDetails?.objectValue {
             for (key, value) in details {
-                if let cost = value.doubleValue ?? value.stringValue.flatMap(Double.init), cost >= 0, cost.isFinite {
+                if let cost = value.doubleValue ?? value.stringValue.flatMap(Double.init), Self.isCost(cost) {
                     costs[key] = cost
                 }
             }
@@ -73,7 +63,7 @@ struct UsageFold {
     }
 
     /// A `usageDetails` value as `key → count`: plain maps keep non-negative integers up to
-    /// `UsageLimits.maxCount` (numeric strings parsed); OpenAI usage objects map to input/output/total plus `input_<k>` /
+    /// `ValueBounds.maxCount` (numeric strings parsed); OpenAI usage objects map to input/output/total plus `input_<k>` /
     /// `output_<k>` details, which are subtracted from input/output (floor 0).
     static func flattenUsageDetails(_ details: JSONValue) -> [(String, Int64)] {
         guard let members = details.objectValue else { return [] }
@@ -83,27 +73,27 @@ struct UsageFold {
             let (inKey, outKey, inDetails, outDetails) = openAIChat
                 ? ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
                 : ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
-            var input = UsageLimits.count(details[inKey]) ?? 0
-            var output = UsageLimits.count(details[outKey]) ?? 0
+            var input = ValueBounds.count(details[inKey]) ?? 0
+            var output = ValueBounds.count(details[outKey]) ?? 0
             var result: [(String, Int64)] = []
             for (key, value) in details[inDetails]?.objectValue ?? [] {
-                guard let count = UsageLimits.count(value), count >= 0 else { continue }
+                guard let count = ValueBounds.count(value), count >= 0 else { continue }
                 result.append(("input_\(key)", count))
                 input -= count
             }
             for (key, value) in details[outDetails]?.objectValue ?? [] {
-                guard let count = UsageLimits.count(value), count >= 0 else { continue }
+                guard let count = ValueBounds.count(value), count >= 0 else { continue }
                 result.append(("output_\(key)", count))
                 output -= count
             }
             var main: [(String, Int64)] = [("input", max(0, input)), ("output", max(0, output))]
-            if let total = UsageLimits.count(details["total_tokens"]) { main.append(("total", total)) }
+            if let total = ValueBounds.count(details["total_tokens"]) { main.append(("total", total)) }
             return main + result
         }
         var result: [(String, Int64)] = []
         for (key, value) in members {
-            if let count = UsageLimits.count(value) ?? value.stringValue.flatMap({ Int64($0) }),
-               (0...UsageLimits.maxCount).contains(count) {
+            if let count = ValueBounds.count(value) ?? value.stringValue.flatMap({ Int64($0) }),
+               (0...ValueBounds.maxCount).contains(count) {
                 result.append((key, count))
             }
         }

@@ -1,3 +1,5 @@
+import Model
+
 /// The schema, as an ordered list of migrations. `PRAGMA user_version` records how many have
 /// been applied; each runs in its own transaction at start. A file whose version is newer than
 /// this list is refused, so an old binary never writes into a schema it does not understand.
@@ -21,6 +23,7 @@ enum Migrations {
         Migration(version: 6, sql: schemaV6),
         Migration(version: 7, sql: schemaV7, backfill: AggregateStore.refreshEverySession(on:)),
         Migration(version: 8, sql: schemaV8),
+        Migration(version: 9, sql: schemaV9),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -421,6 +424,17 @@ enum Migrations {
         sessions      INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX deletion_jobs_unfinished ON deletion_jobs (id) WHERE status <> 'done';
+    """
+
+    /// Version 9: a session's turn issues list at most `ValueBounds.listedTurnGaps` gaps and
+    /// count them all in `gapCount` (issue #17: the full list was sized by the turn numbers a
+    /// client sent). Earlier rows listed every gap, so their count is their list's length.
+    static let schemaV9 = """
+    UPDATE sessions SET turn_issues = json_set(turn_issues,
+        '$.gaps', (SELECT json_group_array(value) FROM (
+            SELECT value FROM json_each(sessions.turn_issues, '$.gaps') ORDER BY key LIMIT \(ValueBounds.listedTurnGaps))),
+        '$.gapCount', coalesce(json_array_length(turn_issues, '$.gaps'), 0))
+    WHERE has_turn_issues = 1 AND json_valid(turn_issues) AND json_type(turn_issues, '$.gapCount') IS NULL;
     """
 
     static func countTriggers(_ table: String) -> String {

@@ -26,9 +26,9 @@ public enum AggregateStore {
                        coalesce(sum(level = 'ERROR'), 0) AS errors,
                        coalesce(sum(type = 'AGENT'), 0) AS agents,
                        max(CASE WHEN type = 'GENERATION' THEN input_tokens END) AS peak_input,
-                       coalesce(sum(input_tokens), 0) AS input_tokens,
-                       coalesce(sum(output_tokens), 0) AS output_tokens,
-                       coalesce(sum(total_tokens), 0) AS total_tokens,
+                       \(SQLExpressions.saturatingSum("input_tokens")) AS input_tokens,
+                       \(SQLExpressions.saturatingSum("output_tokens")) AS output_tokens,
+                       \(SQLExpressions.saturatingSum("total_tokens")) AS total_tokens,
                        coalesce(sum(total_cost), 0) AS total_cost,
                        min(start_time) AS first_start,
                        max(coalesce(end_time, start_time)) AS last_end

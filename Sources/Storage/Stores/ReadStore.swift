@@ -290,7 +290,7 @@ public enum ReadStore {
                 days.append(DailyMetrics(day: row.int(0), traces: row.int(1), observations: row.int(2), totalCost: row.double(3), usage: []))
             }
         let usage = try db.statement("""
-            SELECT o.model, coalesce(sum(o.input_tokens), 0), coalesce(sum(o.output_tokens), 0), coalesce(sum(o.total_tokens), 0),
+            SELECT o.model, \(SQLExpressions.saturatingSum("o.input_tokens")), \(SQLExpressions.saturatingSum("o.output_tokens")), \(SQLExpressions.saturatingSum("o.total_tokens")),
                    count(*), count(DISTINCT o.trace_id), coalesce(sum(o.total_cost), 0)
             FROM traces CROSS JOIN observations o ON o.project_id = traces.project_id AND o.trace_id = traces.trace_id
             WHERE \(conditions.sql) AND traces.timestamp >= ? AND traces.timestamp < ?

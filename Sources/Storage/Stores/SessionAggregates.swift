@@ -98,7 +98,7 @@ extension AggregateStore {
             if lifecycle.status == SessionLifecycle.Status.timedOut {
                 sinceLastTurn = lifecycle.idleTimeMs
             } else if let end = lifecycle.endTime, let lastActivity {
-                sinceLastTurn = max(0, end - lastActivity)
+                sinceLastTurn = max(0, end.subtractingSaturating(lastActivity))
             }
         }
         let (mean, p95) = summary(latencies)
@@ -156,9 +156,9 @@ extension AggregateStore {
                    coalesce(sum(generation_count), 0) AS generations,
                    coalesce(sum(tool_count), 0) AS tools,
                    coalesce(sum(error_count), 0) AS errors,
-                   coalesce(sum(input_tokens), 0) AS input_tokens,
-                   coalesce(sum(output_tokens), 0) AS output_tokens,
-                   coalesce(sum(total_tokens), 0) AS total_tokens,
+                   \(SQLExpressions.saturatingSum("input_tokens")) AS input_tokens,
+                   \(SQLExpressions.saturatingSum("output_tokens")) AS output_tokens,
+                   \(SQLExpressions.saturatingSum("total_tokens")) AS total_tokens,
                    coalesce(sum(total_cost), 0) AS total_cost
             FROM traces WHERE project_id = ?1 AND session_id = ?2
         ) AS a
@@ -249,7 +249,8 @@ extension AggregateStore {
     static func summary(_ values: [Int64]) -> (Double?, Double?) {
         guard !values.isEmpty else { return (nil, nil) }
         let sorted = values.sorted()
-        let mean = Double(sorted.reduce(0, +)) / Double(sorted.count)
+        // Added as Doubles: an Int64 sum of stored latencies may overflow.
+        let mean = sorted.reduce(0.0) { $0 + Double($1) } / Double(sorted.count)
         return (mean, Percentiles.nearestRank(sorted, 95).map(Double.init))
     }
 }

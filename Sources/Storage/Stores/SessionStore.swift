@@ -77,32 +77,28 @@ public enum SessionStore {
         return found
     }
 
-    /// Whether any project has a session `sweepInactive` would time out at `now` (a read, so an
+    /// Whether the project has a session `sweepInactive` would time out at `now` (a read, so an
     /// idle server's sweeps do not commit empty transactions).
-    public static func hasInactive(now: Int64, defaultTimeoutMs: Int64, on db: SQLiteConnection) throws -> Bool {
-        let probe = try db.statement("""
+    public static func hasInactive(projectID: Int64, now: Int64, timeoutMs: Int64, on db: SQLiteConnection) throws -> Bool {
+        var found = false
+        try db.statement("""
             SELECT 1 FROM sessions INDEXED BY sessions_idle
             WHERE project_id = ? AND status = 'active' AND coalesce(last_activity, created_at) < ? LIMIT 1
-            """)
-        for (projectID, settings) in try ProjectSettingsStore.all(on: db) {
-            let timeout = settings.inactivityTimeoutMs(default: defaultTimeoutMs)
-            var found = false
-            try probe.query([.integer(projectID), .integer(now - timeout)]) { _ in found = true }
-            if found { return true }
-        }
-        return false
+            """).query([.integer(projectID), .integer(now.subtractingSaturating(timeoutMs))]) { _ in found = true }
+        return found
     }
 
-    /// Times out every active session of every project whose last activity is older than the
-    /// project's inactivity timeout (else `defaultTimeoutMs`) at `now`, at most `limit` per call;
-    /// returns how many it marked. Call from a writer job; the caller repeats while it returns
-    /// `limit`, so a backlog is worked off in bounded transactions.
+    /// Times out the project's active sessions whose last activity is older than `timeoutMs` at
+    /// `now`, at most `limit` per call; returns how many it marked. Call from a writer job; the
+    /// caller repeats while it returns `limit`, so a backlog is worked off in bounded transactions.
     ///
     /// A timed-out session gets status `timed_out`, reason `inactive_timeout`, `end_time` = last
     /// activity + timeout (when it became inactive) and `idle_time_ms` = `now` − last activity.
-    public static func sweepInactive(now: Int64, defaultTimeoutMs: Int64, limit: Int, on db: SQLiteConnection) throws -> Int {
-        var marked = 0
-        let sweep = try db.statement("""
+    public static func sweepInactive(
+        projectID: Int64, now: Int64, timeoutMs: Int64, limit: Int, on db: SQLiteConnection
+    ) throws -> Int {
+        var sessions: [String] = []
+        try db.statement("""
             UPDATE sessions SET status = 'timed_out', end_reason = 'inactive_timeout', end_source = 'inactivity',
                 end_time = coalesce(last_activity, created_at) + ?3, ended_activity = coalesce(last_activity, created_at),
                 idle_time_ms = ?4 - coalesce(last_activity, created_at), updated_at = ?4
@@ -111,17 +107,12 @@ public enum SessionStore {
                 WHERE project_id = ?1 AND status = 'active' AND coalesce(last_activity, created_at) < ?2
                 ORDER BY coalesce(last_activity, created_at) LIMIT ?5)
             RETURNING session_id
-            """)
-        for (projectID, settings) in try ProjectSettingsStore.all(on: db) where marked < limit {
-            let timeout = settings.inactivityTimeoutMs(default: defaultTimeoutMs)
-            var sessions: [String] = []
-            try sweep.query([
-                .integer(projectID), .integer(now - timeout), .integer(timeout), .integer(now), .integer(Int64(limit - marked)),
+            """).query([
+                .integer(projectID), .integer(now.subtractingSaturating(timeoutMs)), .integer(timeoutMs), .integer(now),
+                .integer(Int64(limit)),
             ]) { row in sessions.append(row.text(0) ?? "") }
-            marked += sessions.count
-            AggregateStore.markStale(sessions, projectID: projectID, on: db)
-        }
-        return marked
+        AggregateStore.markStale(sessions, projectID: projectID, on: db)
+        return sessions.count
     }
 
     /// Deletes traces with their observations, scores and stored events, then refreshes the

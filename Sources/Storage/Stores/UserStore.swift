@@ -30,7 +30,7 @@ public enum UserStore {
         (SELECT count(*) FROM traces t WHERE t.project_id = u.project_id AND t.user_id = u.user_id) AS traces,
         (SELECT avg(turn_count) FROM sessions s WHERE s.project_id = u.project_id AND s.user_id = u.user_id) AS mean_turns,
         (SELECT avg(duration_ms) FROM sessions s WHERE s.project_id = u.project_id AND s.user_id = u.user_id) AS mean_duration,
-        (SELECT coalesce(sum(total_tokens), 0) FROM traces t WHERE t.project_id = u.project_id AND t.user_id = u.user_id) AS total_tokens,
+        (SELECT \(SQLExpressions.saturatingSum("total_tokens")) FROM traces t WHERE t.project_id = u.project_id AND t.user_id = u.user_id) AS total_tokens,
         (SELECT coalesce(sum(total_cost), 0) FROM traces t WHERE t.project_id = u.project_id AND t.user_id = u.user_id) AS total_cost
         """
 

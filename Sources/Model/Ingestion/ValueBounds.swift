@@ -1,0 +1,79 @@
+/// The bounds on numbers a client sends, in one place (docs/CONFIGURATION.md, "Bounds on client
+/// values", lists them with what happens past each).
+///
+/// Every number a client can send either has a bound here, checked before the value is used,
+/// or is only stored and compared: no arithmetic on a client value may trap, and no loop or
+/// allocation may be sized by one. Past a bound, a field the API defines is refused (a 400, or a
+/// per-event 400 inside a batch); a session-tracking attribute, which is free-form metadata, is
+/// kept in the metadata as sent and ignored for analytics, like a value of the wrong kind.
+public enum ValueBounds {
+    /// Largest magnitude of one usage count (tokens, characters, milliseconds, ...): a million
+    /// times any context window. Batch ingestion rejects an event with a larger count (400);
+    /// the fold ignores one. Aggregates add counts up saturating, and at this bound a sum only
+    /// saturates after 9 million maximal counts.
+    public static let maxCount: Int64 = 1_000_000_000_000
+
+    /// `value` as a count when it is a whole number within ±`maxCount`.
+    public static func count(_ value: JSONValue?) -> Int64? {
+        guard let whole = value?.intValue, (-maxCount...maxCount).contains(whole) else { return nil }
+        return whole
+    }
+
+    /// Largest cost in USD one usage or cost field may carry: a sum of a billion of them is
+    /// still finite. Batch ingestion rejects a larger one (400); the fold ignores one.
+    public static let maxCost: Double = 1_000_000_000
+
+    /// Turn numbers, stage numbers and other ordinals or small counts a turn sends
+    /// (`turn.number`, `conversation.total_turns`, `journey.stage_number`, `turn.tool_calls`, …).
+    public static let ordinal: ClosedRange<Int64> = 0...1_000_000_000
+
+    /// Token counts a turn sends (`context.tokens`, `context.limit`).
+    public static let tokens: ClosedRange<Int64> = 0...maxCount
+
+    /// Durations a turn sends in milliseconds (`turn.latency_ms`, `journey.time_in_stage_ms`):
+    /// up to 100 years.
+    public static let durationMs: ClosedRange<Int64> = 0...3_155_760_000_000
+
+    /// Context-window use in percent (`context.window_pct`): over 100 is a window overrun.
+    public static let percent: ClosedRange<Double> = 0...1_000
+
+    /// Largest magnitude of a numeric score value.
+    public static let maxScoreMagnitude: Double = 1e15
+
+    /// The first gaps in a session's turn numbers that are listed; `gapCount` says how many
+    /// there are in all.
+    public static let listedTurnGaps = 100
+
+    // MARK: Project settings (PATCH /api/public/projects/{id}/settings, `parley projects set`)
+
+    /// `inactivityTimeoutSeconds`: a second to a year.
+    public static let inactivityTimeoutSeconds: ClosedRange<Int64> = 1...31_536_000
+    /// `retentionDays`: a day to a hundred years.
+    public static let retentionDays: ClosedRange<Int64> = 1...36_500
+    /// A `contextWindows` size in tokens.
+    public static let contextWindowTokens: ClosedRange<Int64> = 1...1_000_000_000
+    /// Entries in `contextWindows`: each turn's model is matched against all of them.
+    public static let contextWindowEntries = 1_000
+    /// Length of a model name in `contextWindows`, in UTF-8 bytes.
+    public static let modelNameBytes = 200
+}
+
+extension Int64 {
+    /// `self + other`, or the nearest bound when that overflows.
+    public func addingSaturating(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, or the nearest bound when that overflows.
+    public func subtractingSaturating(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
+
+    /// `self * other`, or the nearest bound when that overflows.
+    public func multipliedSaturating(by other: Int64) -> Int64 {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? ((self < 0) == (other < 0) ? .max : .min) : product
+    }
+}
