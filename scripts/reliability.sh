@@ -24,6 +24,8 @@ scripts/apt-ensure.sh openssl curl python3 sqlite3
 if [ -z "$binary" ]; then
     echo "== building parley (release)"
     swift build -c release --product parley
+    # The extreme-values check runs the semantic fuzz target's replay mode from beside the binary.
+    swift build -c release --product parley-fuzz
     binary=.build/release/parley
 fi
 # 10,000 idle connections need the descriptors for both ends in this one machine.

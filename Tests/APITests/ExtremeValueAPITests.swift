@@ -207,6 +207,31 @@ struct ExtremeValueAPITests {
         }
     }
 
+    @Test func sessionIDsFollowTheBatchRulesOnEveryPath() async throws {
+        try await APIHarness.with { api in
+            let long = String(repeating: "s", count: 801)
+            try expectBadRequest(await api.post("/api/public/sessions", json: #"{"id": "\#(long)"}"#), "801 characters")
+            try expectBadRequest(await api.post("/api/public/sessions", json: #"{"id": "a\u0000b"}"#), "NUL in the id")
+            try expectBadRequest(await api.post("/api/public/sessions", json: #"{"id": "ok", "userId": "u\u0000"}"#), "NUL in the user id")
+            #expect(try api.test.count("sessions") == 0)
+            let spans = [("b7ad6b7169203331", long), ("b7ad6b7169203332", "fine")].map { span, session in
+                """
+                {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "\(span)", "name": "n",
+                 "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+                 "attributes": [{"key": "session.id", "value": {"stringValue": "\(session)"}}]}
+                """
+            }
+            let response = await api.post("/api/public/otel/v1/traces", json: """
+                {"resourceSpans": [{"scopeSpans": [{"spans": [\(spans.joined(separator: ","))]}]}]}
+                """)
+            #expect(response.status == 200)
+            let answer = try response.json()
+            #expect(answer["partialSuccess"]?["rejectedSpans"]?.stringValue == "1")
+            #expect(answer["partialSuccess"]?["errorMessage"]?.stringValue?.contains("800 characters") == true)
+            #expect(try api.test.count("sessions") == 1)
+        }
+    }
+
     // MARK: Query parameters
 
     @Test func extremeQueryParametersAreBadRequests() async throws {

@@ -19,7 +19,7 @@ NAME = "fuzz"
 FAST = False
 ORDER = 40
 
-TARGETS = ["http", "http-gzip", "json", "ingestion", "otlp-protobuf", "otlp-json"]
+TARGETS = ["http", "http-gzip", "json", "ingestion", "otlp-protobuf", "otlp-json", "extreme-values"]
 SCRIPT = Path(__file__).resolve().parent / "fuzz.sh"
 RESULT_LINE = re.compile(r"^RESULT target=(\S+) status=(\S+) execs=(\d+) execs_per_sec=(\d+) cov=(\d+) "
                          r"ft=(\d+) corpus=(\d+) crashes=(\d+)(?: reason=(.*))?$")

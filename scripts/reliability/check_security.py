@@ -33,7 +33,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import PUBLIC_KEY, Context, Parley, Result, basic_auth, log
+from common import PUBLIC_KEY, Context, Parley, Result, basic_auth, field, log
 
 NAME = "security"
 FAST = True
@@ -530,28 +530,6 @@ def comparison_in_source() -> str:
 
 
 # --- logs ----------------------------------------------------------------------------------------
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def field(number: int, payload: bytes | str | int, wire: int = 2) -> bytes:
-    """One protobuf field: wire 2 (length-delimited), 0 (varint) or 1 (fixed64)."""
-    if wire == 0:
-        return varint(number << 3) + varint(int(payload))
-    if wire == 1:
-        return varint(number << 3 | 1) + int(payload).to_bytes(8, "little")
-    data = payload.encode() if isinstance(payload, str) else payload
-    return varint(number << 3 | 2) + varint(len(data)) + data
-
 
 def otlp_protobuf(trace_id: bytes, span_id: bytes, name: str, attributes: dict[str, str]) -> bytes:
     """ExportTraceServiceRequest with one span (opentelemetry/proto/trace/v1/trace.proto)."""

@@ -55,8 +55,12 @@ class Parley:
     PARLEY_INIT_*. `kill()` sends SIGKILL; `start()` again reuses the same database."""
 
     def __init__(self, binary: str, db: Path, args: list[str] | None = None, log_name: str | None = None,
-                 env: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None) -> None:
+                 env: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None,
+                 address_space_bytes: int | None = None) -> None:
+        """`address_space_bytes` caps the process's virtual memory as `ulimit -v` does
+        (RLIMIT_AS): an allocation past it fails and the server dies instead of growing."""
         self.binary, self.db, self.args, self.tls = binary, db, list(args or []), tls
+        self.address_space_bytes = address_space_bytes
         self.env = dict(os.environ, PARLEY_INIT_PUBLIC_KEY=PUBLIC_KEY, PARLEY_INIT_SECRET_KEY=SECRET_KEY)
         self.env.update(env or {})
         self.log_path = db.parent / (log_name or f"{db.stem}.log")
@@ -71,7 +75,14 @@ class Parley:
         args += self.args
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log_file = open(self.log_path, "a")
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log_file, env=self.env)
+        limit = self.address_space_bytes
+
+        def cap() -> None:
+            if limit is not None:
+                import resource
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log_file, env=self.env,
+                                        preexec_fn=cap if limit is not None else None)
         log_file.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -109,9 +120,11 @@ class Parley:
                 self.kill()
         return None if self.process is None else self.process.returncode
 
-    def rss_kb(self) -> int:
+    def rss_kb(self, name: str = "VmRSS") -> int:
+        """A memory figure of /proc/PID/status in KiB: VmRSS (now), VmHWM (peak resident),
+        VmSize, VmPeak (address space)."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{name}:"):
                 return int(line.split()[1])
         return 0
 
@@ -295,3 +308,31 @@ def dev_certificates(directory: Path) -> tuple[Path, Path, Path]:
     script = Path(__file__).resolve().parent.parent / "gen-dev-cert.sh"
     subprocess.run([str(script), str(directory)], check=True, stdout=subprocess.DEVNULL)
     return directory / "server.pem", directory / "server-key.pem", directory / "ca.pem"
+
+
+# --- OTLP protobuf by hand (opentelemetry/proto/trace/v1/trace.proto) --------------------------
+
+def varint(value: int) -> bytes:
+    """A protobuf varint; a negative int64 is written as its 64-bit two's complement (10 bytes)."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def field(number: int, payload: bytes | str | int, wire: int = 2) -> bytes:
+    """One protobuf field: wire 2 (length-delimited), 0 (varint) or 1 (fixed64: an unsigned int,
+    or 8 bytes such as a packed double)."""
+    if wire == 0:
+        return varint(number << 3) + varint(int(payload))
+    if wire == 1:
+        data = payload if isinstance(payload, bytes) else int(payload).to_bytes(8, "little")
+        return varint(number << 3 | 1) + data
+    data = payload.encode() if isinstance(payload, str) else payload
+    return varint(number << 3 | 2) + varint(len(data)) + data

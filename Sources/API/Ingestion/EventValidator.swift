@@ -62,12 +62,7 @@ package enum EventValidator {
     /// Ids are 1…800 characters without a carriage return (§3.6).
     private static func identifier(_ value: JSONValue?, path: String) throws -> String {
         guard let text = value?.stringValue else { throw Rejection.invalid("\(path): expected a string") }
-        // UTF-8 length first: counting characters walks grapheme breaks. A byte scan for CR also
-        // catches "\r\n", which is one Character and so missed by `contains("\r")`.
-        guard !text.isEmpty, text.utf8.count <= 800 || text.count <= 800, !text.containsByte(UInt8(ascii: "\r")) else {
-            throw Rejection.invalid("\(path): must be 1 to 800 characters without a carriage return")
-        }
-        guard !text.utf8.contains(0) else { throw Rejection.invalid("\(path): must not contain NUL") }
+        if let problem = ValueBounds.identifierProblem(text) { throw Rejection.invalid("\(path): \(problem)") }
         return text
     }
 

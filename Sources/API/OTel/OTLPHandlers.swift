@@ -33,13 +33,13 @@ enum OTLPHandlers {
                 await recordRejectedRequest(failure, source: "otlp", auth: auth, database: database)
                 throw failure
             }
-            // A span whose session or user id holds a NUL is refused alone, as such an event
-            // is in batch ingestion.
-            let refused = export.spans.filter(OTLPMapper.hasNULIdentifier).count
-            if refused > 0 {
-                export.spans.removeAll(where: OTLPMapper.hasNULIdentifier)
-                export.rejections += Array(repeating: "session and user ids must not contain NUL", count: refused)
+            // A span whose session or user id could not be stored (a NUL, an empty or overlong
+            // session id) is refused alone, as such an event is in batch ingestion.
+            var kept: [OTLPSpan] = []
+            for span in export.spans {
+                if let problem = OTLPMapper.identifierProblem(span) { export.rejections.append(problem) } else { kept.append(span) }
             }
+            export.spans = kept
             let events = OTLPMapper.events(for: export.spans)
             try await applyEvents(events, auth: auth, database: database, rejected: export.rejections.map {
                 RejectedEvent(source: "otlp", eventID: nil, eventType: "span", status: 400, error: "InvalidSpan", message: $0)

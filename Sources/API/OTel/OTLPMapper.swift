@@ -196,8 +196,14 @@ package enum OTLPMapper {
     }
 
     /// True when the span's session or user id holds a NUL, which batch ingestion refuses too.
-    static func hasNULIdentifier(_ span: OTLPSpan) -> Bool {
-        [sessionID(span), userID(span)].contains { $0?.utf8.contains(0) == true }
+    /// Why the span's session or user id cannot be stored, or nil: a session id follows the id
+    /// rules of batch ingestion (`ValueBounds.identifierProblem`), a user id may not hold a NUL.
+    static func identifierProblem(_ span: OTLPSpan) -> String? {
+        if let session = sessionID(span), let problem = ValueBounds.identifierProblem(session) {
+            return "session id \(problem)"
+        }
+        if let user = userID(span), user.utf8.contains(0) { return "user id must not contain NUL" }
+        return nil
     }
 
     static func sessionID(_ span: OTLPSpan) -> String? {

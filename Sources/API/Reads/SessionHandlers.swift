@@ -13,11 +13,15 @@ enum SessionHandlers {
             let body = try parseJSONBody(request)
             guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
             let sessionID = try optionalText(body, "id") ?? UUID().uuidString.lowercased()
-            guard !sessionID.isEmpty, sessionID.count <= 800, !sessionID.containsByte(UInt8(ascii: "\r")) else {
-                throw APIError.badRequest("Invalid request data: id must be 1 to 800 characters")
+            if let problem = ValueBounds.identifierProblem(sessionID) {
+                throw APIError.badRequest("Invalid request data: id \(problem)")
             }
             var attributes = SessionStore.Attributes()
-            attributes.userID = try optionalText(body, "userId").map(auth.privacy.userID)
+            let userID = try optionalText(body, "userId")
+            if let userID, userID.utf8.contains(0) {
+                throw APIError.badRequest("Invalid request data: userId must not contain NUL")
+            }
+            attributes.userID = userID.map(auth.privacy.userID)
             attributes.type = try optionalText(body, "type")
             if let type = attributes.type, !["chat", "api", "batch"].contains(type) {
                 throw APIError.badRequest("Invalid request data: type must be chat, api or batch")

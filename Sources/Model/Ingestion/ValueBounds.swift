@@ -40,6 +40,21 @@ public enum ValueBounds {
     /// Largest magnitude of a numeric score value.
     public static let maxScoreMagnitude: Double = 1e15
 
+    /// Length of an id (event, trace, observation, score, session), in characters.
+    public static let identifierLength = 1...800
+
+    /// Why `text` cannot be an id (langfuse-api.md §3.6: 1 to 800 characters without a carriage
+    /// return; and no NUL, which C strings and logs would cut at), or nil when it can.
+    public static func identifierProblem(_ text: String) -> String? {
+        // UTF-8 length first: counting characters walks grapheme breaks. A byte scan for CR also
+        // catches "\r\n", which is one Character and so missed by `contains("\r")`.
+        guard !text.isEmpty, text.utf8.count <= identifierLength.upperBound || text.count <= identifierLength.upperBound,
+              !text.utf8.contains(UInt8(ascii: "\r")) else {
+            return "must be 1 to 800 characters without a carriage return"
+        }
+        return text.utf8.contains(0) ? "must not contain NUL" : nil
+    }
+
     /// The first gaps in a session's turn numbers that are listed; `gapCount` says how many
     /// there are in all.
     public static let listedTurnGaps = 100
