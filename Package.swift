@@ -58,10 +58,19 @@ let package = Package(
             name: "Storage",
             dependencies: ["CSQLite", "Model"],
             swiftSettings: swiftSettings),
+        // The web console's files, embedded at build time by the EmbedConsoleAssets plugin
+        // (AssetEmbedder turns Web/* into Swift source; nothing is fetched).
+        .executableTarget(name: "AssetEmbedder", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedConsoleAssets", capability: .buildTool(), dependencies: ["AssetEmbedder"]),
+        .target(
+            name: "ConsoleAssets",
+            exclude: ["Web"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedConsoleAssets"]),
         .target(
             name: "API",
             dependencies: [
-                "Transport", "Storage", "Model", "Crypto", "OTLP",
+                "Transport", "Storage", "Model", "Crypto", "OTLP", "ConsoleAssets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
