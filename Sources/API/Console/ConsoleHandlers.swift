@@ -105,7 +105,7 @@ enum ConsoleHandlers {
     /// The signed-in project as the page shows it.
     static func signedIn(_ auth: AuthContext, expiresIn: Int) -> JSONValue {
         .object([
-            ("projectId", .string(auth.project.publicID)), ("projectName", .string(auth.project.name)),
+            ("signedIn", .bool(true)), ("projectId", .string(auth.project.publicID)), ("projectName", .string(auth.project.name)),
             ("publicKey", .string(auth.publicKey)), ("expiresInSeconds", JSONValue(expiresIn)),
         ])
     }
@@ -141,11 +141,18 @@ enum ConsoleHandlers {
         }
     }
 
-    /// operationId `consoleSessionGet`: who the cookie signs in as.
+    /// operationId `consoleSessionGet`: who the cookie signs in as, or `{"signedIn": false}`
+    /// (a 200 either way: the page asks on every load, and a browser logs every 401 as an error).
     static func current(authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try consoleAuth(request, authenticator)
-            var response = jsonResponse(signedIn(auth, expiresIn: authenticator.consoleSessions.configuration.lifetimeSeconds))
+            let answer: JSONValue
+            if let token = ConsoleSessions.token(in: request.http.headers),
+               let auth = try? authenticator.authenticate(consoleToken: token) {
+                answer = signedIn(auth, expiresIn: authenticator.consoleSessions.configuration.lifetimeSeconds)
+            } else {
+                answer = .object([("signedIn", .bool(false))])
+            }
+            var response = jsonResponse(answer)
             for (name, value) in securityHeaders { response.headers.set(name, value) }
             response.headers.set("Cache-Control", "no-store")
             return response

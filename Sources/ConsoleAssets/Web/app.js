@@ -102,8 +102,12 @@ async function render() {
   }
   if (!me) {
     try {
-      me = (await api.whoAmI()).json;
+      const { json } = await api.whoAmI();
+      me = json.signedIn ? json : null;
     } catch (_) {
+      me = null;
+    }
+    if (!me) {
       signInForm();
       return;
     }

@@ -6,11 +6,11 @@ import { s, h } from "./dom.js";
  * Horizontal bars: rows of {label, value, text, href, testid}. A row with href is a link
  * (the drop-off bars open their sessions).
  */
-export function bars(rows, { width = 560, rowHeight = 26, labelWidth = 150, testid } = {}) {
+export function bars(rows, { width = 760, rowHeight = 26, labelWidth = 150, testid } = {}) {
   const max = Math.max(1e-12, ...rows.map((r) => r.value || 0));
   const height = Math.max(rowHeight, rows.length * rowHeight);
   const svg = s("svg", { class: "chart bars", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "data-testid": testid });
-  const barSpace = width - labelWidth - 90;
+  const barSpace = width - labelWidth - 190;
   rows.forEach((row, i) => {
     const y = i * rowHeight;
     const w = Math.max(2, ((row.value || 0) / max) * barSpace);

@@ -16,7 +16,7 @@ export async function quality(ctx) {
   const report = (await api.get("/api/public/quality")).json;
   container.append(h("h1", {}, "Data quality"),
     h("p", { class: "muted" }, `From ${fmtTime(report.fromTimestamp)} to ${fmtTime(report.toTimestamp)}.`),
-    FINDINGS.map(([key, title, fix]) => {
+    ...FINDINGS.map(([key, title, fix]) => {
       const finding = report[key];
       return h("section", { class: "card finding" + (finding.count ? " bad" : " good"), "data-testid": "finding", "data-key": key },
         h("h2", {}, title, " ", figure("finding-count", finding.count, fmtInt(finding.count))),

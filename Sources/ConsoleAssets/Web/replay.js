@@ -173,7 +173,7 @@ export async function replay(ctx) {
         s.userId ? ["user ", h("a", { href: `${projectPath("users")}/${api.enc(s.userId)}`, "data-nav": "" }, s.userId), " · "] : null,
         s.channel ? `${s.channel} · ` : null, `${s.status} · created ${fmtTime(s.createdAt)}`),
       h("section", { class: `card outcome ${o.kind}`, "data-testid": "outcome" }, o.text),
-      h("div", { class: "kpis small" },
+      h("div", { class: "kpis small" }, [
         ["Turns", figure("replay-turns", s.turnCount, fmtInt(s.turnCount))],
         ["Duration", figure("replay-duration", s.durationMs, fmtMs(s.durationMs))],
         ["Tokens", figure("replay-tokens", s.totalTokens, fmtInt(s.totalTokens))],
