@@ -114,7 +114,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "Transport", "Storage", "Model", "OTLP", "Crypto", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["API", "ConsoleAssets", "Transport", "Storage", "Model", "OTLP", "Crypto", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",
