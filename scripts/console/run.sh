@@ -12,7 +12,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
 
-scripts/apt-ensure.sh chromium chromium-driver curl python3
+scripts/apt-ensure.sh --no-install-recommends chromium chromium-driver
+scripts/apt-ensure.sh curl python3
 python="${PYTHON:-python3}"
 export PARLEY_BIN="${PARLEY_BIN:-.build/debug/parley}"
 if [ ! -x "$PARLEY_BIN" ]; then
