@@ -23,18 +23,7 @@ fi
 
 venv=.venv-console
 requirements=scripts/console/requirements.txt
-key="$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-stamp="$venv/.requirements.sha256"
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$key" ] \
-        || ! "$venv/bin/python" -c 'import selenium, pytest, requests' >/dev/null 2>&1; then
-    echo "== creating $venv (requirements changed or venv missing)"
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
-    echo "$key" > "$stamp"
-else
-    echo "== reusing $venv"
-fi
+scripts/venv-ensure.sh "$python" "$venv" "$requirements" "selenium, pytest, requests"
 
 # Selenium Manager would try to download a driver or browser; everything is local here.
 export SE_OFFLINE=true
