@@ -137,7 +137,7 @@ def test_session_deep_link_replays_the_session(browser, world):
         assert close(json_figure(card, "turn-cost"), trace["totalCost"])
         assert card.find_element(By.CSS_SELECTOR, "[data-testid=turn-input]").text == f"user: {trace['input']['content']}"
     gaps = css(browser, "[data-testid=gap]")
-    assert len(gaps) == 2 and "resumed" in gaps[1].text, [g.text for g in gaps]
+    assert len(gaps) == 2 and "past the inactivity timeout" in gaps[1].text and "idle" in gaps[0].text, [g.text for g in gaps]
     css(browser, "[data-testid=load-observations]")[0].click()
     wait_for(lambda: css(browser, "[data-testid=observation]"), message="observation tree")
     screenshot(browser, "replay")

@@ -125,6 +125,8 @@ async function render() {
       h("p", {}, h("a", { href: projectPath("overview"), "data-nav": "" }, "Go to your project"))));
     return;
   }
+  // Only the overview and the replay follow live events; they open the stream themselves.
+  if (!["overview", "session"].includes(r.view)) live.stop();
   const container = h("div", { class: "view", "data-view": r.view });
   replace(main(), container);
   const ctx = { me, container, navigate, setQuery, projectPath, params: new URLSearchParams(location.search), id: r.id };

@@ -80,7 +80,7 @@ export function timeline(turns, gaps, { end, width = 900, height = 56 } = {}) {
   for (const gap of gaps) {
     const a = times[gap.afterIndex], b = times[gap.afterIndex + 1];
     svg.append(s("rect", { class: gap.resumed ? "gap resumed" : "gap", x: x(a), y: 2, width: Math.max(2, x(b) - x(a)), height: height - 16 },
-      s("title", {}, gap.resumed ? "resumed after a timeout" : "idle gap")));
+      s("title", {}, gap.resumed ? "back after the inactivity timeout" : "idle gap")));
   }
   if (end) svg.append(s("line", { class: "end", x1: x(Date.parse(end)), x2: x(Date.parse(end)), y1: 0, y2: height - 8 }, s("title", {}, "session end")));
   return svg;

@@ -10,6 +10,7 @@ function setState(text, on) {
   const el = indicator();
   if (!el) return;
   el.textContent = text;
+  el.hidden = !text;
   el.classList.toggle("on", on);
 }
 
@@ -20,6 +21,7 @@ export function follow(sessionId) {
   following = sessionId;
   const url = sessionId ? `/api/console/events?sessionId=${encodeURIComponent(sessionId)}` : "/api/console/events";
   source = new EventSource(url);
+  setState("connecting", false);
   source.addEventListener("ready", () => setState("live", true));
   source.addEventListener("change", (event) => {
     let data = null;
@@ -40,7 +42,7 @@ export function stop() {
   if (source) source.close();
   source = null;
   following = undefined;
-  setState("offline", false);
+  setState("", false);
 }
 
 /** Calls `fn(change)` for each change event until the returned function is called. */

@@ -190,7 +190,7 @@ export async function replay(ctx) {
     const gap = gapBefore.get(index);
     if (!gap) return null;
     return h("div", { class: "gap-row" + (gap.resumed ? " resumed" : ""), "data-testid": "gap" },
-      gap.resumed ? `resumed after ${fmtMs(gap.ms)} (the session had timed out)` : `idle ${fmtMs(gap.ms)}`);
+      gap.resumed ? `back after ${fmtMs(gap.ms)}, past the inactivity timeout` : `idle ${fmtMs(gap.ms)}`);
   }
 
   async function loadPage(p) {
