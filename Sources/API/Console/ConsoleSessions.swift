@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Synchronization
+import Transport
 
 /// The web console's sign-ins. Signing in with a key pair makes an opaque random token, sent
 /// back as an HttpOnly cookie; the server keeps only the token's SHA-256, with the public key it
@@ -86,10 +87,10 @@ public final class ConsoleSessions: Sendable {
 
     private static func digest(_ token: String) -> String { Digest.hex(Digest.sha256(Array(token.utf8))) }
 
-    /// The console token in a request's `Cookie` headers (RFC 6265 §5.4), if any. The header is
-    /// already bounded by the parser's header limit; only our cookie's value is kept.
-    static func token(in headers: some Sequence<(name: String, value: String)>) -> String? {
-        for (name, value) in headers where name.equalsIgnoringCase("Cookie") {
+    /// The console token in a request's `Cookie` headers (RFC 6265 §5.4), if any. The headers
+    /// are already bounded by the parser's header limit; only our cookie's value is kept.
+    static func token(in headers: HTTPHeaders) -> String? {
+        for value in headers.values("Cookie") {
             for pair in value.split(separator: ";") {
                 let trimmed = pair.drop { $0 == " " }
                 guard let equals = trimmed.firstIndex(of: "=") else { continue }
@@ -99,11 +100,5 @@ public final class ConsoleSessions: Sendable {
             }
         }
         return nil
-    }
-}
-
-extension String {
-    func equalsIgnoringCase(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
     }
 }
