@@ -58,10 +58,19 @@ let package = Package(
             name: "Storage",
             dependencies: ["CSQLite", "Model"],
             swiftSettings: swiftSettings),
+        // The web console's files, embedded at build time by the EmbedConsoleAssets plugin
+        // (AssetEmbedder turns Web/* into Swift source; nothing is fetched).
+        .executableTarget(name: "AssetEmbedder", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedConsoleAssets", capability: .buildTool(), dependencies: ["AssetEmbedder"]),
+        .target(
+            name: "ConsoleAssets",
+            exclude: ["Web"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedConsoleAssets"]),
         .target(
             name: "API",
             dependencies: [
-                "Transport", "Storage", "Model", "Crypto", "OTLP",
+                "Transport", "Storage", "Model", "Crypto", "OTLP", "ConsoleAssets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -105,7 +114,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "Transport", "Storage", "Model", "OTLP", "Crypto", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["API", "ConsoleAssets", "Transport", "Storage", "Model", "OTLP", "Crypto", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",

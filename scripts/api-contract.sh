@@ -48,18 +48,7 @@ time_limit="${API_CONTRACT_TIME_LIMIT:-170}"
 checks="${API_CONTRACT_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}"
 
 # --- tools venv, reused while requirements-tools.txt and the interpreter are unchanged
-key="$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-stamp="$venv/.requirements.sha256"
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$key" ] \
-        || ! "$venv/bin/python" -c 'import openapi_spec_validator, schemathesis' >/dev/null 2>&1; then
-    echo "== creating $venv (requirements changed or venv missing)"
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
-    echo "$key" > "$stamp"
-else
-    echo "== reusing $venv"
-fi
+scripts/venv-ensure.sh "$python" "$venv" "$requirements" "openapi_spec_validator, schemathesis"
 
 # --- 1. the document itself
 echo "== openapi-spec-validator openapi.yaml"

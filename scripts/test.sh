@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: installs what is missing, builds, runs the Swift
 # tests, then starts a real server on ephemeral ports and runs scripts/smoke.sh against it, the
 # fast reliability checks (scripts/reliability.sh --fast), the real-SDK suites
-# (scripts/sdk/run.sh) and the API contract check (scripts/api-contract.sh).
+# (scripts/sdk/run.sh), the web console's browser tests (scripts/console/run.sh, headless
+# Chromium) and the API contract check (scripts/api-contract.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,9 @@ scripts/reliability.sh --fast --binary .build/debug/parley
 
 echo "== real SDKs: langfuse 2.60.10 and 4.18.0 (venvs built from PyPI on first run)"
 PARLEY_BIN=.build/debug/parley scripts/sdk/run.sh -q
+
+echo "== web console: headless Chromium and selenium 4.51.0 against a live server"
+PARLEY_BIN=.build/debug/parley scripts/console/run.sh -q
 
 echo "== API contract: openapi.yaml validation and schemathesis"
 scripts/api-contract.sh .build/debug/parley

@@ -8,13 +8,16 @@ public final class Application: HTTPResponder, TransportObserver {
     public let router: Router
     public let metrics: Metrics
     public let transportStats: TransportStats
+    /// The console's event streams, ended when the server shuts down.
+    public let live: LiveStreams?
     private let logger: Logger
 
-    public init(router: Router, metrics: Metrics, transportStats: TransportStats, logger: Logger) {
+    public init(router: Router, metrics: Metrics, transportStats: TransportStats, logger: Logger, live: LiveStreams? = nil) {
         self.router = router
         self.metrics = metrics
         self.transportStats = transportStats
         self.logger = logger
+        self.live = live
     }
 
     public func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
@@ -71,7 +74,9 @@ public final class Application: HTTPResponder, TransportObserver {
         var response = response
         response.headers.set("X-Request-Id", requestID)
         if let origin = request.headers["Origin"] {
-            // Langfuse reflects the origin on public routes, without credentials.
+            // Langfuse reflects the origin on public routes, without credentials. Never
+            // `Access-Control-Allow-Credentials`: a cross-site page must not read with the
+            // console's cookie (which SameSite=Strict keeps from being sent there anyway).
             response.headers.set("Access-Control-Allow-Origin", origin)
             response.headers.add("Vary", "Origin")
         }
@@ -106,5 +111,9 @@ public final class Application: HTTPResponder, TransportObserver {
     public func transportAnswered(status: Int, reason: String) {
         metrics.recordTransportAnswer(status: status)
         logger.info("- - \(status) transport: \(reason)")
+    }
+
+    public func transportShuttingDown() {
+        live?.closeAll()
     }
 }

@@ -9,14 +9,19 @@ public enum Routes {
     /// server-wide project settings; `deletionWorker` finishes large deletions (one that is not
     /// started still runs when a deletion wakes it). A write request that waited longer than
     /// `maxRequestWait` before its handler ran is refused with 503 (the server is overloaded).
+    /// `live` bounds the console's event streams; `consoleSessions` keeps its sign-ins; keys are
+    /// cached for `keyCacheSeconds` (a key revoked by another process is seen within that).
     public static func application(
         database: Database, transportStats: TransportStats, logger: Logger,
         defaults: ProjectDefaults = ProjectDefaults(), deletionWorker: DeletionWorker? = nil,
-        maxRequestWait: Duration = .seconds(2)
+        maxRequestWait: Duration = .seconds(2), live: LiveStreams.Configuration = LiveStreams.Configuration(),
+        consoleSessions: ConsoleSessions = ConsoleSessions(), keyCacheSeconds: Double = 10
     ) -> Application {
         let limits = IngestionHandlers.Limits(maxRequestWait: maxRequestWait)
         let metrics = Metrics()
-        let authenticator = Authenticator(database: database, defaults: defaults)
+        let authenticator = Authenticator(
+            database: database, defaults: defaults, cacheLifetimeSeconds: keyCacheSeconds, consoleSessions: consoleSessions)
+        let liveStreams = LiveStreams(feed: database.commits, configuration: live)
         let deletions = deletionWorker ?? DeletionWorker(database: database, logger: logger)
         let analytics = AnalyticsCache { database.writer.commitCount }
         var router = Router()
@@ -42,6 +47,7 @@ public enum Routes {
         router.get("/api/public/sessions/:id", SessionHandlers.get(database: database, authenticator: authenticator))
         router.delete("/api/public/sessions/:id", DeletionHandlers.deleteSession(
             database: database, authenticator: authenticator, worker: deletions))
+        router.get("/api/public/sessions/:id/turns", SessionHandlers.turns(database: database, authenticator: authenticator))
         router.post("/api/public/sessions/:id/end", SessionHandlers.end(database: database, authenticator: authenticator))
         router.get("/api/public/analytics/dropoff", AnalyticsHandlers.dropoff(database: database, authenticator: authenticator, cache: analytics))
         router.get("/api/public/analytics/sessions", AnalyticsHandlers.sessions(database: database, authenticator: authenticator, cache: analytics))
@@ -69,6 +75,18 @@ public enum Routes {
         router.get("/api/public/quality", QualityHandlers.report(database: database, authenticator: authenticator))
         router.get("/api/public/export/sessions", ExportHandlers.sessions(database: database, authenticator: authenticator))
         router.get("/api/public/export/traces", ExportHandlers.traces(database: database, authenticator: authenticator))
-        return Application(router: router, metrics: metrics, transportStats: transportStats, logger: logger)
+
+        // The web console (docs/CONSOLE.md): the page at / and its deep links, its files,
+        // sign-in and its live events.
+        for pattern in ["/", "/project/:projectId", "/project/:projectId/:view", "/project/:projectId/sessions/:id",
+                        "/project/:projectId/traces/:id", "/project/:projectId/users/:id"] {
+            router.get(pattern, ConsoleHandlers.page())
+        }
+        router.get("/console/:file", ConsoleHandlers.asset())
+        router.post("/api/console/session", ConsoleHandlers.signIn(authenticator: authenticator))
+        router.get("/api/console/session", ConsoleHandlers.current(authenticator: authenticator))
+        router.delete("/api/console/session", ConsoleHandlers.signOut(authenticator: authenticator))
+        router.get("/api/console/events", ConsoleHandlers.events(database: database, authenticator: authenticator, live: liveStreams))
+        return Application(router: router, metrics: metrics, transportStats: transportStats, logger: logger, live: liveStreams)
     }
 }

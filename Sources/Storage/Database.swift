@@ -29,6 +29,8 @@ public final class Database: Sendable {
 
     public let path: String
     public let writer: DatabaseWriter
+    /// Which sessions each commit changed, for live views (the console's event stream).
+    public let commits: CommitFeed
     private let pool: ReaderPool
     private let checkpointer: Checkpointer
 
@@ -57,9 +59,15 @@ public final class Database: Sendable {
             readers.append(reader)
         }
         pool = ReaderPool(readers)
-        writer = DatabaseWriter(connection: connection, configuration: configuration.writer) { db in
-            try AggregateStore.flushStaleSessions(on: db)
-        }
+        let commits = CommitFeed()
+        self.commits = commits
+        writer = DatabaseWriter(
+            connection: connection, configuration: configuration.writer,
+            beforeCommit: { db in
+                commits.stage(db.staleSessions)
+                try AggregateStore.flushStaleSessions(on: db)
+            },
+            afterTransaction: { committed in commits.finish(committed: committed) })
     }
 
     public convenience init(path: String, durability: Durability) throws {

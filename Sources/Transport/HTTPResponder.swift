@@ -10,4 +10,11 @@ public protocol HTTPResponder: Sendable {
 /// gives itself, without reaching the responder (framing errors, timeouts, overload).
 public protocol TransportObserver: Sendable {
     func transportAnswered(status: Int, reason: String)
+    /// The server has begun to shut down: long-lived responses (event streams) should end now,
+    /// so the grace period is not spent waiting for them.
+    func transportShuttingDown()
+}
+
+extension TransportObserver {
+    public func transportShuttingDown() {}
 }

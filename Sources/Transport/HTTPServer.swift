@@ -140,6 +140,7 @@ public final class HTTPServer: Sendable {
             return state
         }) else { return }
         shared.shuttingDown.store(true, ordering: .relaxed)
+        shared.observer?.transportShuttingDown()
         let loopCount = state.loops.count
         let listenersByLoop = Dictionary(grouping: state.listeners.enumerated()) { $0.offset % loopCount }
         for (index, loop) in state.loops.enumerated() {

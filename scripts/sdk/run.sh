@@ -30,19 +30,7 @@ fi
 
 # ensure_venv VENV REQUIREMENTS: (re)creates VENV from REQUIREMENTS unless its stamp matches.
 ensure_venv() {
-    local venv="$1" requirements="$2" key stamp
-    key="$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-    stamp="$venv/.requirements.sha256"
-    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$key" ] \
-            || ! "$venv/bin/python" -c 'import langfuse, pytest, requests' >/dev/null 2>&1; then
-        echo "== creating $venv (requirements changed or venv missing)"
-        rm -rf "$venv"
-        "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
-        echo "$key" > "$stamp"
-    else
-        echo "== reusing $venv"
-    fi
+    scripts/venv-ensure.sh "$python" "$1" "$2" "langfuse, pytest, requests"
 }
 
 final=0

@@ -11,6 +11,8 @@ public struct AuthContext: Sendable, Equatable {
         case project
         /// Bearer public key alone: score writes only (langfuse-api.md §2.2).
         case scores
+        /// A console sign-in's cookie: GET and HEAD on the read API only.
+        case read
     }
 
     public let project: ProjectStore.Project
@@ -36,11 +38,38 @@ public final class Authenticator: Sendable {
     private let cacheLifetimeNanos: UInt64
     /// The server-wide settings a project falls back on.
     public let defaults: ProjectDefaults
+    /// The web console's sign-ins, each tied to the key pair it was made with.
+    public let consoleSessions: ConsoleSessions
 
-    public init(database: Database, defaults: ProjectDefaults = ProjectDefaults(), cacheLifetimeSeconds: Double = 10) {
+    public init(
+        database: Database, defaults: ProjectDefaults = ProjectDefaults(), cacheLifetimeSeconds: Double = 10,
+        consoleSessions: ConsoleSessions = ConsoleSessions()
+    ) {
         self.database = database
         self.defaults = defaults
+        self.consoleSessions = consoleSessions
         cacheLifetimeNanos = UInt64(cacheLifetimeSeconds * 1e9)
+    }
+
+    /// A console sign-in's token (the cookie): read access to the key's project while the sign-in
+    /// lasts and the key is not revoked. A key revoked by another process (`parley keys revoke`)
+    /// is seen within `cacheLifetime`, like every other use of the key.
+    public func authenticate(consoleToken token: String) throws -> AuthContext {
+        let expired = AuthError.unauthorized("Console sign-in expired or ended; sign in again")
+        guard let publicKey = consoleSessions.publicKey(token: token) else { throw expired }
+        guard let key = try lookup(publicKey), key.revokedAt == nil else {
+            consoleSessions.remove(token: token)
+            throw expired
+        }
+        return context(key, accessLevel: .read)
+    }
+
+    /// Checks a key pair sent to the console's sign-in (not a header): the context it gives.
+    public func authenticate(publicKey: String, secretKey: String) throws -> AuthContext {
+        guard !publicKey.isEmpty, !secretKey.isEmpty, secretKey.utf8.count <= 200 else {
+            throw AuthError.unauthorized("Invalid credentials. Confirm that you've configured the correct host.")
+        }
+        return try verify(publicKey: publicKey, secret: secretKey)
     }
 
     /// Authenticates `header` (the `Authorization` value).
@@ -71,6 +100,10 @@ public final class Authenticator: Sendable {
         let publicKey = String(text[..<colon])
         let secret = String(text[text.index(after: colon)...])
         guard !publicKey.isEmpty, !secret.isEmpty else { throw malformed }
+        return try verify(publicKey: publicKey, secret: secret)
+    }
+
+    private func verify(publicKey: String, secret: String) throws -> AuthContext {
         let wrong = AuthError.unauthorized("Invalid credentials. Confirm that you've configured the correct host.")
         guard let key = try lookup(publicKey), key.revokedAt == nil else { throw wrong }
         let hash = Digest.sha256(key.salt + Array(secret.utf8))

@@ -112,9 +112,17 @@ func recordRejectedRequest(_ failure: APIError, source: String, auth: AuthContex
 func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
 /// Shared pieces of authenticated JSON handlers.
+///
+/// Without an `Authorization` header, a GET or HEAD may instead carry the web console's
+/// sign-in cookie, which grants reads only (`AccessLevel.read`); every other method needs the key.
 func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool) throws -> AuthContext {
     do {
-        return try authenticator.authenticate(request.http.headers["Authorization"], allowPublicKeyOnly: allowPublicKeyOnly)
+        let header = request.http.headers["Authorization"]
+        if header == nil, request.http.method == "GET" || request.http.method == "HEAD",
+           let token = ConsoleSessions.token(in: request.http.headers) {
+            return try authenticator.authenticate(consoleToken: token)
+        }
+        return try authenticator.authenticate(header, allowPublicKeyOnly: allowPublicKeyOnly)
     } catch let error as AuthError {
         throw error.apiError
     }

@@ -56,6 +56,16 @@ enum SessionFilters {
                 """, .text(path), .text(path), .text(value), .text(path), .text(path), .text(value))
         }
         if let tier = query["userTier"] { conditions.add("user_tier = ?", .text(tier)) }
+        // Where a drop-off happened, as the drop-off report groups it: its groups link here.
+        if let text = query["lastTurn"] {
+            guard let turn = Int64(text), turn >= 0 else {
+                throw APIError.badRequest("Invalid request data: lastTurn must be a non-negative integer")
+            }
+            conditions.add("last_turn_number = ?", .integer(turn))
+        }
+        if let intent = query["lastIntent"] { conditions.add("last_intent = ?", .text(intent)) }
+        if let action = query["agentLastAction"] { conditions.add("agent_last_action = ?", .text(action)) }
+        if let stage = query["journeyStage"] { conditions.add("journey_stage = ?", .text(stage)) }
         if let journey = query["journey"] { conditions.add("journey_name = ?", .text(journey)) }
         for (name, column) in [("dropoff", "dropoff"), ("converted", "converted"), ("hasTurnIssues", "has_turn_issues")] {
             guard let text = query[name] else { continue }

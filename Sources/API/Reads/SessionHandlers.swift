@@ -100,6 +100,7 @@ enum SessionHandlers {
     static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            if request.query["fields"] == "summary" { return try summary(request, auth: auth, database: database) }
             let sessionID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
             let publicID = auth.project.publicID

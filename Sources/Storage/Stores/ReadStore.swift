@@ -81,6 +81,25 @@ public enum ReadStore {
         return rows
     }
 
+    /// One page of a session's traces in the drill-down's turn order (as `traces(inSession:)`),
+    /// with how many traces the session has: the console reads a long session this way.
+    public static func traces(
+        inSession sessionID: String, projectID: Int64, limit: Int, offset: Int, on db: SQLiteConnection
+    ) throws -> Page<TraceRow> {
+        var rows: [TraceRow] = []
+        try db.statement("""
+            SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND session_id = ?
+            ORDER BY coalesce(turn_seq, turn_number) IS NULL, coalesce(turn_seq, turn_number), timestamp, trace_id
+            LIMIT ? OFFSET ?
+            """).query([.integer(projectID), .text(sessionID), .integer(Int64(limit)), .integer(Int64(offset))]) {
+                rows.append(TraceRow($0))
+            }
+        var total = 0
+        try db.statement("SELECT count(*) FROM traces WHERE project_id = ? AND session_id = ?")
+            .query([.integer(projectID), .text(sessionID)]) { total = Int($0.int(0)) }
+        return Page(rows: rows, totalItems: total)
+    }
+
     /// Up to `limit` sessions matching `conditions` stored after row `rowID`, in row order, with
     /// the last row id: one batch of an export, read by key so each costs the same.
     public static func sessions(_ conditions: Conditions, afterRow rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> (rows: [SessionRow], last: Int64?) {

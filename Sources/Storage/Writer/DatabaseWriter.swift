@@ -73,14 +73,19 @@ public final class DatabaseWriter: Sendable {
     /// Runs inside every group transaction after its jobs and before COMMIT (derived data that
     /// is cheaper to compute once per transaction than once per job).
     private let beforeCommit: @Sendable (SQLiteConnection) throws -> Void
+    /// Runs after every group transaction ends, with whether it committed (before its callers
+    /// are resumed). Writer thread; it must not block.
+    private let afterTransaction: @Sendable (Bool) -> Void
 
     /// Takes ownership of `connection`, which from now on is used only on the writer thread.
     public init(
         connection: sending SQLiteConnection, configuration: Configuration = Configuration(),
-        beforeCommit: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in }
+        beforeCommit: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in },
+        afterTransaction: @escaping @Sendable (Bool) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.beforeCommit = beforeCommit
+        self.afterTransaction = afterTransaction
         let box = ConnectionBox(connection)
         let thread = Thread { [self] in
             run(box.connection)
@@ -200,11 +205,13 @@ public final class DatabaseWriter: Sendable {
             try beforeCommit(connection)
             try connection.execute("COMMIT")
             commits.add(1, ordering: .relaxed)
+            afterTransaction(true)
         } catch {
             // The transaction itself failed (disk full, I/O error): nothing in it is durable, so
             // every job in it fails and its caller answers with an error instead of an ack.
             try? connection.execute("ROLLBACK")
             connection.staleSessions = [:]
+            afterTransaction(false)
             outcomes = Array(repeating: error, count: batch.count)
         }
         for (job, outcome) in zip(batch, outcomes) { job.done(outcome) }

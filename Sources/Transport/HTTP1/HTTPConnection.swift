@@ -308,6 +308,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     }
 
     private func dispatch(_ request: HTTPRequest) {
+        var request = request
+        request.isSecure = tls != nil
         inFlight = InFlight(
             keepAlive: request.keepAlive, version: request.version, isHead: request.method == "HEAD")
         deadlineKind = .none

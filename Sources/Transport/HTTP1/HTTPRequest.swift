@@ -23,6 +23,8 @@ public struct HTTPRequest: Sendable {
     public var keepAlive: Bool
     /// Monotonic nanoseconds when the request became complete, for latency measurement.
     public var receivedAtNanos: UInt64
+    /// Whether it arrived over TLS (so a cookie set in the answer may be marked `Secure`).
+    public var isSecure = false
 
     public init(
         method: String, target: String, version: HTTPVersion = .http1_1,
