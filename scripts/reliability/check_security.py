@@ -33,7 +33,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import PUBLIC_KEY, Context, Parley, Result, basic_auth, field, log
+from common import PUBLIC_KEY, SECRET_KEY, Context, Parley, Result, basic_auth, field, log
 
 NAME = "security"
 FAST = True
@@ -317,6 +317,14 @@ def check_isolation(context: Context) -> Result:
         ]:
             probe("GET", path, expect, needs_a=needs_a)
 
+        for path, expect, needs_a in [
+            ("/api/public/sessions/iso-session-1/turns", 200, True),
+            ("/api/public/sessions/iso-session-1?fields=summary", 200, False),
+            ("/api/public/sessions/beta-only-session/turns", 404, False),
+        ]:
+            probe("GET", path, expect, needs_a=needs_a)
+        calls += console_probes(server, a, forbidden, covered, failures)
+
         # Writes with A's keys on the colliding ids and on B's ids.
         probe("PATCH", f"/api/public/projects/{b.public_id}/settings", 404, {"retentionDays": 1, "ioPolicy": "metadata-only"})
         probe("PATCH", f"/api/public/projects/{a.public_id}/settings", 200, {"retentionDays": 365})
@@ -405,7 +413,71 @@ def check_isolation(context: Context) -> Result:
 
 
 # Routes with no project data: no key, nothing to isolate.
-UNAUTHENTICATED = {"health", "ready", "metrics"}
+# The console's page and files hold no data (everything they show comes from the read API).
+UNAUTHENTICATED = {"health", "ready", "metrics", "consolePage", "consoleProjectPage", "consoleViewPage",
+                   "consoleSessionPage", "consoleTracePage", "consoleUserPage", "consoleFile"}
+
+
+def console_probes(server: Parley, a: "Tenant", forbidden: list[bytes], covered: set[tuple[str, str]],
+                   failures: list[str]) -> int:
+    """A's console sign-in (docs/CONSOLE.md): its cookie reads A's project only, B's colliding
+    and B-only ids included, its live events name A's sessions only, it cannot write, and
+    sign-out ends it. Returns the number of requests made."""
+    import http.client
+    calls = 0
+
+    def send(method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+             read_all: bool = True) -> tuple[int, dict[str, str], bytes]:
+        nonlocal calls
+        calls += 1
+        covered.add((method, path.split("?", 1)[0]))
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            all_headers = {"Host": f"127.0.0.1:{server.port}", **(headers or {})}
+            connection.request(method, path, body=body, headers=all_headers)
+            response = connection.getresponse()
+            data = response.read() if read_all else response.read1(4096)
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        finally:
+            connection.close()
+
+    def check_leak(label: str, data: bytes) -> None:
+        leaked = [item.decode() for item in forbidden if item in data]
+        if leaked:
+            failures.append(f"{label}: B's data in A's console answer ({', '.join(leaked)[:120]})")
+
+    public, secret = PUBLIC_KEY, SECRET_KEY
+    status, headers, data = send("POST", "/api/console/session", json.dumps({"publicKey": public, "secretKey": secret}).encode(),
+                                 {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"})
+    cookie = headers.get("set-cookie", "").split(";", 1)[0]
+    if status != 200 or not cookie.startswith("parley_console="):
+        failures.append(f"console sign-in with A's keys: {status} {data[:160]!r}")
+        return calls
+    jar = {"Cookie": cookie}
+    status, _, data = send("GET", "/api/console/session", headers=jar)
+    if status != 200 or json.loads(data).get("projectId") != a.public_id:
+        failures.append(f"console session of A's cookie: {status} {data[:160]!r}")
+    for path, expect, needs_a in [("/api/public/sessions/iso-session-1", 200, True), ("/api/public/traces/iso-trace-1", 200, True),
+                                  ("/api/public/sessions/beta-only-session", 404, False), ("/api/public/export/traces", 200, True)]:
+        status, _, data = send("GET", path, headers=jar)
+        if status != expect or (needs_a and a.mark.encode() not in data):
+            failures.append(f"GET {path} with A's cookie: {status}, expected {expect}: {data[:160]!r}")
+        check_leak(f"GET {path} with A's cookie", data)
+    # The cookie never writes: every write needs the key.
+    status, _, _ = send("POST", "/api/public/ingestion", b'{"batch": []}', {**jar, "Content-Type": "application/json"})
+    if status != 401:
+        failures.append(f"POST /api/public/ingestion with only A's cookie: {status}, expected 401")
+    status, _, data = send("GET", "/api/console/events", headers=jar, read_all=False)
+    if status != 200 or b"ready" not in data:
+        failures.append(f"console events with A's cookie: {status} {data[:160]!r}")
+    check_leak("console events", data)
+    status, _, _ = send("DELETE", "/api/console/session", headers={**jar, "Sec-Fetch-Site": "same-origin"})
+    if status != 204:
+        failures.append(f"console sign-out: {status}")
+    status, _, _ = send("GET", "/api/public/sessions/iso-session-1", headers=jar)
+    if status != 401:
+        failures.append(f"A's cookie after sign-out: {status}, expected 401")
+    return calls
 
 
 def uncovered_operations(covered: set[tuple[str, str]]) -> list[str]:
