@@ -47,7 +47,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let db = try database.open()
             defer { db.close() }
-            let keys = try db.read { try ProjectStore.keys(on: $0) }
+            let keys = try db.readBlocking { try ProjectStore.keys(on: $0) }
             print("public key\tsecret\tproject\tcreated\tstatus")
             for key in keys {
                 let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(key.createdAt) / 1000))

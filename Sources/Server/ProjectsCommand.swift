@@ -13,7 +13,7 @@ struct ProjectsCommand: ParsableCommand {
 
     /// The project called `name` with its settings JSON, or a usage error.
     static func find(_ name: String, in db: Database) throws -> (project: ProjectStore.Project, settings: String) {
-        guard let found = try db.read({ try ProjectStore.projects(on: $0) }).first(where: { $0.0.name == name }) else {
+        guard let found = try db.readBlocking({ try ProjectStore.projects(on: $0) }).first(where: { $0.0.name == name }) else {
             throw ValidationError("no project named '\(name)'")
         }
         return found
@@ -26,7 +26,7 @@ struct ProjectsCommand: ParsableCommand {
         func run() throws {
             let db = try database.open()
             defer { db.close() }
-            let projects = try db.read { try ProjectStore.projects(on: $0) }
+            let projects = try db.readBlocking { try ProjectStore.projects(on: $0) }
             print("name\tid\tsettings")
             for (project, settings) in projects { print("\(project.name)\t\(project.publicID)\t\(settings)") }
         }

@@ -52,11 +52,12 @@ public final class Database: Sendable {
                 framesPerCheckpoint: configuration.framesPerCheckpoint, maxWALFrames: configuration.maxWALFrames))
         self.checkpointer = checkpointer
         connection.onWALCommit { frames in checkpointer.walCommitted(frames: frames) }
-        var readers: [SQLiteConnection] = []
-        for _ in 0..<max(1, configuration.readers) {
+        var readers: [ConnectionThread] = []
+        let readerWake = DispatchSemaphore(value: 0)
+        for index in 0..<max(1, configuration.readers) {
             let reader = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMillis: configuration.busyTimeoutMillis)
             try reader.execute("PRAGMA foreign_keys=ON")
-            readers.append(reader)
+            readers.append(ConnectionThread(name: "parley-reader-\(index)", connection: reader, wake: readerWake))
         }
         pool = ReaderPool(readers)
         let commits = CommitFeed()
@@ -76,19 +77,28 @@ public final class Database: Sendable {
         try self.init(path: path, configuration: configuration)
     }
 
-    /// Runs `body` on a pooled read-only connection (blocking while all are busy).
-    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        try pool.with(body)
+    /// Runs `body` on a read-only connection, on one of the reader threads; the caller is
+    /// suspended, not blocked, meanwhile. This is how request handlers read: no SQLite call runs
+    /// on the cooperative pool.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    /// Runs `body` on a reader thread and blocks the calling thread until it is done: for
+    /// callers that are not async (the CLI, streamed-response producers on their own executor).
+    /// Never call it from the cooperative pool.
+    public func readBlocking<T>(_ body: @escaping (SQLiteConnection) throws -> T) throws -> T {
+        try pool.readBlocking(body)
     }
 
     /// True when the database answers a trivial query; backs `GET /api/public/ready`.
-    public func isReady() -> Bool {
-        (try? read { try $0.scalarText("SELECT 1") }) == "1"
+    public func isReady() async -> Bool {
+        (try? await read { try $0.scalarText("SELECT 1") }) == "1"
     }
 
     /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
     public func integrityCheck() throws -> String {
-        try read { try $0.scalarText("PRAGMA integrity_check") ?? "no result" }
+        try readBlocking { try $0.scalarText("PRAGMA integrity_check") ?? "no result" }
     }
 
     /// Background WAL checkpoints run so far.
@@ -101,42 +111,5 @@ public final class Database: Sendable {
         pool.close()
         checkpointer.close()
         writer.close()
-    }
-}
-
-/// A fixed set of read-only connections handed out one caller at a time.
-final class ReaderPool: Sendable {
-    private struct State {
-        var idle: [SQLiteConnection]
-        var closed = false
-    }
-
-    // Each connection is NOMUTEX; the pool guarantees one user at a time, and the Mutex hands
-    // connections between threads.
-    private let state: Mutex<State>
-    private let available: DispatchSemaphore
-
-    init(_ connections: sending [SQLiteConnection]) {
-        available = DispatchSemaphore(value: connections.count)
-        state = Mutex(State(idle: connections))
-    }
-
-    func with<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        available.wait()
-        defer { available.signal() }
-        guard let connection = state.withLock({ $0.closed ? nil : $0.idle.popLast() }) else {
-            throw StorageError.closed
-        }
-        defer { state.withLock { $0.idle.append(connection) } }
-        return try body(connection)
-    }
-
-    func close() {
-        let connections = state.withLock { state -> [SQLiteConnection] in
-            state.closed = true
-            defer { state.idle.removeAll() }
-            return state.idle
-        }
-        connections.forEach { $0.close() }
     }
 }

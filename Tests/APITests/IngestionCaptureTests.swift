@@ -52,7 +52,7 @@ struct IngestionCaptureTests {
             let turns = try #require(expected["turns"]?.arrayValue)
             let projectID = api.project.rowID
 
-            let traces = try api.database.read { db in
+            let traces = try api.database.readBlocking { db in
                 var rows: [(id: String, user: String?, session: String?)] = []
                 try db.statement("SELECT trace_id, user_id, session_id FROM traces WHERE project_id = ? AND session_id = ? ORDER BY timestamp")
                     .query([.integer(projectID), .text(sessionID)]) { rows.append(($0.text(0) ?? "", $0.text(1), $0.text(2))) }
@@ -67,7 +67,7 @@ struct IngestionCaptureTests {
             for turn in turns {
                 let traceID = try #require(turn["trace_id"]?.stringValue)
                 let generation = try #require(turn["generation"])
-                let stored = try api.database.read { db in
+                let stored = try api.database.readBlocking { db in
                     var rows: [(name: String?, model: String?, input: Int64, output: Int64, total: Int64,
                                 usage: String?, cost: String?, totalCost: Double)] = []
                     try db.statement("""
@@ -97,7 +97,7 @@ struct IngestionCaptureTests {
                 let eventName = try #require(turn["event_name"]?.stringValue)
                 #expect(try api.test.count("observations", where: "trace_id = '\(traceID)' AND type = 'EVENT' AND name = '\(eventName)'") == 1)
 
-                let scores = try api.database.read { db in
+                let scores = try api.database.readBlocking { db in
                     var rows: [(name: String, value: Double, dataType: String)] = []
                     try db.statement("SELECT name, value, data_type FROM scores WHERE project_id = ? AND trace_id = ?")
                         .query([.integer(projectID), .text(traceID)]) { rows.append(($0.text(0) ?? "", $0.double(1), $0.text(2) ?? "")) }
@@ -118,7 +118,7 @@ struct IngestionCaptureTests {
     @Test func storedTracesMergeCreateAndUpdateEvents() async throws {
         try await APIHarness.with { api async throws in
             for name in Self.batches { _ = try await api.send(fixture: name) }
-            let row = try api.database.read { db in
+            let row = try api.database.readBlocking { db in
                 try db.scalarText("""
                     SELECT name || '|' || environment || '|' || tags || '|' || json_extract(metadata, '$.turn_latency_ms')
                         || '|' || json_extract(metadata, '$.channel') || '|' || json_extract(output, '$.role')

@@ -35,7 +35,7 @@ struct ListTotalsTests {
             #expect(await api.delete("/api/public/traces/t-3").status < 300)
             #expect(await api.delete("/api/public/traces", json: #"{"traceIds": ["t-4", "t-5"]}"#).status < 300)
             _ = try await api.database.writer.write { db in try db.execute("DELETE FROM sessions WHERE session_id = 's-0'") }
-            let real = try api.database.read { db in
+            let real = try api.database.readBlocking { db in
                 [try db.scalarText("SELECT count(*) FROM sessions WHERE project_id = \(api.project.rowID)"),
                  try db.scalarText("SELECT count(*) FROM traces WHERE project_id = \(api.project.rowID)")]
             }

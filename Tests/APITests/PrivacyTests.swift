@@ -78,7 +78,7 @@ struct UserHashingTests {
     func saltIsPerProject() async throws {
         try await APIHarness.with(defaults: ProjectDefaults()) { api in
             let other = try await KeyService.create(projectName: "other", publicKey: "pk-lf-o", secretKey: "sk-lf-o", database: api.database)
-            let salts = try api.database.read { db in
+            let salts = try api.database.readBlocking { db in
                 var salts: [[UInt8]] = []
                 try db.statement("SELECT user_salt FROM projects ORDER BY id").query { salts.append($0.blob(0) ?? []) }
                 return salts

@@ -12,7 +12,7 @@ import Transport
 struct ScoreWriteTests {
     /// The stored score `id` as `name|value|data_type|trace_id|comment|environment|timestamp`, or nil.
     static func score(_ id: String, in api: APIHarness) throws -> String? {
-        try api.database.read { db in
+        try api.database.readBlocking { db in
             var found: String?
             try db.statement("""
                 SELECT name || '|' || value || '|' || data_type || '|' || coalesce(trace_id, '-') || '|'

@@ -53,7 +53,7 @@ struct SecretKeyTests {
     @Test func keysAreStoredAsSaltedHashesOnly() async throws {
         try await APIHarness.with { api async throws in
             try await api.addKey(publicKey: "pk-lf-second", secretKey: APIHarness.secretKey)
-            let keys = try api.database.read { db in
+            let keys = try api.database.readBlocking { db in
                 [try ProjectStore.key(publicKey: APIHarness.publicKey, on: db), try ProjectStore.key(publicKey: "pk-lf-second", on: db)]
             }.compactMap { $0 }
             try #require(keys.count == 2)

@@ -92,7 +92,7 @@ struct CheckpointTests {
             waited += 1
         }
         #expect(database.checkpointCount > 0)
-        #expect(try database.read { try $0.scalarText("SELECT count(*) FROM t") } == "500")
+        #expect(try database.readBlocking { try $0.scalarText("SELECT count(*) FROM t") } == "500")
         #expect(try database.integrityCheck() == "ok")
         database.close()
 
@@ -100,6 +100,6 @@ struct CheckpointTests {
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
         let reopened = try Database(path: path)
         defer { reopened.close() }
-        #expect(try reopened.read { try $0.scalarText("SELECT count(*) FROM t") } == "500")
+        #expect(try reopened.readBlocking { try $0.scalarText("SELECT count(*) FROM t") } == "500")
     }
 }

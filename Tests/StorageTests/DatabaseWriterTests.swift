@@ -19,7 +19,7 @@ struct DatabaseWriterTests {
     }
 
     static func names(_ database: Database) throws -> [String] {
-        try database.read { db in
+        try database.readBlocking { db in
             var names: [String] = []
             try db.statement("SELECT name FROM t ORDER BY name").query { names.append($0.text(0) ?? "") }
             return names
@@ -214,7 +214,7 @@ struct DatabaseWriterTests {
         await #expect(throws: StorageError.closed) {
             try await database.writer.write { db in try Self.insert("too late", on: db) }
         }
-        #expect(throws: StorageError.closed) { try database.read { _ in 0 } }
+        #expect(throws: StorageError.closed) { try database.readBlocking { _ in 0 } }
         database.close()  // a second close is harmless
 
         try withExtendedLifetime(test) {  // its temp directory holds the file
@@ -231,7 +231,7 @@ struct DatabaseWriterTests {
             let seenInside = try await database.writer.write { db in
                 try Self.insert("pending", on: db)
                 // Another connection reads the last committed snapshot (https://sqlite.org/wal.html).
-                return try database.read { reader in try reader.scalarText("SELECT count(*) FROM t") }
+                return try database.readBlocking { reader in try reader.scalarText("SELECT count(*) FROM t") }
             }
             #expect(seenInside == "0")
             #expect(try test.count("t") == 1)

@@ -151,7 +151,7 @@ struct IngestionStoreTests {
             let project = try await test.createProject()
             _ = try await test.apply([try makeEvent("a", .traceCreate, at: 1, #"{"id":"t1","sessionId":"s"}"#)], projectID: project, now: 100)
             _ = try await test.apply([try makeEvent("b", .traceCreate, at: 2, #"{"id":"t2","sessionId":"s","userId":"u"}"#)], projectID: project, now: 200)
-            let row = try test.database.read { db in
+            let row = try test.database.readBlocking { db in
                 try db.scalarText("SELECT created_at || ',' || updated_at || ',' || coalesce(user_id, '-') FROM sessions")
             }
             #expect(row == "100,200,u")
@@ -210,7 +210,7 @@ struct IngestionStoreTests {
             _ = try await test.apply(try capturedConversation(), projectID: project)
             _ = try await test.apply(try capturedConversation(), projectID: project)
             _ = try test.dump()
-            _ = try test.database.read { try ProjectStore.keys(on: $0) }
+            _ = try test.database.readBlocking { try ProjectStore.keys(on: $0) }
             #expect(try await test.writerBusyStatementCount() == 0)
             #expect(try test.readerBusyStatementCounts() == [0, 0, 0, 0])
         }

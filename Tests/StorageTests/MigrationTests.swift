@@ -8,12 +8,12 @@ import TestSupport
 struct MigrationTests {
     @Test func freshFileGetsWALAndTheLatestSchemaVersion() async throws {
         try await TestDatabase.with { test async throws in
-            let journal = try test.database.read { try $0.scalarText("PRAGMA journal_mode") }
+            let journal = try test.database.readBlocking { try $0.scalarText("PRAGMA journal_mode") }
             #expect(journal == "wal")
-            let version = try test.database.read { try $0.scalarText("PRAGMA user_version") }
+            let version = try test.database.readBlocking { try $0.scalarText("PRAGMA user_version") }
             #expect(version == String(Migrations.latestVersion))
             #expect(Migrations.latestVersion >= 1)
-            let tables = try test.database.read { db in
+            let tables = try test.database.readBlocking { db in
                 var names: [String] = []
                 try db.statement("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").query { names.append($0.text(0) ?? "") }
                 return names
@@ -49,8 +49,8 @@ struct MigrationTests {
 
         let second = try Database(path: path)
         defer { second.close() }
-        #expect(try second.read { try ProjectStore.project(named: "kept", on: $0) }?.publicID == "p")
-        #expect(try second.read { try $0.scalarText("PRAGMA user_version") } == String(Migrations.latestVersion))
+        #expect(try second.readBlocking { try ProjectStore.project(named: "kept", on: $0) }?.publicID == "p")
+        #expect(try second.readBlocking { try $0.scalarText("PRAGMA user_version") } == String(Migrations.latestVersion))
     }
 
     @Test func newerSchemaVersionIsRefusedWithoutMigratingIt() throws {
@@ -92,7 +92,7 @@ struct MigrationTests {
         }
         let database = try Database(path: path)
         defer { database.close() }
-        let rows = try database.read { db in
+        let rows = try database.readBlocking { db in
             var rows: [String] = []
             try db.statement("""
                 SELECT trace_id, turn_number, conversation_id, journey_converted, context_tokens FROM traces ORDER BY trace_id
@@ -102,7 +102,7 @@ struct MigrationTests {
             return rows
         }
         #expect(rows == ["t1|2|c1|1|900", "t2|-|-|-|-", "t3|-|-|-|-"])
-        #expect(try database.read { try $0.scalarText("SELECT declared_type FROM sessions") } == "declared")
+        #expect(try database.readBlocking { try $0.scalarText("SELECT declared_type FROM sessions") } == "declared")
     }
 
     @Test func migrationsAreNumberedInOrderWithoutGaps() {

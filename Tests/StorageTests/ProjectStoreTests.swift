@@ -16,10 +16,10 @@ struct ProjectStoreTests {
             #expect(created.publicID == "pub-1")
             #expect(created.name == "acme")
             #expect(created.createdAt == 42)
-            let found = try test.database.read { try ProjectStore.project(named: "acme", on: $0) }
+            let found = try test.database.readBlocking { try ProjectStore.project(named: "acme", on: $0) }
             #expect(found == created)
-            #expect(try test.database.read { try ProjectStore.project(named: "nope", on: $0) } == nil)
-            #expect(try test.database.read { try ProjectStore.projectCount(on: $0) } == 1)
+            #expect(try test.database.readBlocking { try ProjectStore.project(named: "nope", on: $0) } == nil)
+            #expect(try test.database.readBlocking { try ProjectStore.projectCount(on: $0) } == 1)
         }
     }
 
@@ -32,7 +32,7 @@ struct ProjectStoreTests {
                     secretHint: "sk-lf-…abcd", now: 7, on: db)
                 return project
             }
-            let key = try #require(try test.database.read { try ProjectStore.key(publicKey: "pk-lf-1", on: $0) })
+            let key = try #require(try test.database.readBlocking { try ProjectStore.key(publicKey: "pk-lf-1", on: $0) })
             #expect(key.publicKey == "pk-lf-1")
             #expect(key.project == project)
             #expect(key.salt == Self.salt)
@@ -40,7 +40,7 @@ struct ProjectStoreTests {
             #expect(key.secretHint == "sk-lf-…abcd")
             #expect(key.createdAt == 7)
             #expect(key.revokedAt == nil)
-            #expect(try test.database.read { try ProjectStore.key(publicKey: "pk-lf-unknown", on: $0) } == nil)
+            #expect(try test.database.readBlocking { try ProjectStore.key(publicKey: "pk-lf-unknown", on: $0) } == nil)
         }
     }
 
@@ -53,7 +53,7 @@ struct ProjectStoreTests {
                                             secretHash: Self.hash, secretHint: "h", now: 1, on: db)
                 }
             }
-            #expect(try test.database.read { try ProjectStore.keys(on: $0) }.map(\.publicKey) == ["pk-b", "pk-a", "pk-c"])
+            #expect(try test.database.readBlocking { try ProjectStore.keys(on: $0) }.map(\.publicKey) == ["pk-b", "pk-a", "pk-c"])
         }
     }
 
@@ -70,7 +70,7 @@ struct ProjectStoreTests {
             #expect(first)
             #expect(!second)
             #expect(!unknown)
-            let key = try #require(try test.database.read { try ProjectStore.key(publicKey: "pk-lf-1", on: $0) })
+            let key = try #require(try test.database.readBlocking { try ProjectStore.key(publicKey: "pk-lf-1", on: $0) })
             #expect(key.revokedAt == 99)
         }
     }
@@ -92,7 +92,7 @@ struct ProjectStoreTests {
                     }
                 }
             }
-            let keys = try test.database.read { try ProjectStore.keys(on: $0) }
+            let keys = try test.database.readBlocking { try ProjectStore.keys(on: $0) }
             #expect(keys.count == 1)
             #expect(keys.first?.secretHint == "h")
         }

@@ -58,7 +58,7 @@ public final class TestDatabase: Sendable {
     /// Every row of `table` as one line of SQL literals (`quote()`), sorted, leaving out `excluding`
     /// columns. Two databases with the same content give the same lines.
     public func rows(of table: String, excluding: Set<String> = []) throws -> [String] {
-        try database.read { db in
+        try database.readBlocking { db in
             var columns: [String] = []
             try db.statement("SELECT name FROM pragma_table_info(?) ORDER BY cid").query([.text(table)]) { row in
                 if let name = row.text(0), !excluding.contains(name) { columns.append(name) }
@@ -82,7 +82,7 @@ public final class TestDatabase: Sendable {
 
     /// `SELECT count(*) FROM table`.
     public func count(_ table: String, where condition: String = "1") throws -> Int {
-        try database.read { db in
+        try database.readBlocking { db in
             Int(try db.scalarText("SELECT count(*) FROM \"\(table)\" WHERE \(condition)") ?? "0") ?? 0
         }
     }
@@ -92,12 +92,12 @@ public final class TestDatabase: Sendable {
         try await database.writer.write { db in db.busyStatementCount }
     }
 
-    /// Statements left stepped but not reset on each reader of the pool. Nested `read` calls
+    /// Statements left stepped but not reset on each reader of the pool. Nested `readBlocking` calls
     /// hold one connection each, so every reader is visited exactly once.
     public func readerBusyStatementCounts() throws -> [Int] {
         func visit(_ remaining: Int, _ counts: [Int]) throws -> [Int] {
             guard remaining > 0 else { return counts }
-            return try database.read { db in try visit(remaining - 1, counts + [db.busyStatementCount]) }
+            return try database.readBlocking { db in try visit(remaining - 1, counts + [db.busyStatementCount]) }
         }
         return try visit(readers, [])
     }

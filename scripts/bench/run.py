@@ -9,7 +9,7 @@ test: no figure fails the run, the summary says which targets are met.
 
 Usage: run.py --parley BIN --ceiling BIN [--runs N] [--seconds S] [--only a,b] [--peer phoenix]
               [--update-docs] [--sessions N --observations N]
-Benchmarks: http, ingest, otlp, reads, mixed, handshakes, memory (and phoenix with --peer).
+Benchmarks: http, ingest, otlp, reads, mixed, drilldown, handshakes, memory, lifecycle (and phoenix with --peer).
 """
 from __future__ import annotations
 
@@ -519,6 +519,65 @@ class Harness:
                  f"| p99 ms (all requests) | {fmt(p99.median, '{:.1f}')} | {p99.spread('{:.1f}')} |"]
         self.section("Mixed read/write workload", f"wrk -t1 -c8 -d{seconds}s -s scripts/bench/mixed.lua --latency, generated database", lines)
 
+    # -- reads off the cooperative pool (issue #18, "one execution model for SQLite")
+
+    def drilldown(self) -> None:
+        """Paced single-event ingestion, alone and while two connections read a 1,000-turn
+        session's drill-down back to back: the reads must not move the ingestion p99 (they run
+        on reader threads, not on the two threads that serve requests)."""
+        runs, seconds = self.args.runs, self.args.seconds
+        p99 = {mode: Stats() for mode in ("alone", "with drill-downs")}
+        p50 = {mode: Stats() for mode in ("alone", "with drill-downs")}
+        reads, rate = Stats(), None
+        db = self.fresh_db("drilldown")
+        parley = Parley(self.args.parley, self.work, db)
+        try:
+            post_long_session(parley.url(), "long-session", 1000)
+        finally:
+            parley.stop()
+        script = str(BENCH / "get_path.lua")
+        for run in range(runs):
+            for mode in ("alone", "with drill-downs"):
+                run_db = self.work / f"drilldown-run-{time.time_ns()}.sqlite"
+                shutil.copy(db, run_db)
+                parley = Parley(self.args.parley, self.work, run_db)
+                try:
+                    if rate is None:
+                        capacity = wrk(parley.url(), 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "1"})["rps"] or 100
+                        rate = max(1, int(capacity / 2))
+                    reader = None
+                    if mode == "with drill-downs":
+                        reader = subprocess.Popen(
+                            ["wrk", "-t1", "-c2", f"-d{seconds + 2}s", "-s", script, parley.url()],
+                            env=dict(os.environ, AUTH=AUTH, PATH_TO_GET="/api/public/sessions/long-session"),
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                        time.sleep(1)
+                    result = wrk(parley.url(), seconds, 4, str(BENCH / "ingest_paced.lua"),
+                                 {"RATE": str(rate), "CONNECTIONS": "4", "BATCH": "1"}, latency=True)
+                    if reader is not None:
+                        out, _ = reader.communicate(timeout=seconds * 4 + 60)
+                        if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
+                            reads.add(float(m.group(1)))
+                finally:
+                    parley.stop()
+                p50[mode].add(result["p50"])
+                p99[mode].add(result["p99"])
+            log(f"drilldown: run {run + 1}/{runs}")
+        alone, loaded = p99["alone"].median, p99["with drill-downs"].median
+        ratio_p99 = loaded / alone if alone and loaded else None
+        lines = [f"Single-event batches at half the measured capacity ({rate} req/s, 4 connections) for {seconds} s; "
+                 f"`with drill-downs` adds two connections reading `GET /api/public/sessions/long-session` (1,000 turns, "
+                 f"a trace and a generation each) back to back, median {fmt(reads.median, '{:.1f}')} drill-downs/s.", "",
+                 "| single-event ingestion | p50 ms | p99 ms (min–max) |", "|---|---|---|"]
+        for mode in ("alone", "with drill-downs"):
+            lines.append(f"| {mode} | {fmt(p50[mode].median, '{:.2f}')} | {fmt(p99[mode].median, '{:.1f}')} ({p99[mode].spread('{:.1f}')}) |")
+        self.section("Ingestion under a drill-down load (issue #18)",
+                     f"scripts/bench.sh --only drilldown (wrk -t1 -c4 -d{seconds}s ingest_paced.lua BATCH=1 --latency, "
+                     f"with and without wrk -c2 get_path.lua on a 1,000-turn session)", lines)
+        self.target("single-event ingestion p99 under 1,000-turn drill-downs", "≤ 1.2× without them",
+                    f"p99 {fmt(loaded, '{:.1f}')} vs {fmt(alone, '{:.1f}')} ms",
+                    "" if ratio_p99 is None else f"{ratio_p99:.2f}×", None if ratio_p99 is None else ratio_p99 <= 1.2)
+
     # -- privacy and data lifecycle (issue #8)
 
     def lifecycle(self) -> None:
@@ -637,6 +696,30 @@ class Harness:
         return "\n".join(lines) + "\n\n" + "\n".join(self.sections)
 
 
+def post_long_session(base: str, session: str, turns: int) -> None:
+    """`turns` turns of one session, a trace and a generation each, posted 50 turns a batch."""
+    def time_of(turn: int, offset_ms: int = 0) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_772_442_000 + turn * 60 + offset_ms // 1000)) + ".%03dZ" % (offset_ms % 1000)
+    for start in range(0, turns, 50):
+        events = []
+        for turn in range(start, min(turns, start + 50)):
+            trace = f"{session}-t{turn}"
+            events.append({"id": f"{trace}-e1", "type": "trace-create", "timestamp": time_of(turn),
+                           "body": {"id": trace, "sessionId": session, "name": "chat-turn", "timestamp": time_of(turn),
+                                    "input": {"role": "user", "content": f"question {turn} " + "x" * 200},
+                                    "output": {"role": "assistant", "content": f"answer {turn} " + "y" * 300},
+                                    "metadata": {"turn.number": turn + 1}}})
+            events.append({"id": f"{trace}-e2", "type": "generation-create", "timestamp": time_of(turn, 10),
+                           "body": {"id": f"{trace}-g", "traceId": trace, "name": "llm-call", "model": "gpt-4o-mini",
+                                    "startTime": time_of(turn, 10), "endTime": time_of(turn, 900),
+                                    "usageDetails": {"input": 100 + turn, "output": 20}}})
+        request = urllib.request.Request(f"{base}/api/public/ingestion", data=json.dumps({"batch": events}).encode(),
+                                         headers={"Content-Type": "application/json", "Authorization": f"Basic {AUTH}"})
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            if answer.status != 207:
+                raise RuntimeError(f"posting the long session: {answer.status}")
+
+
 def count_older(db: Path, cutoff_ms: int) -> int:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
         return connection.execute("SELECT count(*) FROM traces WHERE timestamp < ?", (cutoff_ms,)).fetchone()[0]
@@ -725,7 +808,7 @@ def main() -> int:
     parser.add_argument("--ceiling", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--only", default="http,handshakes,ingest,otlp,reads,mixed,memory,lifecycle")
+    parser.add_argument("--only", default="http,handshakes,ingest,otlp,reads,mixed,drilldown,memory,lifecycle")
     parser.add_argument("--peer", choices=["phoenix"])
     parser.add_argument("--update-docs", action="store_true")
     parser.add_argument("--sessions", type=int, default=100_000)

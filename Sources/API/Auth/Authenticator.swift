@@ -54,10 +54,10 @@ public final class Authenticator: Sendable {
     /// A console sign-in's token (the cookie): read access to the key's project while the sign-in
     /// lasts and the key is not revoked. A key revoked by another process (`parley keys revoke`)
     /// is seen within `cacheLifetime`, like every other use of the key.
-    public func authenticate(consoleToken token: String) throws -> AuthContext {
+    public func authenticate(consoleToken token: String) async throws -> AuthContext {
         let expired = AuthError.unauthorized("Console sign-in expired or ended; sign in again")
         guard let publicKey = consoleSessions.publicKey(token: token) else { throw expired }
-        guard let key = try lookup(publicKey), key.revokedAt == nil else {
+        guard let key = try await lookup(publicKey), key.revokedAt == nil else {
             consoleSessions.remove(token: token)
             throw expired
         }
@@ -65,23 +65,23 @@ public final class Authenticator: Sendable {
     }
 
     /// Checks a key pair sent to the console's sign-in (not a header): the context it gives.
-    public func authenticate(publicKey: String, secretKey: String) throws -> AuthContext {
+    public func authenticate(publicKey: String, secretKey: String) async throws -> AuthContext {
         guard !publicKey.isEmpty, !secretKey.isEmpty, secretKey.utf8.count <= 200 else {
             throw AuthError.unauthorized("Invalid credentials. Confirm that you've configured the correct host.")
         }
-        return try verify(publicKey: publicKey, secret: secretKey)
+        return try await verify(publicKey: publicKey, secret: secretKey)
     }
 
     /// Authenticates `header` (the `Authorization` value).
     /// - Parameter allowPublicKeyOnly: whether `Bearer pk-…` is acceptable on this route.
-    public func authenticate(_ header: String?, allowPublicKeyOnly: Bool) throws -> AuthContext {
+    public func authenticate(_ header: String?, allowPublicKeyOnly: Bool) async throws -> AuthContext {
         guard let header, !header.isEmpty else { throw AuthError.unauthorized("No authorization header") }
         if header.hasPrefix("Basic ") {
-            return try basic(String(header.dropFirst(6)).trimmingOWS)
+            return try await basic(String(header.dropFirst(6)).trimmingOWS)
         }
         if header.hasPrefix("Bearer ") {
             let publicKey = String(header.dropFirst(7)).trimmingOWS
-            guard let key = try lookup(publicKey), key.revokedAt == nil else {
+            guard let key = try await lookup(publicKey), key.revokedAt == nil else {
                 throw AuthError.unauthorized("Invalid public key. Confirm that you've configured the correct host.")
             }
             guard allowPublicKeyOnly else {
@@ -92,7 +92,7 @@ public final class Authenticator: Sendable {
         throw AuthError.unauthorized("Invalid authorization header")
     }
 
-    private func basic(_ encoded: String) throws -> AuthContext {
+    private func basic(_ encoded: String) async throws -> AuthContext {
         let malformed = AuthError.unauthorized(
             "Invalid authorization header. Confirm that you've configured the correct host.")
         guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8),
@@ -100,12 +100,12 @@ public final class Authenticator: Sendable {
         let publicKey = String(text[..<colon])
         let secret = String(text[text.index(after: colon)...])
         guard !publicKey.isEmpty, !secret.isEmpty else { throw malformed }
-        return try verify(publicKey: publicKey, secret: secret)
+        return try await verify(publicKey: publicKey, secret: secret)
     }
 
-    private func verify(publicKey: String, secret: String) throws -> AuthContext {
+    private func verify(publicKey: String, secret: String) async throws -> AuthContext {
         let wrong = AuthError.unauthorized("Invalid credentials. Confirm that you've configured the correct host.")
-        guard let key = try lookup(publicKey), key.revokedAt == nil else { throw wrong }
+        guard let key = try await lookup(publicKey), key.revokedAt == nil else { throw wrong }
         let hash = Digest.sha256(key.salt + Array(secret.utf8))
         guard Digest.constantTimeEqual(hash, key.secretHash) else { throw wrong }
         return context(key, accessLevel: .project)
@@ -117,7 +117,7 @@ public final class Authenticator: Sendable {
             privacy: PrivacyPolicy(settings: key.settings, salt: key.userSalt, defaults: defaults))
     }
 
-    private func lookup(_ publicKey: String) throws -> ProjectStore.Key? {
+    private func lookup(_ publicKey: String) async throws -> ProjectStore.Key? {
         guard publicKey.utf8.count <= 200 else { return nil }
         let now = MonotonicNanos.now()
         if let cached = cache.withLock({ $0[publicKey] }), now &- cached.loadedAt < cacheLifetimeNanos {
@@ -125,7 +125,7 @@ public final class Authenticator: Sendable {
         }
         let key: ProjectStore.Key?
         do {
-            key = try database.read { try ProjectStore.key(publicKey: publicKey, on: $0) }
+            key = try await database.read { try ProjectStore.key(publicKey: publicKey, on: $0) }
         } catch {
             throw AuthError.unavailable
         }

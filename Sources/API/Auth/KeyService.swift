@@ -39,7 +39,7 @@ public enum KeyService {
     /// `PARLEY_INIT_PUBLIC_KEY` / `PARLEY_INIT_SECRET_KEY` (and `PARLEY_INIT_PROJECT_NAME`), or a
     /// `default` project with a fresh pair, which the caller prints once. Nil when projects exist.
     public static func bootstrap(database: Database, environment: [String: String]) async throws -> (key: CreatedKey, generated: Bool)? {
-        let count = try database.read { try ProjectStore.projectCount(on: $0) }
+        let count = try await database.read { try ProjectStore.projectCount(on: $0) }
         guard count == 0 else { return nil }
         let name = environment["PARLEY_INIT_PROJECT_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         if let publicKey = environment["PARLEY_INIT_PUBLIC_KEY"], !publicKey.isEmpty,

@@ -127,7 +127,7 @@ enum ConsoleHandlers {
             }
             let auth: AuthContext
             do {
-                auth = try authenticator.authenticate(publicKey: publicKey, secretKey: secretKey)
+                auth = try await authenticator.authenticate(publicKey: publicKey, secretKey: secretKey)
             } catch let error as AuthError {
                 throw error.apiError
             }
@@ -147,7 +147,7 @@ enum ConsoleHandlers {
         .async { request in
             let answer: JSONValue
             if let token = ConsoleSessions.token(in: request.http.headers),
-               let auth = try? authenticator.authenticate(consoleToken: token) {
+               let auth = try? await authenticator.authenticate(consoleToken: token) {
                 answer = signedIn(auth, expiresIn: authenticator.consoleSessions.configuration.lifetimeSeconds)
             } else {
                 answer = .object([("signedIn", .bool(false))])
@@ -175,12 +175,12 @@ enum ConsoleHandlers {
     }
 
     /// The cookie's sign-in, for the console's own routes (which take no other credentials).
-    static func consoleAuth(_ request: APIRequest, _ authenticator: Authenticator) throws -> AuthContext {
+    static func consoleAuth(_ request: APIRequest, _ authenticator: Authenticator) async throws -> AuthContext {
         guard let token = ConsoleSessions.token(in: request.http.headers) else {
             throw APIError(status: 401, code: "UnauthorizedError", message: "Not signed in to the console")
         }
         do {
-            return try authenticator.authenticate(consoleToken: token)
+            return try await authenticator.authenticate(consoleToken: token)
         } catch let error as AuthError {
             throw error.apiError
         }
@@ -192,7 +192,7 @@ enum ConsoleHandlers {
     /// of the project's changes (LiveStreams), for the sign-in cookie.
     static func events(database: Database, authenticator: Authenticator, live: LiveStreams) -> RouteHandler {
         .async { request in
-            let auth = try consoleAuth(request, authenticator)
+            let auth = try await consoleAuth(request, authenticator)
             let sessionID = request.query["sessionId"]
             if let sessionID, sessionID.utf8.count > 800 {
                 throw APIError.badRequest("Invalid request data: sessionId must be at most 800 bytes")
@@ -205,7 +205,7 @@ enum ConsoleHandlers {
             let token = ConsoleSessions.token(in: request.http.headers) ?? ""
             let stream = try live.open(
                 projectID: auth.project.rowID, sessionID: sessionID, commitCount: { database.writer.commitCount },
-                stillAuthorized: { (try? authenticator.authenticate(consoleToken: token)) != nil })
+                stillAuthorized: { (try? await authenticator.authenticate(consoleToken: token)) != nil })
             return HTTPResponse(status: 200, headers: headers, stream: stream.body)
         }
     }

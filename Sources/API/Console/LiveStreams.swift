@@ -64,7 +64,7 @@ public final class LiveStreams: Sendable {
     /// writer's count for the events.
     func open(
         projectID: Int64, sessionID: String?, commitCount: @escaping @Sendable () -> Int,
-        stillAuthorized: @escaping @Sendable () -> Bool
+        stillAuthorized: @escaping @Sendable () async -> Bool
     ) throws -> LiveStream {
         let now = DispatchTime.now().uptimeNanoseconds
         let staleNanos = UInt64(configuration.staleSeconds * 1e9)
@@ -133,11 +133,11 @@ final class LiveStream: Sendable {
     private let configuration: LiveStreams.Configuration
     private let sessionID: String?
     private let commitCount: @Sendable () -> Int
-    private let stillAuthorized: @Sendable () -> Bool
+    private let stillAuthorized: @Sendable () async -> Bool
     private let state: Mutex<State>
 
     init(configuration: LiveStreams.Configuration, sessionID: String?, commitCount: @escaping @Sendable () -> Int,
-         stillAuthorized: @escaping @Sendable () -> Bool, openedAt: UInt64) {
+         stillAuthorized: @escaping @Sendable () async -> Bool, openedAt: UInt64) {
         self.configuration = configuration
         self.sessionID = sessionID
         self.commitCount = commitCount
@@ -221,7 +221,8 @@ final class LiveStream: Sendable {
             case .timeout:
                 let now = DispatchTime.now().uptimeNanoseconds
                 let idle = state.withLock { now &- $0.lastChange } > UInt64(configuration.idleSeconds * 1e9)
-                if idle || !stillAuthorized() {
+                let authorized = idle ? false : await stillAuthorized()
+                if !authorized {
                     end()
                     return nil
                 }

@@ -20,7 +20,7 @@ enum HealthHandlers {
     /// operationId `ready`: 200 when storage answers a query, else 503 with Retry-After.
     static func ready(database: Database) -> RouteHandler {
         .async { _ in
-            if database.isReady() {
+            if await database.isReady() {
                 return jsonResponse(status("OK"))
             }
             var response = jsonResponse(status("Database not available"), status: 503)

@@ -6,7 +6,7 @@ import Storage
 enum ProjectHandlers {
     static func list(authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let project: JSONValue = .object([
                 ("id", .string(auth.project.publicID)),
                 ("name", .string(auth.project.name)),

@@ -9,7 +9,7 @@ import Storage
 enum ScoreHandlers {
     static func create(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: true)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: true)
             let document = try parseJSONBody(request)
             let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
             switch document {

@@ -16,7 +16,7 @@ enum IngestionHandlers {
 
     static func batch(database: Database, authenticator: Authenticator, limits: Limits) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: true)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: true)
             try refuseWhenOverloaded(database, request, maxWait: limits.maxRequestWait)
             guard request.http.body.count <= limits.maxBatchBytes else {
                 throw APIError(status: 413, code: "PayloadTooLargeError",
@@ -115,14 +115,14 @@ func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 ///
 /// Without an `Authorization` header, a GET or HEAD may instead carry the web console's
 /// sign-in cookie, which grants reads only (`AccessLevel.read`); every other method needs the key.
-func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool) throws -> AuthContext {
+func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool) async throws -> AuthContext {
     do {
         let header = request.http.headers["Authorization"]
         if header == nil, request.http.method == "GET" || request.http.method == "HEAD",
            let token = ConsoleSessions.token(in: request.http.headers) {
-            return try authenticator.authenticate(consoleToken: token)
+            return try await authenticator.authenticate(consoleToken: token)
         }
-        return try authenticator.authenticate(header, allowPublicKeyOnly: allowPublicKeyOnly)
+        return try await authenticator.authenticate(header, allowPublicKeyOnly: allowPublicKeyOnly)
     } catch let error as AuthError {
         throw error.apiError
     }

@@ -41,7 +41,7 @@ public final class DeletionWorker: Sendable {
     }
 
     private static func finishUnfinished(database: Database, batchSize: Int, logger: Logger) async throws {
-        for job in try database.read({ try DeletionStore.unfinishedJobs(on: $0) }) {
+        for job in try await database.read({ try DeletionStore.unfinishedJobs(on: $0) }) {
             try await BackgroundJob.isolated("deletion \(job.jobID) (\(job.kind))", logger: logger) {
                 try await BackgroundJob.paced {
                     !(try await step(database: database, batchSize: batchSize, jobID: job.jobID,

@@ -41,10 +41,10 @@ public final class InactivitySweeper: Sendable {
 
     private static func sweep(database: Database, now: Int64, defaultTimeoutMs: Int64, logger: Logger) async throws -> Int {
         var total = 0
-        for (projectID, settings) in try database.read({ try ProjectSettingsStore.all(on: $0) }) {
+        for (projectID, settings) in try await database.read({ try ProjectSettingsStore.all(on: $0) }) {
             let timeout = settings.inactivityTimeoutMs(default: defaultTimeoutMs)
             try await BackgroundJob.isolated("inactivity sweep of project \(projectID)", logger: logger) {
-                guard try database.read({ try SessionStore.hasInactive(projectID: projectID, now: now, timeoutMs: timeout, on: $0) })
+                guard try await database.read({ try SessionStore.hasInactive(projectID: projectID, now: now, timeoutMs: timeout, on: $0) })
                 else { return }
                 while true {
                     let marked = try await database.writer.write { db in

@@ -42,7 +42,7 @@ public final class RetentionSweeper: Sendable {
 
     private static func sweep(database: Database, defaultDays: Int64?, now: Int64, logger: Logger) async throws -> Int {
         var total = 0
-        for (projectID, settings) in try database.read({ try ProjectSettingsStore.all(on: $0) }) {
+        for (projectID, settings) in try await database.read({ try ProjectSettingsStore.all(on: $0) }) {
             guard let cutoff = settings.retentionCutoff(now: now, defaultDays: defaultDays) else { continue }
             try await BackgroundJob.isolated("retention of project \(projectID)", logger: logger) {
                 var size = StepSize(initial: initialStepRows, bounds: 1...maxStepRows, target: stepTarget)

@@ -12,7 +12,7 @@ import Transport
 enum OTLPHandlers {
     static func traces(database: Database, authenticator: Authenticator, limits: IngestionHandlers.Limits) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             try refuseWhenOverloaded(database, request, maxWait: limits.maxRequestWait)
             if let version = request.http.headers["x-langfuse-ingestion-version"], !version.isEmpty {
                 guard let number = Int(version), number <= 4 else {

@@ -15,7 +15,7 @@ enum DeletionHandlers {
 
     static func deleteSession(database: Database, authenticator: Authenticator, worker: DeletionWorker) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             return try await delete(.session(request.parameters["id"] ?? ""), auth: auth, database: database, worker: worker,
                                     notFound: "Session not found within authorized project")
         }
@@ -23,7 +23,7 @@ enum DeletionHandlers {
 
     static func deleteUser(database: Database, authenticator: Authenticator, worker: DeletionWorker) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let userID = auth.privacy.userID(request.parameters["userId"] ?? "")
             return try await delete(.user(userID), auth: auth, database: database, worker: worker,
                                     notFound: "User not found within authorized project")
@@ -33,10 +33,10 @@ enum DeletionHandlers {
     /// operationId `deletionGet`: a deletion job's progress.
     static func status(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let jobID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
-            guard let job = try database.read({ try DeletionStore.job(jobID, projectID: projectID, on: $0) }) else {
+            guard let job = try await database.read({ try DeletionStore.job(jobID, projectID: projectID, on: $0) }) else {
                 throw APIError.notFound("Deletion not found within authorized project")
             }
             return jsonResponse(render(job))
@@ -47,7 +47,7 @@ enum DeletionHandlers {
         _ target: DeletionStore.Target, auth: AuthContext, database: Database, worker: DeletionWorker, notFound: String
     ) async throws -> HTTPResponse {
         let projectID = auth.project.rowID
-        guard try database.read({ try DeletionStore.exists(target, projectID: projectID, on: $0) }) else {
+        guard try await database.read({ try DeletionStore.exists(target, projectID: projectID, on: $0) }) else {
             throw APIError.notFound(notFound)
         }
         let jobID = UUID().uuidString.lowercased()
@@ -58,7 +58,7 @@ enum DeletionHandlers {
         for _ in 0..<inlineSteps {
             if try await worker.step(jobID: jobID, target: target, projectID: projectID) { break }
         }
-        guard let job = try database.read({ try DeletionStore.job(jobID, projectID: projectID, on: $0) }) else {
+        guard let job = try await database.read({ try DeletionStore.job(jobID, projectID: projectID, on: $0) }) else {
             throw APIError.internal
         }
         if job.status == "done" { return jsonResponse(render(job)) }

@@ -18,7 +18,7 @@ enum ExportHandlers {
 
     static func sessions(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let format = try format(request.query)
             let conditions = try SessionFilters.conditions(request.query, auth: auth)
             let publicID = auth.project.publicID
@@ -31,7 +31,7 @@ enum ExportHandlers {
 
     static func traces(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let format = try format(request.query)
             let conditions = try TraceHandlers.filters(request.query, auth: auth)
             let publicID = auth.project.publicID
@@ -68,7 +68,7 @@ enum ExportHandlers {
         ])
         response.stream = HTTPBodyStream {
             guard let after = cursor.position else { return nil }
-            let (items, last) = try database.read { db in try read(db, after) }
+            let (items, last) = try await database.read { db in try read(db, after) }
             // A short batch is the last: no further read to learn that nothing is left.
             return cursor.render(items, last: items.count < batchSize ? nil : last)
         }

@@ -8,9 +8,9 @@ import Transport
 enum ProjectSettingsHandlers {
     static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authorize(request, authenticator)
+            let auth = try await authorize(request, authenticator)
             let projectID = auth.project.rowID
-            let settings = try database.read { try ProjectSettingsStore.settings(projectID: projectID, on: $0) }
+            let settings = try await database.read { try ProjectSettingsStore.settings(projectID: projectID, on: $0) }
             return jsonResponse(render(settings, auth: auth, defaults: authenticator.defaults))
         }
     }
@@ -18,7 +18,7 @@ enum ProjectSettingsHandlers {
     /// Sets the keys the body names; `null` returns a key to the server's default; others stay.
     static func patch(database: Database, authenticator: Authenticator, logger: Logger) -> RouteHandler {
         .async { request in
-            let auth = try authorize(request, authenticator)
+            let auth = try await authorize(request, authenticator)
             let body = try parseJSONBody(request)
             guard let members = body.objectValue else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
             let changes = try members.map { key, value in (key: key, value: try validated(key, value)) }
@@ -36,13 +36,13 @@ enum ProjectSettingsHandlers {
                     }
                 }
             }
-            let settings = try database.read { try ProjectSettingsStore.settings(projectID: projectID, on: $0) }
+            let settings = try await database.read { try ProjectSettingsStore.settings(projectID: projectID, on: $0) }
             return jsonResponse(render(settings, auth: auth, defaults: authenticator.defaults))
         }
     }
 
-    private static func authorize(_ request: APIRequest, _ authenticator: Authenticator) throws -> AuthContext {
-        let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+    private static func authorize(_ request: APIRequest, _ authenticator: Authenticator) async throws -> AuthContext {
+        let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
         // Another project's id gets the same answer as one that does not exist.
         guard request.parameters["projectId"] == auth.project.publicID else {
             throw APIError.notFound("Project not found within authorized project")

@@ -10,7 +10,7 @@ enum QualityHandlers {
 
     static func report(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let to = try query.millis("toTimestamp") ?? nowMillis()
             let from = try query.millis("fromTimestamp") ?? (to - defaultWindowMs)
@@ -23,8 +23,9 @@ enum QualityHandlers {
                 samples = number
             }
             let projectID = auth.project.rowID
-            let report = try database.read { db in
-                try QualityStore.report(projectID: projectID, from: from, to: to, samples: samples, on: db)
+            let sampleCount = samples
+            let report = try await database.read { db in
+                try QualityStore.report(projectID: projectID, from: from, to: to, samples: sampleCount, on: db)
             }
             func finding(_ finding: QualityStore.Finding, _ extra: [(String, JSONValue)] = []) -> JSONValue {
                 .object([("count", JSONValue(Int(finding.count)))] + extra

@@ -8,14 +8,14 @@ enum UserHandlers {
     /// operationId `usersList`: `GET /api/public/users`, paged and sortable.
     static func list(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             let (field, descending) = try query.orderBy(
                 default: "lastSeen", descending: true, fields: Set(UserStore.sortColumns.keys))
             let column = UserStore.sortColumns[field] ?? "u.last_seen"
             let projectID = auth.project.rowID
-            let page = try database.read { db in
+            let page = try await database.read { db in
                 try UserStore.users(projectID: projectID, sort: column, descending: descending,
                                     limit: paging.limit, offset: paging.offset, on: db)
             }
@@ -26,10 +26,10 @@ enum UserHandlers {
     /// operationId `userGet`: `GET /api/public/users/{userId}` with the 10 most recent sessions.
     static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let userID = auth.privacy.userID(request.parameters["userId"] ?? "")
             let projectID = auth.project.rowID
-            let found = try database.read { db -> (UserStore.UserRow, [SessionRow])? in
+            let found = try await database.read { db -> (UserStore.UserRow, [SessionRow])? in
                 guard let user = try UserStore.user(userID, projectID: projectID, on: db) else { return nil }
                 return (user, try UserStore.recentSessions(userID, projectID: projectID, limit: 10, on: db))
             }

@@ -16,11 +16,12 @@ enum AnalyticsHandlers {
         _ prepare: @escaping @Sendable (APIRequest, ReadStore.Conditions) throws -> Computation
     ) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let compute = try prepare(request, try SessionFilters.conditions(request.query, auth: auth))
             let generation = database.writer.commitCount
             let answer = try await cache.answer(key: "\(auth.project.rowID) \(request.http.target)", generation: generation) {
-                try database.read { try compute($0) }.jsonBytes
+                // On the cache's own Dispatch queue (AnalyticsCache), not the cooperative pool.
+                try database.readBlocking { try compute($0) }.jsonBytes
             }
             var headers: HTTPHeaders = ["Content-Type": "application/json"]
             if let age = answer.staleAge { headers.set("Age", String(age / 1_000_000_000)) }

@@ -8,11 +8,11 @@ import Transport
 extension SessionHandlers {
     /// `GET /api/public/sessions/{id}?fields=summary`: the session, each turn as `TurnSummary`
     /// (turn order as in the full drill-down) and the session's own scores.
-    static func summary(_ request: APIRequest, auth: AuthContext, database: Database) throws -> HTTPResponse {
+    static func summary(_ request: APIRequest, auth: AuthContext, database: Database) async throws -> HTTPResponse {
         let sessionID = request.parameters["id"] ?? ""
         let projectID = auth.project.rowID
         let publicID = auth.project.publicID
-        let found = try database.read { db -> (SessionRow, [TraceRow], [ScoreRow])? in
+        let found = try await database.read { db -> (SessionRow, [TraceRow], [ScoreRow])? in
             guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
             return (session, try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db),
                     try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db))
@@ -50,12 +50,12 @@ extension SessionHandlers {
     /// as ids (the tree is `GET /api/public/traces/{id}`).
     static func turns(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let paging = try Paging(request.query)
             let sessionID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
             let publicID = auth.project.publicID
-            let found = try database.read { db -> (ReadStore.Page<TraceRow>, [String: [String]], [String: [ScoreRow]])? in
+            let found = try await database.read { db -> (ReadStore.Page<TraceRow>, [String: [String]], [String: [ScoreRow]])? in
                 guard try ReadStore.session(sessionID, projectID: projectID, on: db) != nil else { return nil }
                 let page = try ReadStore.traces(
                     inSession: sessionID, projectID: projectID, limit: paging.limit, offset: paging.offset, on: db)

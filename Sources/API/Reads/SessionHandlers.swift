@@ -9,7 +9,7 @@ enum SessionHandlers {
     /// same call again leaves the same row (given fields overwrite, absent ones stay).
     static func create(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let body = try parseJSONBody(request)
             guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
             let sessionID = try optionalText(body, "id") ?? UUID().uuidString.lowercased()
@@ -50,7 +50,7 @@ enum SessionHandlers {
     /// operationId `sessionEnd`: `POST /api/public/sessions/{id}/end` with `{reason?, endTime?}`.
     static func end(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let sessionID = request.parameters["id"] ?? ""
             let body = request.http.body.isEmpty ? JSONValue.object([]) : try parseJSONBody(request)
             guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
@@ -62,7 +62,7 @@ enum SessionHandlers {
                 try SessionStore.end(sessionID, reason: reason, endTime: endTime, projectID: projectID, now: now, on: db)
             }
             guard found else { throw APIError.notFound("Session not found within authorized project") }
-            let row = try database.read { try ReadStore.session(sessionID, projectID: projectID, on: $0) }
+            let row = try await database.read { try ReadStore.session(sessionID, projectID: projectID, on: $0) }
             guard let row else { throw APIError.notFound("Session not found within authorized project") }
             return jsonResponse(.object(ReadJSON.session(row, projectID: auth.project.publicID)))
         }
@@ -72,7 +72,7 @@ enum SessionHandlers {
     /// Parley's aggregates, filters and sorting.
     static func list(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             let conditions = try SessionFilters.conditions(query, auth: auth)
@@ -87,8 +87,9 @@ enum SessionHandlers {
             }
             let sort = ReadStore.SessionSort(rawValue: field) ?? .createdAt
             let frozen = conditions
-            let page = try database.read {
-                try ReadStore.sessions(frozen, sort: sort, descending: descending, limit: paging.limit, offset: paging.offset, on: $0)
+            let isDescending = descending
+            let page = try await database.read {
+                try ReadStore.sessions(frozen, sort: sort, descending: isDescending, limit: paging.limit, offset: paging.offset, on: $0)
             }
             let items = page.rows.map { JSONValue.object(ReadJSON.session($0, projectID: auth.project.publicID)) }
             return jsonResponse(paging.response(items, totalItems: page.totalItems))
@@ -99,60 +100,68 @@ enum SessionHandlers {
     /// aggregates and observation tree, and the session's scores.
     static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
-            if request.query["fields"] == "summary" { return try summary(request, auth: auth, database: database) }
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
+            if request.query["fields"] == "summary" { return try await summary(request, auth: auth, database: database) }
             let sessionID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
             let publicID = auth.project.publicID
-            let detail = try database.read { db -> (SessionRow, [TraceRow], [String: [ObservationRow]], [String: [ScoreRow]], [ScoreRow])? in
+            // Read and written out on a reader thread: a 1,000-turn answer is megabytes of JSON,
+            // which would otherwise hold one of the cooperative pool's two threads.
+            let body = try await database.read { db -> [UInt8]? in
                 guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
-                return (
-                    session,
-                    try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db),
-                    try ReadStore.observations(inSession: sessionID, projectID: projectID, on: db),
-                    try ReadStore.traceScores(inSession: sessionID, projectID: projectID, on: db),
-                    try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db))
+                return drillDown(
+                    session, traces: try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db),
+                    observations: try ReadStore.observations(inSession: sessionID, projectID: projectID, on: db),
+                    traceScores: try ReadStore.traceScores(inSession: sessionID, projectID: projectID, on: db),
+                    sessionScores: try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db), projectID: publicID)
             }
-            guard let (session, traces, observations, traceScores, sessionScores) = detail else {
-                throw APIError.notFound("Session not found within authorized project")
-            }
-            // Streamed, not built as a JSONValue tree: a 100-turn session is hundreds of objects
-            // (docs/BENCHMARKS.md, drill-down).
-            // Sized up front from the stored text it will carry, so the buffer is not regrown
-            // (and copied) several times on the way to half a megabyte.
-            var estimate = 4096 + traces.count * 2048
-            for trace in traces {
-                estimate += (trace.input?.utf8.count ?? 0) + (trace.output?.utf8.count ?? 0) + (trace.metadata?.utf8.count ?? 0)
-            }
-            for rows in observations.values {
-                for row in rows {
-                    estimate += 1536 + (row.input?.utf8.count ?? 0) + (row.output?.utf8.count ?? 0)
-                        + (row.metadata?.utf8.count ?? 0) + (row.modelParameters?.utf8.count ?? 0)
-                }
-            }
-            var out = JSONStream(capacity: estimate)
-            out.beginObject()
-            for (key, value) in ReadJSON.session(session, projectID: publicID) { out.dynamicMember(key, value) }
-            out.key("traces")
-            out.beginArray()
-            for trace in traces {
-                out.beginObject()
-                ReadJSON.trace(trace, projectID: publicID, into: &out)
-                out.member("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)"))
-                out.member("latency", JSONValue(Double(trace.latencyMs) / 1000))
-                out.member("totalCost", JSONValue(trace.totalCost))
-                ReadJSON.traceAggregates(trace, into: &out)
-                out.key("observations")
-                ReadJSON.writeTree(observations[trace.traceID] ?? [], projectID: publicID, into: &out)
-                out.member("scores", .array((traceScores[trace.traceID] ?? []).map { ReadJSON.score($0, projectID: publicID) }))
-                out.endObject()
-            }
-            out.endArray()
-            out.member("conversations", ReadJSON.conversations(traces))
-            out.member("sessionScores", .array(sessionScores.map { ReadJSON.score($0, projectID: publicID) }))
-            out.endObject()
-            return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: out.bytes)
+            guard let body else { throw APIError.notFound("Session not found within authorized project") }
+            return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
         }
+    }
+
+    /// The drill-down answer: the session, every trace with its aggregates, observation tree
+    /// and scores, the conversations and the session's scores.
+    static func drillDown(
+        _ session: SessionRow, traces: [TraceRow], observations: [String: [ObservationRow]],
+        traceScores: [String: [ScoreRow]], sessionScores: [ScoreRow], projectID publicID: String
+    ) -> [UInt8] {
+        // Streamed, not built as a JSONValue tree: a 100-turn session is hundreds of objects
+        // (docs/BENCHMARKS.md, drill-down).
+        // Sized up front from the stored text it will carry, so the buffer is not regrown
+        // (and copied) several times on the way to half a megabyte.
+        var estimate = 4096 + traces.count * 2048
+        for trace in traces {
+            estimate += (trace.input?.utf8.count ?? 0) + (trace.output?.utf8.count ?? 0) + (trace.metadata?.utf8.count ?? 0)
+        }
+        for rows in observations.values {
+            for row in rows {
+                estimate += 1536 + (row.input?.utf8.count ?? 0) + (row.output?.utf8.count ?? 0)
+                    + (row.metadata?.utf8.count ?? 0) + (row.modelParameters?.utf8.count ?? 0)
+            }
+        }
+        var out = JSONStream(capacity: estimate)
+        out.beginObject()
+        for (key, value) in ReadJSON.session(session, projectID: publicID) { out.dynamicMember(key, value) }
+        out.key("traces")
+        out.beginArray()
+        for trace in traces {
+            out.beginObject()
+            ReadJSON.trace(trace, projectID: publicID, into: &out)
+            out.member("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)"))
+            out.member("latency", JSONValue(Double(trace.latencyMs) / 1000))
+            out.member("totalCost", JSONValue(trace.totalCost))
+            ReadJSON.traceAggregates(trace, into: &out)
+            out.key("observations")
+            ReadJSON.writeTree(observations[trace.traceID] ?? [], projectID: publicID, into: &out)
+            out.member("scores", .array((traceScores[trace.traceID] ?? []).map { ReadJSON.score($0, projectID: publicID) }))
+            out.endObject()
+        }
+        out.endArray()
+        out.member("conversations", ReadJSON.conversations(traces))
+        out.member("sessionScores", .array(sessionScores.map { ReadJSON.score($0, projectID: publicID) }))
+        out.endObject()
+        return out.bytes
     }
 }
 

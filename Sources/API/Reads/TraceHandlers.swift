@@ -10,7 +10,7 @@ enum TraceHandlers {
     /// `trace-create` event on the ingestion path → 200 `{"id"}` (generated when absent).
     static func create(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let body = try parseJSONBody(request)
             guard case .object(var members) = body else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
             // A missing, null or empty id is generated (langfuse-api.md §3.10); any other
@@ -56,7 +56,7 @@ enum TraceHandlers {
     /// operationId `tracesList`: `GET /api/public/traces` (TraceWithDetails items).
     static func list(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             let conditions = try filters(query, auth: auth)
@@ -66,7 +66,7 @@ enum TraceHandlers {
             let projectID = auth.project.rowID
             let publicID = auth.project.publicID
             let frozen = conditions
-            let (page, observations, scores) = try database.read { db in
+            let (page, observations, scores) = try await database.read { db in
                 let page = try ReadStore.traces(frozen, sortColumn: column, descending: descending, limit: paging.limit, offset: paging.offset, on: db)
                 let ids = page.rows.map(\.traceID)
                 return (page, try ReadStore.observationIDs(ofTraces: ids, projectID: projectID, on: db),
@@ -87,11 +87,11 @@ enum TraceHandlers {
     /// operationId `traceGet`: TraceWithFullDetails.
     static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let traceID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
             let publicID = auth.project.publicID
-            let found = try database.read { db -> (TraceRow, [ObservationRow], [ScoreRow])? in
+            let found = try await database.read { db -> (TraceRow, [ObservationRow], [ScoreRow])? in
                 guard let trace = try ReadStore.trace(traceID, projectID: projectID, on: db) else { return nil }
                 return (trace, try ReadStore.observations(ofTraces: [traceID], projectID: projectID, on: db)[traceID] ?? [],
                         try ReadStore.scores(ofTraces: [traceID], projectID: projectID, on: db)[traceID] ?? [])
@@ -112,7 +112,7 @@ enum TraceHandlers {
     /// operationId `traceDelete`: removes the trace with its observations and scores.
     static func delete(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let traceID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
             try await write(database) { db in try SessionStore.deleteTraces([traceID], projectID: projectID, on: db) }
@@ -123,7 +123,7 @@ enum TraceHandlers {
     /// operationId `tracesDelete`: body `{"traceIds": [...]}` with 1…1000 ids.
     static func deleteMany(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let body = try parseJSONBody(request)
             guard let values = body["traceIds"]?.arrayValue else {
                 throw APIError.badRequest("Invalid request data: traceIds must be an array of strings")
@@ -143,7 +143,7 @@ enum TraceHandlers {
 enum ObservationHandlers {
     static func list(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
@@ -162,7 +162,7 @@ enum ObservationHandlers {
             if let from = try query.millis("fromStartTime") { conditions.add("start_time >= ?", .integer(from)) }
             if let to = try query.millis("toStartTime") { conditions.add("start_time < ?", .integer(to)) }
             let frozen = conditions
-            let page = try database.read { try ReadStore.observations(frozen, limit: paging.limit, offset: paging.offset, on: $0) }
+            let page = try await database.read { try ReadStore.observations(frozen, limit: paging.limit, offset: paging.offset, on: $0) }
             let publicID = auth.project.publicID
             return jsonResponse(paging.response(page.rows.map { .object(ReadJSON.observation($0, projectID: publicID)) }, totalItems: page.totalItems))
         }
@@ -170,10 +170,10 @@ enum ObservationHandlers {
 
     static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let id = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
-            guard let row = try database.read({ try ReadStore.observation(id, projectID: projectID, on: $0) }) else {
+            guard let row = try await database.read({ try ReadStore.observation(id, projectID: projectID, on: $0) }) else {
                 throw APIError.notFound("Observation not found within authorized project")
             }
             return jsonResponse(.object(ReadJSON.observation(row, projectID: auth.project.publicID)))
@@ -187,7 +187,7 @@ enum ObservationHandlers {
     /// configId, environment, fromTimestamp, toTimestamp; newest first.
     static func scores(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
@@ -210,7 +210,7 @@ enum ObservationHandlers {
             if let to = try query.millis("toTimestamp") { conditions.add("timestamp < ?", .integer(to)) }
             let frozen = conditions
             let projectID = auth.project.rowID
-            let (page, traces) = try database.read { db in
+            let (page, traces) = try await database.read { db in
                 let page = try ReadStore.scores(frozen, limit: paging.limit, offset: paging.offset, on: db)
                 return (page, try ReadStore.traces(ids: page.rows.compactMap(\.traceID), projectID: projectID, on: db))
             }
@@ -223,10 +223,10 @@ enum ObservationHandlers {
     /// `GET /api/public/scores/{id}` (v1 `score.get_by_id`).
     static func score(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let id = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
-            let found = try database.read { db -> (ScoreRow, TraceRow?)? in
+            let found = try await database.read { db -> (ScoreRow, TraceRow?)? in
                 guard let score = try ReadStore.score(id, projectID: projectID, on: db) else { return nil }
                 let trace = try score.traceID.flatMap { try ReadStore.trace($0, projectID: projectID, on: db) }
                 return (score, trace)
@@ -247,7 +247,7 @@ enum ObservationHandlers {
 
     static func deleteScore(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let id = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
             let deleted = try await write(database) { db in try SessionStore.deleteScore(id, projectID: projectID, on: db) }

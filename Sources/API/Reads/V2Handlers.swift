@@ -34,7 +34,7 @@ enum V2Handlers {
     /// operationId `observationsV2List`: `GET /api/public/v2/observations`.
     static func observations(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             if query["parseIoAsJson"] == "true" {
                 throw APIError.badRequest("Invalid request data: parseIoAsJson is not supported; input and output are raw strings")
@@ -70,7 +70,7 @@ enum V2Handlers {
             let after = try Cursor.decode(query["cursor"])
             let projectID = auth.project.rowID
             let frozen = conditions
-            let (rows, traces) = try database.read { db in
+            let (rows, traces) = try await database.read { db in
                 let rows = try ReadStore.observationsPage(frozen, after: after, limit: limit + 1, on: db)
                 let traces = try ReadStore.traces(ids: rows.compactMap { $0.1.traceID }, projectID: projectID, on: db)
                 return (rows, traces)
@@ -164,12 +164,12 @@ enum V2Handlers {
     /// operationId `scoresV2List`: page-based, Score v2 items with a `trace` context object.
     static func scoresV2(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             let conditions = try scoreConditions(query, auth: auth)
             let projectID = auth.project.rowID
-            let (page, traces) = try database.read { db in
+            let (page, traces) = try await database.read { db in
                 let page = try ReadStore.scores(conditions, limit: paging.limit, offset: paging.offset, on: db)
                 return (page, try ReadStore.traces(ids: page.rows.compactMap(\.traceID), projectID: projectID, on: db))
             }
@@ -190,10 +190,10 @@ enum V2Handlers {
     /// operationId `scoreV2Get`.
     static func scoreV2(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let id = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
-            guard let row = try database.read({ try ReadStore.score(id, projectID: projectID, on: $0) }) else {
+            guard let row = try await database.read({ try ReadStore.score(id, projectID: projectID, on: $0) }) else {
                 throw APIError.notFound("Score not found")
             }
             return jsonResponse(ReadJSON.score(row, projectID: auth.project.publicID))
@@ -205,7 +205,7 @@ enum V2Handlers {
     /// operationId `scoresV3List`: cursor-paged scores with typed values and a `subject`.
     static func scoresV3(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             guard let limit = Int(query["limit"] ?? "50"), (1...100).contains(limit) else {
                 throw APIError.badRequest("Invalid request data: limit must be an integer in 1...100")
@@ -219,7 +219,7 @@ enum V2Handlers {
             }
             let conditions = try scoreConditions(query, auth: auth)
             let after = try Cursor.decode(query["cursor"])
-            let rows = try database.read { try ReadStore.scoresPage(conditions, after: after, limit: limit + 1, on: $0) }
+            let rows = try await database.read { try ReadStore.scoresPage(conditions, after: after, limit: limit + 1, on: $0) }
             let page = Array(rows.prefix(limit))
             let publicID = auth.project.publicID
             let data: [JSONValue] = page.map { _, score in
@@ -267,7 +267,7 @@ enum V2Handlers {
     /// operationId `metricsDaily`: one row per UTC day, newest first, with usage by model.
     static func metricsDaily(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID, column: "traces.project_id")
@@ -280,7 +280,7 @@ enum V2Handlers {
             if let from = try query.millis("fromTimestamp") { conditions.add("traces.timestamp >= ?", .integer(from)) }
             if let to = try query.millis("toTimestamp") { conditions.add("traces.timestamp < ?", .integer(to)) }
             let frozen = conditions
-            let page = try database.read { try ReadStore.dailyMetrics(frozen, limit: paging.limit, offset: paging.offset, on: $0) }
+            let page = try await database.read { try ReadStore.dailyMetrics(frozen, limit: paging.limit, offset: paging.offset, on: $0) }
             let data: [JSONValue] = page.rows.map { day in
                 .object([
                     ("date", .string(String(Timestamp.iso8601(millis: day.day * 86_400_000).prefix(10)))),

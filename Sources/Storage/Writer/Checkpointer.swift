@@ -34,21 +34,15 @@ final class Checkpointer: Sendable {
 
     private let configuration: Configuration
     private let state = Mutex(State())
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: ConnectionThread
     private let runs = Atomic<Int>(0)
 
     /// Takes ownership of `connection` (read-write, on the same file as the writer), which is
     /// used only on the checkpointer's thread from now on.
     init(connection: sending SQLiteConnection, configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        let box = ConnectionBox(connection)
-        let thread = Thread { [self] in
-            run(box.connection)
-            finished.signal()
-        }
-        thread.name = "parley-checkpoint"
-        thread.start()
+        thread = ConnectionThread(name: "parley-checkpoint", connection: connection)
+        thread.start { [self] connection in turn(connection) }
     }
 
     /// Checkpoints run so far (for tests).
@@ -63,7 +57,7 @@ final class Checkpointer: Sendable {
             state.requested = true
             return true
         }
-        if start { wake.signal() }
+        if start { thread.wake() }
     }
 
     /// Stops the thread after any checkpoint in progress and closes its connection.
@@ -73,23 +67,19 @@ final class Checkpointer: Sendable {
             return !state.closed
         }
         guard wasOpen else { return }
-        wake.signal()
-        finished.wait()
+        thread.wake()
+        thread.join()
     }
 
-    private func run(_ connection: SQLiteConnection) {
-        while true {
-            wake.wait()
-            let (closed, frames) = state.withLock { ($0.closed, $0.walFrames) }
-            if closed {
-                connection.close()
-                return
-            }
-            // A failed checkpoint (busy, I/O error) loses nothing: the frames stay in the WAL,
-            // readers still see them, and the next commit asks again.
-            _ = try? connection.checkpoint(frames >= configuration.maxWALFrames ? .restart : .passive)
-            runs.add(1, ordering: .relaxed)
-            state.withLock { $0.requested = false }
-        }
+    /// One checkpoint; false once closed, which ends the thread.
+    private func turn(_ connection: SQLiteConnection) -> Bool {
+        let (closed, frames) = state.withLock { ($0.closed, $0.walFrames) }
+        if closed { return false }
+        // A failed checkpoint (busy, I/O error) loses nothing: the frames stay in the WAL,
+        // readers still see them, and the next commit asks again.
+        _ = try? connection.checkpoint(frames >= configuration.maxWALFrames ? .restart : .passive)
+        runs.add(1, ordering: .relaxed)
+        state.withLock { $0.requested = false }
+        return true
     }
 }

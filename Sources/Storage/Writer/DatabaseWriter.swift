@@ -64,8 +64,7 @@ public final class DatabaseWriter: Sendable {
     }
 
     private let state = Mutex(State())
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: ConnectionThread
     private let configuration: Configuration
     /// Transactions committed since start (for metrics and tests).
     private let commits = Atomic<Int>(0)
@@ -86,13 +85,8 @@ public final class DatabaseWriter: Sendable {
         self.configuration = configuration
         self.beforeCommit = beforeCommit
         self.afterTransaction = afterTransaction
-        let box = ConnectionBox(connection)
-        let thread = Thread { [self] in
-            run(box.connection)
-            finished.signal()
-        }
-        thread.name = "parley-writer"
-        thread.start()
+        thread = ConnectionThread(name: "parley-writer", connection: connection)
+        thread.start { [self] connection in turn(connection) }
     }
 
     /// How long the oldest waiting job may wait before new jobs are refused.
@@ -142,7 +136,7 @@ public final class DatabaseWriter: Sendable {
             if state.isOverloaded(now: job.enqueued, configuration) { throw .overloaded }
             state.jobs.append(job)
         }
-        wake.signal()
+        thread.wake()
     }
 
     /// Finishes the jobs already queued, refuses new ones, and stops the thread.
@@ -152,34 +146,30 @@ public final class DatabaseWriter: Sendable {
             return !state.closed
         }
         guard wasOpen else { return }
-        wake.signal()
-        finished.wait()
+        thread.wake()
+        thread.join()
     }
 
-    private func run(_ connection: SQLiteConnection) {
-        while true {
-            wake.wait()
-            let (batch, closed) = state.withLock { state -> ([Job], Bool) in
-                let count = min(state.jobs.count, configuration.maxJobsPerTransaction)
-                let batch = Array(state.jobs.prefix(count))
-                state.jobs.removeFirst(count)
-                return (batch, state.closed && state.jobs.isEmpty)
-            }
-            if !batch.isEmpty {
-                let began = ContinuousClock.now
-                commit(batch, on: connection)
-                let took = ContinuousClock.now - began
-                let perJob = (Double(took.components.seconds) * 1e9 + Double(took.components.attoseconds) / 1e9)
-                    / Double(batch.count)
-                state.withLock { $0.nanosPerJob = $0.nanosPerJob == 0 ? perJob : 0.8 * $0.nanosPerJob + 0.2 * perJob }
-                // Jobs left over from a full batch need another turn without a new signal.
-                if state.withLock({ !$0.jobs.isEmpty }) { wake.signal() }
-            }
-            if closed {
-                connection.close()
-                return
-            }
+    /// One turn of the writer thread: the jobs waiting (up to a transaction's worth) in one
+    /// transaction. False once closed with nothing left, which ends the thread.
+    private func turn(_ connection: SQLiteConnection) -> Bool {
+        let (batch, closed) = state.withLock { state -> ([Job], Bool) in
+            let count = min(state.jobs.count, configuration.maxJobsPerTransaction)
+            let batch = Array(state.jobs.prefix(count))
+            state.jobs.removeFirst(count)
+            return (batch, state.closed && state.jobs.isEmpty)
         }
+        if !batch.isEmpty {
+            let began = ContinuousClock.now
+            commit(batch, on: connection)
+            let took = ContinuousClock.now - began
+            let perJob = (Double(took.components.seconds) * 1e9 + Double(took.components.attoseconds) / 1e9)
+                / Double(batch.count)
+            state.withLock { $0.nanosPerJob = $0.nanosPerJob == 0 ? perJob : 0.8 * $0.nanosPerJob + 0.2 * perJob }
+            // Jobs left over from a full batch need another turn without a new signal.
+            if state.withLock({ !$0.jobs.isEmpty }) { thread.wake() }
+        }
+        return !closed
     }
 
     private func commit(_ batch: [Job], on connection: SQLiteConnection) {
@@ -218,9 +208,3 @@ public final class DatabaseWriter: Sendable {
     }
 }
 
-/// Carries a connection into the thread that owns it from then on.
-final class ConnectionBox: @unchecked Sendable {
-    // @unchecked: created before the owning thread starts and used only by that thread after.
-    let connection: SQLiteConnection
-    init(_ connection: sending SQLiteConnection) { self.connection = connection }
-}
