@@ -4,7 +4,7 @@
 # builds the SQLite ceiling, then runs scripts/bench/run.py, which measures every workload RUNS
 # times next to its ceiling in the same run and prints a Markdown report on stdout.
 #
-# Usage: scripts/bench.sh [--runs N] [--seconds S] [--only http,handshakes,ingest,otlp,reads,mixed,drilldown,memory,lifecycle]
+# Usage: scripts/bench.sh [--runs N] [--seconds S] [--only http,handshakes,ingest,otlp,reads,mixed,drilldown,longsession,memory,lifecycle]
 #                         [--peer phoenix] [--update-docs]
 #   --update-docs  replaces the generated block of docs/BENCHMARKS.md with this run's report
 #   --peer phoenix also loads Arize Phoenix (PyPI arize-phoenix, in .venv-phoenix/) with the

@@ -27,7 +27,9 @@ public enum Routes {
         var router = Router()
         router.get("/api/public/health", HealthHandlers.health())
         router.get("/api/public/ready", HealthHandlers.ready(database: database))
-        router.get("/metrics", HealthHandlers.metrics { metrics.render(transport: transportStats) })
+        router.get("/metrics", HealthHandlers.metrics {
+            metrics.render(transport: transportStats) + Metrics.render(storage: database)
+        })
         router.get("/api/public/projects", ProjectHandlers.list(authenticator: authenticator))
         router.get("/api/public/projects/:projectId/settings", ProjectSettingsHandlers.get(database: database, authenticator: authenticator))
         router.patch("/api/public/projects/:projectId/settings", ProjectSettingsHandlers.patch(

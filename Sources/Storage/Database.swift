@@ -23,6 +23,11 @@ public final class Database: Sendable {
         public var framesPerCheckpoint = 1_000
         /// WAL frames past which a checkpoint waits for writers so that the WAL stays bounded.
         public var maxWALFrames = 16_000
+        /// How soon after a write the background settler recomputes the sessions it changed
+        /// (reads settle what they reach at once, whatever this is).
+        public var settleDelay: Duration = .milliseconds(100)
+        /// Sessions settled per writer job.
+        public var settleBatch = 64
 
         public init() {}
     }
@@ -33,6 +38,10 @@ public final class Database: Sendable {
     public let commits: CommitFeed
     private let pool: ReaderPool
     private let checkpointer: Checkpointer
+    /// Sessions whose analytics are still to be settled (`AggregateStore.settle`), and the
+    /// background job that settles them.
+    private let dirty: DirtySessions
+    private let settler: SessionSettler
 
     /// Opens or creates the database at `path` and brings its schema up to date.
     public init(path: String, configuration: Configuration = Configuration()) throws {
@@ -43,6 +52,8 @@ public final class Database: Sendable {
         try connection.execute(synchronous)
         try connection.execute("PRAGMA foreign_keys=ON")
         try Migrations.apply(to: connection)
+        let dirty = DirtySessions(try AggregateStore.dirtySessions(on: connection))
+        self.dirty = dirty
         // Checkpoints leave the writer's commit path for a thread of their own (Checkpointer).
         let checkpointConnection = try SQLiteConnection(path: path, busyTimeoutMillis: configuration.busyTimeoutMillis)
         try checkpointConnection.execute(synchronous)
@@ -66,9 +77,17 @@ public final class Database: Sendable {
             connection: connection, configuration: configuration.writer,
             beforeCommit: { db in
                 commits.stage(db.staleSessions)
+                dirty.stage(marked: db.staleSessions, settled: db.settledSessions)
+                db.settledSessions = [:]
                 try AggregateStore.flushStaleSessions(on: db)
             },
-            afterTransaction: { committed in commits.finish(committed: committed) })
+            afterTransaction: { committed in
+                dirty.finish(committed: committed)
+                commits.finish(committed: committed)
+            })
+        settler = SessionSettler(
+            configuration: .init(delay: configuration.settleDelay, batch: configuration.settleBatch), dirty: dirty, writer: writer)
+        settler.start()
     }
 
     public convenience init(path: String, durability: Durability) throws {
@@ -91,6 +110,42 @@ public final class Database: Sendable {
         try pool.readBlocking(body)
     }
 
+    /// Settles the project's dirty sessions before a read (read-your-writes): every write
+    /// acknowledged before this call is then reflected in every session figure. Only the
+    /// sessions dirty now are settled (later writes are not waited for), in writer jobs of at
+    /// most 500; a project with none costs one lookup.
+    public func settle(projectID: Int64) async throws {
+        let sessions = Array(dirty.sessions(of: projectID))
+        for start in stride(from: 0, to: sessions.count, by: 500) {
+            let chunk = Array(sessions[start..<min(start + 500, sessions.count)])
+            let settled = try await writer.write(admitted: false) { db in
+                try AggregateStore.settle(projectID: projectID, sessions: chunk, limit: chunk.count, on: db)
+            }
+            settler.record(settled)
+        }
+    }
+
+    /// Settles every dirty session now, blocking the calling thread (for the CLI and test
+    /// support: what they read is then what any read through the API would see).
+    public func settleEverythingBlocking() throws {
+        while !dirty.isEmpty {
+            let settled = try writer.writeBlocking(admitted: false) { db in try AggregateStore.settle(limit: 500, on: db) }
+            settler.record(settled)
+            if settled.isEmpty { return }
+        }
+    }
+
+    /// Sessions still to be settled, in all projects.
+    public var dirtySessionCount: Int { dirty.count }
+
+    /// Sessions settled since start, the mean and the longest time (ms) one waited after its
+    /// write: the lag of the session figures behind ingestion, when nothing reads them.
+    public var settleLag: (settled: Int, meanMs: Double, maxMs: Int64) {
+        let figures = settler.settledFigures
+        return (figures.settled, figures.settled == 0 ? 0 : Double(figures.waitedMsTotal) / Double(figures.settled),
+                figures.waitedMsMax)
+    }
+
     /// True when the database answers a trivial query; backs `GET /api/public/ready`.
     public func isReady() async -> Bool {
         (try? await read { try $0.scalarText("SELECT 1") }) == "1"
@@ -108,6 +163,7 @@ public final class Database: Sendable {
     public func close() {
         // Readers and the checkpointer first: the last connection to close checkpoints the WAL
         // into the main file and removes it, and only a read-write connection can do that.
+        settler.stop()
         pool.close()
         checkpointer.close()
         writer.close()

@@ -20,7 +20,7 @@ public final class TestDatabase: Sendable {
     /// Every table of the schema, in dependency order.
     public static let allTables = [
         "projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events", "row_counts",
-        "rejected_events", "deletion_jobs",
+        "rejected_events", "deletion_jobs", "dirty_sessions",
     ]
     /// The tables ingestion writes.
     public static let ingestionTables = ["traces", "observations", "scores", "sessions", "users", "events"]
@@ -58,7 +58,8 @@ public final class TestDatabase: Sendable {
     /// Every row of `table` as one line of SQL literals (`quote()`), sorted, leaving out `excluding`
     /// columns. Two databases with the same content give the same lines.
     public func rows(of table: String, excluding: Set<String> = []) throws -> [String] {
-        try database.readBlocking { db in
+        try database.settleEverythingBlocking()  // rows as a read through the API sees them
+        return try database.readBlocking { db in
             var columns: [String] = []
             try db.statement("SELECT name FROM pragma_table_info(?) ORDER BY cid").query([.text(table)]) { row in
                 if let name = row.text(0), !excluding.contains(name) { columns.append(name) }
@@ -82,7 +83,8 @@ public final class TestDatabase: Sendable {
 
     /// `SELECT count(*) FROM table`.
     public func count(_ table: String, where condition: String = "1") throws -> Int {
-        try database.readBlocking { db in
+        try database.settleEverythingBlocking()
+        return try database.readBlocking { db in
             Int(try db.scalarText("SELECT count(*) FROM \"\(table)\" WHERE \(condition)") ?? "0") ?? 0
         }
     }

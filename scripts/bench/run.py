@@ -9,7 +9,7 @@ test: no figure fails the run, the summary says which targets are met.
 
 Usage: run.py --parley BIN --ceiling BIN [--runs N] [--seconds S] [--only a,b] [--peer phoenix]
               [--update-docs] [--sessions N --observations N]
-Benchmarks: http, ingest, otlp, reads, mixed, drilldown, handshakes, memory, lifecycle (and phoenix with --peer).
+Benchmarks: http, ingest, otlp, reads, mixed, drilldown, longsession, handshakes, memory, lifecycle (and phoenix with --peer).
 """
 from __future__ import annotations
 
@@ -578,6 +578,35 @@ class Harness:
                     f"p99 {fmt(loaded, '{:.1f}')} vs {fmt(alone, '{:.1f}')} ms",
                     "" if ratio_p99 is None else f"{ratio_p99:.2f}×", None if ratio_p99 is None else ratio_p99 <= 1.2)
 
+    # -- one long session posted turn by turn (issue #18: no quadratic)
+
+    def longsession(self) -> None:
+        """1,000 turns of one session, each its own request (a trace and a generation), sent one
+        after another on one keep-alive connection: the mean answer time of the last 100 turns
+        against the first 100. Work that grows with the session on the ack path shows here."""
+        runs = self.args.runs
+        first, last = Stats(), Stats()
+        for run in range(runs):
+            parley = Parley(self.args.parley, self.work, self.fresh_db("longsession"))
+            try:
+                times = post_turn_by_turn(parley.port, f"turn-by-turn-{run}", 1000)
+            finally:
+                parley.stop()
+            first.add(statistics.mean(times[:100]))
+            last.add(statistics.mean(times[-100:]))
+            log(f"longsession: run {run + 1}/{runs}")
+        growth = last.median / first.median if first.median and last.median else None
+        lines = ["One keep-alive connection posts 1,000 turns of one session, one request per turn (a trace-create "
+                 "and a generation-create with usage), each sent when the previous was answered.", "",
+                 "| turns | mean answer ms (median of runs, min–max) |", "|---|---|",
+                 f"| 1–100 | {fmt(first.median, '{:.2f}')} ({first.spread('{:.2f}')}) |",
+                 f"| 901–1,000 | {fmt(last.median, '{:.2f}')} ({last.spread('{:.2f}')}) |"]
+        self.section("One 1,000-turn session posted turn by turn (issue #18)",
+                     "scripts/bench.sh --only longsession (post_turn_by_turn in run.py)", lines)
+        self.target("the 1,000th turn of one session", "≤ 1.2× the 1st (last 100 vs first 100)",
+                    f"{fmt(last.median, '{:.2f}')} vs {fmt(first.median, '{:.2f}')} ms",
+                    "" if growth is None else f"{growth:.2f}×", None if growth is None else growth <= 1.2)
+
     # -- privacy and data lifecycle (issue #8)
 
     def lifecycle(self) -> None:
@@ -720,6 +749,34 @@ def post_long_session(base: str, session: str, turns: int) -> None:
                 raise RuntimeError(f"posting the long session: {answer.status}")
 
 
+def post_turn_by_turn(port: int, session: str, turns: int) -> list[float]:
+    """Posts `turns` turns of `session`, one request each, on one connection; the answer times in ms."""
+    import http.client
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json", "Authorization": f"Basic {AUTH}"}
+    times = []
+    for turn in range(turns):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_772_442_000 + turn * 60))
+        trace = f"{session}-t{turn}"
+        body = json.dumps({"batch": [
+            {"id": f"{trace}-e1", "type": "trace-create", "timestamp": f"{stamp}.000Z",
+             "body": {"id": trace, "sessionId": session, "name": "chat-turn", "timestamp": f"{stamp}.000Z",
+                      "input": f"question {turn}", "output": f"answer {turn}", "metadata": {"turn.number": turn + 1}}},
+            {"id": f"{trace}-e2", "type": "generation-create", "timestamp": f"{stamp}.010Z",
+             "body": {"id": f"{trace}-g", "traceId": trace, "name": "llm-call", "model": "gpt-4o-mini",
+                      "startTime": f"{stamp}.010Z", "endTime": f"{stamp}.900Z", "usageDetails": {"input": 100, "output": 20}}},
+        ]})
+        started = time.perf_counter()
+        connection.request("POST", "/api/public/ingestion", body=body, headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        times.append((time.perf_counter() - started) * 1000)
+        if answer.status != 207:
+            raise RuntimeError(f"turn {turn}: {answer.status}")
+    connection.close()
+    return times
+
+
 def count_older(db: Path, cutoff_ms: int) -> int:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
         return connection.execute("SELECT count(*) FROM traces WHERE timestamp < ?", (cutoff_ms,)).fetchone()[0]
@@ -808,7 +865,7 @@ def main() -> int:
     parser.add_argument("--ceiling", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--only", default="http,handshakes,ingest,otlp,reads,mixed,drilldown,memory,lifecycle")
+    parser.add_argument("--only", default="http,handshakes,ingest,otlp,reads,mixed,drilldown,longsession,memory,lifecycle")
     parser.add_argument("--peer", choices=["phoenix"])
     parser.add_argument("--update-docs", action="store_true")
     parser.add_argument("--sessions", type=int, default=100_000)

@@ -33,7 +33,8 @@ public final class Authenticator: Sendable {
         let loadedAt: UInt64
     }
 
-    private let database: Database
+    /// The database keys are read from (and whose sessions reads settle, `authenticate(_:_:)`).
+    let database: Database
     private let cache = Mutex<[String: CachedKey]>([:])
     private let cacheLifetimeNanos: UInt64
     /// The server-wide settings a project falls back on.

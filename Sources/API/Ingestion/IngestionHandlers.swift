@@ -115,16 +115,33 @@ func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 ///
 /// Without an `Authorization` header, a GET or HEAD may instead carry the web console's
 /// sign-in cookie, which grants reads only (`AccessLevel.read`); every other method needs the key.
+///
+/// A GET or HEAD is a read, and reads see every write acknowledged before them: sessions whose
+/// analytics are not settled yet (docs/ARCHITECTURE.md, "Settling sessions") are settled here,
+/// for the authenticated project, before the handler reads.
 func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool) async throws -> AuthContext {
+    let auth: AuthContext
+    let isRead = request.http.method == "GET" || request.http.method == "HEAD"
     do {
         let header = request.http.headers["Authorization"]
-        if header == nil, request.http.method == "GET" || request.http.method == "HEAD",
-           let token = ConsoleSessions.token(in: request.http.headers) {
-            return try await authenticator.authenticate(consoleToken: token)
+        if header == nil, isRead, let token = ConsoleSessions.token(in: request.http.headers) {
+            auth = try await authenticator.authenticate(consoleToken: token)
+        } else {
+            auth = try await authenticator.authenticate(header, allowPublicKeyOnly: allowPublicKeyOnly)
         }
-        return try await authenticator.authenticate(header, allowPublicKeyOnly: allowPublicKeyOnly)
     } catch let error as AuthError {
         throw error.apiError
+    }
+    if isRead { try await settle(authenticator.database, projectID: auth.project.rowID) }
+    return auth
+}
+
+/// Settles the project's dirty sessions, with storage failures mapped as for writes.
+func settle(_ database: Database, projectID: Int64) async throws {
+    do {
+        try await database.settle(projectID: projectID)
+    } catch {
+        throw StorageFailure.apiError(error)
     }
 }
 

@@ -44,6 +44,8 @@ public final class InactivitySweeper: Sendable {
         for (projectID, settings) in try await database.read({ try ProjectSettingsStore.all(on: $0) }) {
             let timeout = settings.inactivityTimeoutMs(default: defaultTimeoutMs)
             try await BackgroundJob.isolated("inactivity sweep of project \(projectID)", logger: logger) {
+                // A session's last activity is a settled figure: settle before judging idleness.
+                try await database.settle(projectID: projectID)
                 guard try await database.read({ try SessionStore.hasInactive(projectID: projectID, now: now, timeoutMs: timeout, on: $0) })
                 else { return }
                 while true {

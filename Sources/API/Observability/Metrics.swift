@@ -1,3 +1,4 @@
+import Storage
 import Synchronization
 import Transport
 
@@ -94,6 +95,25 @@ public final class Metrics: Sendable {
         out += "# HELP parley_http_sent_bytes_total Bytes written to client sockets.\n"
         out += "# TYPE parley_http_sent_bytes_total counter\n"
         out += "parley_http_sent_bytes_total \(transport.bytesSent)\n"
+        return out
+    }
+
+    /// The storage figures: how far session analytics lag behind ingestion.
+    public static func render(storage database: Database) -> String {
+        let lag = database.settleLag
+        var out = ""
+        out += "# HELP parley_sessions_dirty Sessions whose analytics are still to be settled.\n"
+        out += "# TYPE parley_sessions_dirty gauge\n"
+        out += "parley_sessions_dirty \(database.dirtySessionCount)\n"
+        out += "# HELP parley_sessions_settled_total Dirty sessions settled since start.\n"
+        out += "# TYPE parley_sessions_settled_total counter\n"
+        out += "parley_sessions_settled_total \(lag.settled)\n"
+        out += "# HELP parley_settle_lag_mean_seconds Mean time from a write to the settling of the session it changed.\n"
+        out += "# TYPE parley_settle_lag_mean_seconds gauge\n"
+        out += "parley_settle_lag_mean_seconds \(lag.meanMs / 1000)\n"
+        out += "# HELP parley_settle_lag_max_seconds Longest time from a write to the settling of the session it changed.\n"
+        out += "# TYPE parley_settle_lag_max_seconds gauge\n"
+        out += "parley_settle_lag_max_seconds \(Double(lag.maxMs) / 1000)\n"
         return out
     }
 }

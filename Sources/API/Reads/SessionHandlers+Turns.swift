@@ -12,24 +12,24 @@ extension SessionHandlers {
         let sessionID = request.parameters["id"] ?? ""
         let projectID = auth.project.rowID
         let publicID = auth.project.publicID
-        let found = try await database.read { db -> (SessionRow, [TraceRow], [ScoreRow])? in
+        // Read and written out on a reader thread, as the full drill-down is.
+        let body = try await database.read { db -> [UInt8]? in
             guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
-            return (session, try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db),
-                    try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db))
+            let traces = try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db)
+            let scores = try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db)
+            var out = JSONStream(capacity: 4096 + traces.count * 512)
+            out.beginObject()
+            for (key, value) in ReadJSON.session(session, projectID: publicID) { out.dynamicMember(key, value) }
+            out.key("turns")
+            out.beginArray()
+            for trace in traces { out.value(turn(trace)) }
+            out.endArray()
+            out.member("sessionScores", .array(scores.map { ReadJSON.score($0, projectID: publicID) }))
+            out.endObject()
+            return out.bytes
         }
-        guard let (session, traces, scores) = found else {
-            throw APIError.notFound("Session not found within authorized project")
-        }
-        var out = JSONStream(capacity: 4096 + traces.count * 512)
-        out.beginObject()
-        for (key, value) in ReadJSON.session(session, projectID: publicID) { out.dynamicMember(key, value) }
-        out.key("turns")
-        out.beginArray()
-        for trace in traces { out.value(turn(trace)) }
-        out.endArray()
-        out.member("sessionScores", .array(scores.map { ReadJSON.score($0, projectID: publicID) }))
-        out.endObject()
-        return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: out.bytes)
+        guard let body else { throw APIError.notFound("Session not found within authorized project") }
+        return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
     }
 
     /// One turn of the summary: the conversation view's turn summary plus its usage and cost.

@@ -62,6 +62,7 @@ enum SessionHandlers {
                 try SessionStore.end(sessionID, reason: reason, endTime: endTime, projectID: projectID, now: now, on: db)
             }
             guard found else { throw APIError.notFound("Session not found within authorized project") }
+            try await settle(database, projectID: projectID)  // drop-off is judged at the end
             let row = try await database.read { try ReadStore.session(sessionID, projectID: projectID, on: $0) }
             guard let row else { throw APIError.notFound("Session not found within authorized project") }
             return jsonResponse(.object(ReadJSON.session(row, projectID: auth.project.publicID)))

@@ -4,8 +4,8 @@ import CSQLite
 /// and each owner serialises access (a single writer thread, or one reader at a time from a pool).
 public final class SQLiteConnection: @unchecked Sendable {
     // @unchecked: opened NOMUTEX, so it must never be used by two threads at once. Its only
-    // owners guarantee that: the writer uses it on its own thread alone, and `ReaderPool` hands
-    // each reader to one caller at a time under a Mutex. Sendable lets those owners move it.
+    // owners guarantee that: each is owned by one `ConnectionThread` (the writer, the
+    // checkpointer, each reader) and used on that thread alone. Sendable lets it move there.
     /// How a connection is opened.
     public enum Mode: Sendable {
         case readWrite
@@ -16,9 +16,11 @@ public final class SQLiteConnection: @unchecked Sendable {
     public let path: String
     /// Prepared statements by SQL text, kept for the life of the connection.
     private var statements: [String: Statement] = [:]
-    /// Sessions whose aggregates the current transaction changed, by project; refreshed once
+    /// Sessions whose aggregates the current transaction changed, by project; marked dirty once
     /// just before COMMIT (`AggregateStore.flushStaleSessions`). Writer thread only.
     var staleSessions: [Int64: Set<String>] = [:]
+    /// Dirty sessions the current transaction settled (`AggregateStore.settle`). Writer thread only.
+    var settledSessions: [Int64: Set<String>] = [:]
 
     /// Opens (creating if needed, in read-write mode) the database at `path`.
     public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {

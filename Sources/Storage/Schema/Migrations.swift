@@ -24,6 +24,7 @@ enum Migrations {
         Migration(version: 7, sql: schemaV7, backfill: AggregateStore.refreshEverySession(on:)),
         Migration(version: 8, sql: schemaV8),
         Migration(version: 9, sql: schemaV9),
+        Migration(version: 10, sql: schemaV10),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -435,6 +436,19 @@ enum Migrations {
             SELECT value FROM json_each(sessions.turn_issues, '$.gaps') ORDER BY key LIMIT \(ValueBounds.listedTurnGaps))),
         '$.gapCount', coalesce(json_array_length(turn_issues, '$.gaps'), 0))
     WHERE has_turn_issues = 1 AND json_valid(turn_issues) AND json_type(turn_issues, '$.gapCount') IS NULL;
+    """
+
+    /// Version 10: sessions whose analytics are still to be settled (issue #18). A write marks
+    /// the sessions it changed here instead of recomputing them before its COMMIT; the settler
+    /// and any read that reaches them recompute them (`AggregateStore.settle`). The mark is in
+    /// the writing transaction, so a crash never loses one; a start settles what is left.
+    static let schemaV10 = """
+    CREATE TABLE dirty_sessions (
+        project_id  INTEGER NOT NULL,
+        session_id  TEXT    NOT NULL,
+        marked_at   INTEGER NOT NULL,
+        PRIMARY KEY (project_id, session_id)
+    ) WITHOUT ROWID;
     """
 
     static func countTriggers(_ table: String) -> String {

@@ -1,3 +1,4 @@
+import Foundation
 import Model
 
 /// Keeps per-trace and per-session aggregates current on write.
@@ -46,19 +47,75 @@ public enum AggregateStore {
         return sessions
     }
 
-    /// Notes sessions to refresh before the transaction commits. Recomputing a session costs a
-    /// pass over its traces, so it is done once per group transaction, however many requests in
-    /// it touched the session.
+    /// Notes sessions whose aggregates the transaction changed. Recomputing a session costs a
+    /// pass over its traces, so it is not done on the write path: before COMMIT the sessions are
+    /// marked dirty (`flushStaleSessions`), and `settle` recomputes them later, once for however
+    /// many transactions touched them, or before a read reaches them.
     static func markStale(_ sessionIDs: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) {
         db.staleSessions[projectID, default: []].formUnion(sessionIDs)
     }
 
-    /// Refreshes every session marked stale in this transaction; the writer calls it before COMMIT.
+    /// Marks every session the transaction changed dirty, in the same transaction (so a crash
+    /// cannot lose the mark); the writer calls it before COMMIT. One row per session, whatever
+    /// its length: the write path no longer grows with the session.
     public static func flushStaleSessions(on db: SQLiteConnection) throws {
         let stale = db.staleSessions
         db.staleSessions = [:]
+        guard !stale.isEmpty else { return }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let mark = try db.statement("""
+            INSERT INTO dirty_sessions (project_id, session_id, marked_at) VALUES (?, ?, ?)
+            ON CONFLICT (project_id, session_id) DO NOTHING
+            """)
         for (projectID, sessions) in stale {
-            try refreshSessions(sessions, projectID: projectID, on: db)
+            for sessionID in sessions { try mark.run([.integer(projectID), .text(sessionID), .integer(now)]) }
         }
+    }
+
+    /// A dirty session `settle` recomputed, and how long it had waited (ms).
+    public struct Settled: Sendable {
+        public let projectID: Int64
+        public let sessionID: String
+        public let waitedMs: Int64
+    }
+
+    /// Recomputes up to `limit` dirty sessions (of `projectID` only when given, else the ones
+    /// marked first) from their traces and scores, and clears their marks; call from a writer
+    /// job. The settled sessions are recorded on the connection for `DirtySessions`.
+    public static func settle(projectID: Int64? = nil, sessions: [String]? = nil, limit: Int,
+                              on db: SQLiteConnection) throws -> [Settled] {
+        var rows: [(Int64, String, Int64)] = []
+        if let projectID, let sessions {
+            let find = try db.statement("SELECT marked_at FROM dirty_sessions WHERE project_id = ? AND session_id = ?")
+            for sessionID in sessions.prefix(limit) {
+                try find.query([.integer(projectID), .text(sessionID)]) { rows.append((projectID, sessionID, $0.int(0))) }
+            }
+        } else if let projectID {
+            try db.statement("SELECT session_id, marked_at FROM dirty_sessions WHERE project_id = ? LIMIT ?")
+                .query([.integer(projectID), .integer(Int64(limit))]) { rows.append((projectID, $0.text(0) ?? "", $0.int(1))) }
+        } else {
+            try db.statement("SELECT project_id, session_id, marked_at FROM dirty_sessions ORDER BY marked_at LIMIT ?")
+                .query([.integer(Int64(limit))]) { rows.append(($0.int(0), $0.text(1) ?? "", $0.int(2))) }
+        }
+        guard !rows.isEmpty else { return [] }
+        let clear = try db.statement("DELETE FROM dirty_sessions WHERE project_id = ? AND session_id = ?")
+        for (projectID, group) in Dictionary(grouping: rows, by: \.0) {
+            try refreshSessions(group.map(\.1), projectID: projectID, on: db)
+            for (_, sessionID, _) in group { try clear.run([.integer(projectID), .text(sessionID)]) }
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Recorded last, once every statement above succeeded: a job that fails rolls back
+        // to its savepoint and must leave the sessions dirty in memory as in the table.
+        for (projectID, sessionID, _) in rows { db.settledSessions[projectID, default: []].insert(sessionID) }
+        return rows.map { Settled(projectID: $0.0, sessionID: $0.1, waitedMs: max(0, now - $0.2)) }
+    }
+
+    /// Every dirty session, by project (the in-memory registry is loaded from this at start).
+    static func dirtySessions(on db: SQLiteConnection) throws -> [Int64: Set<String>] {
+        var dirty: [Int64: Set<String>] = [:]
+        try db.statement("SELECT project_id, session_id FROM dirty_sessions").query { row in
+            dirty[row.int(0), default: []].insert(row.text(1) ?? "")
+        }
+        return dirty
     }
 }

@@ -104,7 +104,11 @@ public final class DatabaseWriter: Sendable {
     }
 
     /// Runs `work` inside the next group transaction; returns after that transaction committed.
-    public func write<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    /// `admitted: false` skips the overload check (`Configuration.maxQueueDelay`): for the
+    /// database's own bounded upkeep (settling sessions), which a busy writer must still do.
+    public func write<T: Sendable>(
+        admitted: Bool = true, _ work: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let result = Mutex<T?>(nil)
             let job = Job(
@@ -123,17 +127,44 @@ public final class DatabaseWriter: Sendable {
                 },
                 enqueued: .now)
             do {
-                try enqueue(job)
+                try enqueue(job, admitted: admitted)
             } catch {
                 continuation.resume(throwing: error)
             }
         }
     }
 
-    private func enqueue(_ job: Job) throws(StorageError) {
+    /// `write` for callers that are not async (the CLI, test support): blocks the calling
+    /// thread until the transaction holding `work` has committed. Never call it on the
+    /// cooperative pool in the server.
+    func writeBlocking<T>(admitted: Bool = true, _ work: @escaping (SQLiteConnection) throws -> T) throws -> T {
+        let outcome = BlockingOutcome<T>()
+        try enqueue(Job(
+            work: { connection in outcome.value = try work(connection) },
+            done: { error in
+                outcome.failure = error
+                outcome.done.signal()
+            },
+            enqueued: .now), admitted: admitted)
+        outcome.done.wait()
+        if let failure = outcome.failure { throw failure }
+        guard let value = outcome.value else { throw StorageError.closed }
+        return value
+    }
+
+    /// What a blocking job gives back to the thread waiting for it.
+    private final class BlockingOutcome<T>: @unchecked Sendable {
+        // @unchecked: written by the writer thread before `done` is signalled, read by the
+        // waiting thread only after it: never by two threads at once.
+        var value: T?
+        var failure: (any Error)?
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    private func enqueue(_ job: Job, admitted: Bool) throws(StorageError) {
         try state.withLock { state throws(StorageError) in
             if state.closed { throw .closed }
-            if state.isOverloaded(now: job.enqueued, configuration) { throw .overloaded }
+            if admitted, state.isOverloaded(now: job.enqueued, configuration) { throw .overloaded }
             state.jobs.append(job)
         }
         thread.wake()
@@ -201,6 +232,7 @@ public final class DatabaseWriter: Sendable {
             // every job in it fails and its caller answers with an error instead of an ack.
             try? connection.execute("ROLLBACK")
             connection.staleSessions = [:]
+            connection.settledSessions = [:]
             afterTransaction(false)
             outcomes = Array(repeating: error, count: batch.count)
         }

@@ -1,0 +1,120 @@
+import API
+import Foundation
+import Model
+import Storage
+import Testing
+import TestSupport
+import Transport
+
+/// Session analytics settled after the write (issue #18): a write only marks the sessions it
+/// changed dirty; the settler recomputes them shortly after, and any read that reaches a dirty
+/// session settles it first, so every read sees every acknowledged write.
+@Suite("Settling sessions")
+struct SettleTests {
+    /// A settler that would not run within any test: only reads settle.
+    static var readsOnly: Database.Configuration {
+        var configuration = TestDatabase.testing
+        configuration.settleDelay = .seconds(3600)
+        return configuration
+    }
+
+    @Test func aWriteMarksItsSessionDirtyAndTheNextReadSettlesIt() async throws {
+        try await APIHarness.with(configuration: Self.readsOnly) { api in
+            try await api.ingest(Build.turn("t1", session: "s", number: 1, at: 0))
+            #expect(api.database.dirtySessionCount == 1)
+            let raw = try api.database.readBlocking { db in
+                try db.scalarText("SELECT turn_count FROM sessions WHERE session_id = 's'")
+            }
+            #expect(raw == "0")  // not settled on the write path
+            let session = try await api.session("s")
+            #expect(session["turnCount"]?.intValue == 1)
+            #expect(session["inputTokens"]?.intValue == 100)
+            #expect(api.database.dirtySessionCount == 0)
+        }
+    }
+
+    /// Read-your-writes on every read endpoint right after each acknowledgement, with the
+    /// background settler out of the way.
+    @Test func everyReadSeesEveryAcknowledgedWrite() async throws {
+        try await APIHarness.with(configuration: Self.readsOnly) { api in
+            for turn in 1...3 {
+                try await api.ingest(Build.turn("t\(turn)", session: "s", number: turn, at: Int64(turn) * 60_000,
+                                                metadata: [("journey.name", .string("j")), ("journey.stage", .string("stage-\(turn)"))]))
+                #expect(try await api.session("s")["turnCount"]?.intValue == Int64(turn))
+                #expect(try await api.json("/api/public/sessions/s?fields=summary")["turns"]?.arrayValue?.count == turn)
+                #expect(try await api.json("/api/public/sessions")["data"]?.arrayValue?.first?["turnCount"]?.intValue == Int64(turn))
+                #expect(try await api.json("/api/public/analytics/sessions")["turns"]?["max"]?.doubleValue == Double(turn))
+                #expect(try await api.json("/api/public/analytics/journeys/j")["stages"]?.arrayValue?.count == turn)
+                #expect(try await api.json("/api/public/traces/t\(turn)")["turnNumber"]?.intValue == Int64(turn))
+                #expect(try await api.json("/api/public/sessions/s/turns")["data"]?.arrayValue?.count == turn)
+                let export = await api.get("/api/public/export/sessions")
+                #expect(export.status == 200)
+            }
+            // A session call answers with what it did settled in.
+            let ended = try await api.json(post: "/api/public/sessions/s/end", #"{"reason": "user_exit"}"#, status: 200)
+            #expect(ended["dropoff"]?["isDropoff"] == .bool(true))
+        }
+    }
+
+    @Test func theSettlerSettlesWithoutAnyRead() async throws {
+        var configuration = TestDatabase.testing
+        configuration.settleDelay = .milliseconds(10)
+        try await APIHarness.with(configuration: configuration) { api in
+            try await api.ingest(Build.turn("t1", session: "s", number: 1, at: 0))
+            // Waits for the background settler, without a read (which would settle it itself).
+            for _ in 0..<3000 where api.database.dirtySessionCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(api.database.dirtySessionCount == 0)
+            let settled = try api.database.readBlocking { db in
+                try db.scalarText("SELECT turn_count FROM sessions WHERE session_id = 's'")
+            }
+            #expect(settled == "1")
+            #expect(api.database.settleLag.settled == 1)
+            let metrics = await api.get("/metrics").text
+            #expect(metrics.contains("parley_sessions_dirty 0"))
+            #expect(metrics.contains("parley_sessions_settled_total 1"))
+        }
+    }
+
+    /// The mark is written with the data: a database closed (or killed) before settling keeps
+    /// its dirty sessions, and the next start settles them.
+    @Test func dirtySessionsSurviveARestart() async throws {
+        let directory = try TempDirectory(prefix: "parley-settle")
+        let path = directory.file("parley.sqlite")
+        let first = try Database(path: path, configuration: Self.readsOnly)
+        let project = try await first.writer.write { db in
+            try ProjectStore.createProject(publicID: "p", name: "p", now: 0, on: db).rowID
+        }
+        let events = try JSONParser.parse(Build.batch(Build.turn("t1", session: "s", number: 1, at: 0)))["batch"]?.arrayValue ?? []
+        let valid = events.compactMap { try? EventValidator.validate($0).get() }
+        _ = try await first.writer.write { db in try IngestionStore.apply(valid, projectID: project, now: 1, on: db) }
+        #expect(first.dirtySessionCount == 1)
+        first.close()
+
+        let second = try Database(path: path, configuration: Self.readsOnly)
+        defer { second.close() }
+        #expect(second.dirtySessionCount == 1)
+        try await second.settle(projectID: project)
+        #expect(second.dirtySessionCount == 0)
+        let count = try await second.read { db in try db.scalarText("SELECT turn_count FROM sessions WHERE session_id = 's'") }
+        #expect(count == "1")
+    }
+
+    /// Settling is a recomputation from the stored rows: however the writes were split and
+    /// whenever settling ran between them, the sessions end up the same.
+    @Test func settlingBetweenWritesChangesNothingInTheEnd() async throws {
+        func sessions(settleEvery: Int?) async throws -> [String] {
+            try await APIHarness.with(configuration: Self.readsOnly) { api in
+                for turn in 1...6 {
+                    try await api.ingest(Build.turn("t\(turn)", session: "s", number: turn % 3 == 0 ? nil : turn,
+                                                    at: Int64(7 - turn) * 60_000))
+                    if let every = settleEvery, turn % every == 0 { _ = try await api.session("s") }
+                }
+                return try api.test.rows(of: "sessions", excluding: TestDatabase.arrivalColumns)
+                    + api.test.rows(of: "traces", excluding: TestDatabase.arrivalColumns)
+            }
+        }
+        let once = try await sessions(settleEvery: nil)
+        #expect(try await sessions(settleEvery: 1) == once)
+        #expect(try await sessions(settleEvery: 4) == once)
+    }
+}
