@@ -159,11 +159,15 @@ public final class Database: Sendable {
     /// Background WAL checkpoints run so far.
     public var checkpointCount: Int { checkpointer.checkpointCount }
 
-    /// Finishes queued writes, then closes every connection. Reads afterwards fail.
+    /// Settles what is dirty, finishes queued writes, then closes every connection. Reads
+    /// afterwards fail.
     public func close() {
         // Readers and the checkpointer first: the last connection to close checkpoints the WAL
         // into the main file and removes it, and only a read-write connection can do that.
         settler.stop()
+        // A stopped server leaves every session settled (what is left dirty after a crash is
+        // settled by the next start). Best effort: a full disk leaves the marks for then.
+        try? settleEverythingBlocking()
         pool.close()
         checkpointer.close()
         writer.close()

@@ -112,9 +112,29 @@ class ParleyServer:
     def log(self) -> str:
         return "".join(self.stderr_lines)
 
+    def wait_until_settled(self, timeout: float = 30) -> None:
+        """Waits until the server has settled every session a write changed (its background
+        settler runs shortly after each write; `parley_sessions_dirty` in /metrics counts what is
+        left). Reads through the API settle what they reach themselves; a direct look at the
+        database file does not, so it waits for the settler first."""
+        import urllib.request
+        if not self.running:
+            return  # a stopped server settled everything before it closed the database
+        deadline = time.monotonic() + timeout
+        while True:
+            with urllib.request.urlopen(self.url + "/metrics", timeout=10) as answer:
+                text = answer.read().decode()
+            if "\nparley_sessions_dirty 0\n" in "\n" + text:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("sessions still dirty after %.0f s" % timeout)
+            time.sleep(0.02)
+
     @contextlib.contextmanager
     def connect_readonly(self) -> Iterator[sqlite3.Connection]:
-        """A read-only SQLite connection, closed on exit (fine while the server runs: WAL mode)."""
+        """A read-only SQLite connection, closed on exit (fine while the server runs: WAL mode),
+        opened once every session a write changed is settled (`wait_until_settled`)."""
+        self.wait_until_settled()
         connection = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
         connection.row_factory = sqlite3.Row
         try:

@@ -136,10 +136,14 @@ func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPu
     return auth
 }
 
-/// Settles the project's dirty sessions, with storage failures mapped as for writes.
+/// Settles the project's dirty sessions, with storage failures mapped as for writes, except a
+/// full disk: settling writes, and reads must keep answering while the disk is full
+/// (docs/RELIABILITY.md), so they then answer from the figures last settled.
 func settle(_ database: Database, projectID: Int64) async throws {
     do {
         try await database.settle(projectID: projectID)
+    } catch let error as SQLiteError where error.isDiskFull {
+        StorageFailure.diskFullWarning.warn(detail: error.description)
     } catch {
         throw StorageFailure.apiError(error)
     }
