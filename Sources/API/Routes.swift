@@ -24,11 +24,12 @@ public enum Routes {
         let liveStreams = LiveStreams(feed: database.commits, configuration: live)
         let deletions = deletionWorker ?? DeletionWorker(database: database, logger: logger)
         let analytics = AnalyticsCache { database.writer.commitCount }
+        let drillDowns = DrillDownCache()
         var router = Router()
         router.get("/api/public/health", HealthHandlers.health())
         router.get("/api/public/ready", HealthHandlers.ready(database: database))
         router.get("/metrics", HealthHandlers.metrics {
-            metrics.render(transport: transportStats) + Metrics.render(storage: database)
+            metrics.render(transport: transportStats) + Metrics.render(storage: database, drillDowns: drillDowns.counts)
         })
         router.get("/api/public/projects", ProjectHandlers.list(authenticator: authenticator))
         router.get("/api/public/projects/:projectId/settings", ProjectSettingsHandlers.get(database: database, authenticator: authenticator))
@@ -46,7 +47,7 @@ public enum Routes {
 
         router.post("/api/public/sessions", SessionHandlers.create(database: database, authenticator: authenticator))
         router.get("/api/public/sessions", SessionHandlers.list(database: database, authenticator: authenticator))
-        router.get("/api/public/sessions/:id", SessionHandlers.get(database: database, authenticator: authenticator))
+        router.get("/api/public/sessions/:id", SessionHandlers.get(database: database, authenticator: authenticator, cache: drillDowns))
         router.delete("/api/public/sessions/:id", DeletionHandlers.deleteSession(
             database: database, authenticator: authenticator, worker: deletions))
         router.get("/api/public/sessions/:id/turns", SessionHandlers.turns(database: database, authenticator: authenticator))

@@ -136,3 +136,72 @@ struct SettleTests {
         #expect(try await sessions(settleEvery: 4) == once)
     }
 }
+
+/// The drill-down cache (issue #18): an answer is served from memory only while its session is
+/// unchanged; every kind of change shows in the next read.
+@Suite("Drill-down cache")
+struct DrillDownCacheTests {
+    static func hits(_ api: APIHarness) async -> Int {
+        let metrics = await api.get("/metrics").text
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("parley_drilldown_cache_hits_total ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+    }
+
+    @Test func anUnchangedSessionIsServedFromMemoryAndEveryChangeShows() async throws {
+        try await APIHarness.with { api in
+            try await api.ingest(Build.turn("t1", session: "s", user: "u", number: 1, at: 0))
+            let first = await api.get("/api/public/sessions/s")
+            let before = await Self.hits(api)
+            let again = await api.get("/api/public/sessions/s")
+            #expect(again.body == first.body)
+            #expect(await Self.hits(api) == before + 1)
+
+            // A new turn, then an observation, a trace score and a session score on old turns.
+            try await api.ingest(Build.turn("t2", session: "s", user: "u", number: 2, at: 60_000))
+            #expect(try await api.session("s")["turnCount"]?.intValue == 2)
+            try await api.ingest([Build.observation("event", "t1-extra", trace: "t1", name: "late", start: 10)])
+            #expect(try await api.session("s")["observationCount"]?.intValue == 7)
+            try await api.ingest([Build.score("sc1", trace: "t1", name: "quality", value: 0.5)])
+            let scored = try await api.session("s")
+            #expect(scored["traces"]?.arrayValue?.first?["scores"]?.arrayValue?.count == 1)
+            try await api.ingest([Build.score("sc2", session: "s", name: "csat", value: 1)])
+            #expect(try await api.session("s")["sessionScores"]?.arrayValue?.count == 1)
+            // The summary form is kept apart and follows too.
+            #expect(try await api.json("/api/public/sessions/s?fields=summary")["turns"]?.arrayValue?.count == 2)
+
+            // Session calls.
+            _ = try await api.json(post: "/api/public/sessions", #"{"id": "s", "metadata": {"plan": "pro"}}"#, status: 201)
+            #expect(try await api.session("s")["metadata"]?["plan"]?.stringValue == "pro")
+            _ = try await api.json(post: "/api/public/sessions/s/end", #"{"reason": "completed"}"#, status: 200)
+            #expect(try await api.session("s")["status"]?.stringValue == "ended")
+
+            // Deletions: a score, a trace, then the whole session.
+            #expect(await api.delete("/api/public/scores/sc1").status == 204)
+            #expect(try await api.session("s")["traces"]?.arrayValue?.first?["scores"]?.arrayValue?.isEmpty == true)
+            #expect(await api.delete("/api/public/traces/t2").status == 200)
+            #expect(try await api.session("s")["turnCount"]?.intValue == 1)
+            #expect(try await api.json("/api/public/sessions/s?fields=summary")["turns"]?.arrayValue?.count == 1)
+            #expect(await api.delete("/api/public/sessions/s").status == 200)
+            try expectNotFound(await api.get("/api/public/sessions/s"), message: "Session not found within authorized project")
+            try expectNotFound(await api.get("/api/public/sessions/s?fields=summary"), message: "Session not found within authorized project")
+        }
+    }
+
+    @Test func erasureAndRetentionAreNeverAnsweredFromMemory() async throws {
+        try await APIHarness.with { api in
+            try await api.ingest(Build.turn("t1", session: "erased", user: "u-erased", number: 1, at: 0))
+            try await api.ingest(Build.turn("t2", session: "old", user: "u-kept", number: 1, at: 0))
+            for session in ["erased", "old"] {
+                _ = try await api.session(session)
+                _ = try await api.session(session)  // now kept in memory
+            }
+            #expect(await api.delete("/api/public/users/u-erased").status == 200)
+            try expectNotFound(await api.get("/api/public/sessions/erased"), message: "Session not found within authorized project")
+
+            let now = Build.base + 400 * 86_400_000
+            let retention = RetentionSweeper(database: api.database, defaultDays: 30, logger: .test) { now }
+            #expect(try await retention.sweep(now: now) > 0)
+            try expectNotFound(await api.get("/api/public/sessions/old"), message: "Session not found within authorized project")
+        }
+    }
+}

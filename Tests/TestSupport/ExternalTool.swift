@@ -1,9 +1,24 @@
 import Foundation
+import Synchronization
 
 /// Runs a command-line tool found on `PATH` (`openssl`, `gzip`) and returns its standard output.
-enum ExternalTool {
+public enum ExternalTool {
+    /// One launch at a time: Foundation's `Process.run()` on Linux crashed in a `memmove` twice
+    /// in full parallel runs (two suites launching tools at once, with a working directory each);
+    /// the tools take milliseconds, so taking turns costs nothing measurable.
+    private static let launching = Mutex(())
+
+    /// Runs `body`, which starts and waits for a child process, while no other test does.
+    public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+        try launching.withLock { _ in try body() }
+    }
+
     @discardableResult
     static func run(_ tool: String, _ arguments: [String], in directory: String) throws -> [UInt8] {
+        try serially { try launch(tool, arguments, in: directory) }
+    }
+
+    private static func launch(_ tool: String, _ arguments: [String], in directory: String) throws -> [UInt8] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments

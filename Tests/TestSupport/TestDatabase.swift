@@ -24,9 +24,9 @@ public final class TestDatabase: Sendable {
     ]
     /// The tables ingestion writes.
     public static let ingestionTables = ["traces", "observations", "scores", "sessions", "users", "events"]
-    /// Columns that hold a row id or a server clock, which differ between two databases fed
-    /// the same events in another order or at another time.
-    public static let arrivalColumns: Set<String> = ["id", "created_at", "updated_at", "received_at"]
+    /// Columns that hold a row id, a server clock or a count of settles (`settle_version`),
+    /// which differ between two databases fed the same events in another order or at another time.
+    public static let arrivalColumns: Set<String> = ["id", "created_at", "updated_at", "received_at", "settle_version"]
 
     public init(configuration: Database.Configuration = TestDatabase.testing) throws {
         directory = try TempDirectory(prefix: "parley-db")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Compressed test bodies made at test time with the system `gzip`, so that no opaque binary
@@ -58,6 +59,10 @@ enum CompressionFixtures {
     }
 
     private static func run(_ executable: String, _ arguments: [String]) throws -> [UInt8] {
+        try ExternalTool.serially { try launch(executable, arguments) }
+    }
+
+    private static func launch(_ executable: String, _ arguments: [String]) throws -> [UInt8] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -98,10 +98,17 @@ public final class Metrics: Sendable {
         return out
     }
 
-    /// The storage figures: how far session analytics lag behind ingestion.
-    public static func render(storage database: Database) -> String {
+    /// The storage figures: how far session analytics lag behind ingestion, and how often a
+    /// drill-down was served from memory.
+    static func render(storage database: Database, drillDowns: (hits: Int, misses: Int)) -> String {
         let lag = database.settleLag
         var out = ""
+        out += "# HELP parley_drilldown_cache_hits_total Session drill-downs served from memory (unchanged since built).\n"
+        out += "# TYPE parley_drilldown_cache_hits_total counter\n"
+        out += "parley_drilldown_cache_hits_total \(drillDowns.hits)\n"
+        out += "# HELP parley_drilldown_cache_misses_total Session drill-downs built from the database.\n"
+        out += "# TYPE parley_drilldown_cache_misses_total counter\n"
+        out += "parley_drilldown_cache_misses_total \(drillDowns.misses)\n"
         out += "# HELP parley_sessions_dirty Sessions whose analytics are still to be settled.\n"
         out += "# TYPE parley_sessions_dirty gauge\n"
         out += "parley_sessions_dirty \(database.dirtySessionCount)\n"

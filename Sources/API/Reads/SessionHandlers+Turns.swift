@@ -8,25 +8,28 @@ import Transport
 extension SessionHandlers {
     /// `GET /api/public/sessions/{id}?fields=summary`: the session, each turn as `TurnSummary`
     /// (turn order as in the full drill-down) and the session's own scores.
-    static func summary(_ request: APIRequest, auth: AuthContext, database: Database) async throws -> HTTPResponse {
+    static func summary(_ request: APIRequest, auth: AuthContext, database: Database, cache: DrillDownCache) async throws -> HTTPResponse {
         let sessionID = request.parameters["id"] ?? ""
         let projectID = auth.project.rowID
         let publicID = auth.project.publicID
         // Read and written out on a reader thread, as the full drill-down is.
         let body = try await database.read { db -> [UInt8]? in
-            guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
-            let traces = try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db)
-            let scores = try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db)
-            var out = JSONStream(capacity: 4096 + traces.count * 512)
-            out.beginObject()
-            for (key, value) in ReadJSON.session(session, projectID: publicID) { out.dynamicMember(key, value) }
-            out.key("turns")
-            out.beginArray()
-            for trace in traces { out.value(turn(trace)) }
-            out.endArray()
-            out.member("sessionScores", .array(scores.map { ReadJSON.score($0, projectID: publicID) }))
-            out.endObject()
-            return out.bytes
+            guard let version = try ReadStore.sessionVersion(sessionID, projectID: projectID, on: db) else { return nil }
+            return try cache.answer(key: "\(projectID) summary \(sessionID)", version: version) {
+                guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
+                let traces = try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db)
+                let scores = try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db)
+                var out = JSONStream(capacity: 4096 + traces.count * 512)
+                out.beginObject()
+                for (key, value) in ReadJSON.session(session, projectID: publicID) { out.dynamicMember(key, value) }
+                out.key("turns")
+                out.beginArray()
+                for trace in traces { out.value(turn(trace)) }
+                out.endArray()
+                out.member("sessionScores", .array(scores.map { ReadJSON.score($0, projectID: publicID) }))
+                out.endObject()
+                return out.bytes
+            }
         }
         guard let body else { throw APIError.notFound("Session not found within authorized project") }
         return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)

@@ -99,22 +99,27 @@ enum SessionHandlers {
 
     /// operationId `sessionGet`: the session, its aggregates, every trace in turn order with its
     /// aggregates and observation tree, and the session's scores.
-    static func get(database: Database, authenticator: Authenticator) -> RouteHandler {
+    static func get(database: Database, authenticator: Authenticator, cache: DrillDownCache) -> RouteHandler {
         .async { request in
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
-            if request.query["fields"] == "summary" { return try await summary(request, auth: auth, database: database) }
+            if request.query["fields"] == "summary" {
+                return try await summary(request, auth: auth, database: database, cache: cache)
+            }
             let sessionID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
             let publicID = auth.project.publicID
             // Read and written out on a reader thread: a 1,000-turn answer is megabytes of JSON,
             // which would otherwise hold one of the cooperative pool's two threads.
             let body = try await database.read { db -> [UInt8]? in
-                guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
-                return drillDown(
-                    session, traces: try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db),
-                    observations: try ReadStore.observations(inSession: sessionID, projectID: projectID, on: db),
-                    traceScores: try ReadStore.traceScores(inSession: sessionID, projectID: projectID, on: db),
-                    sessionScores: try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db), projectID: publicID)
+                guard let version = try ReadStore.sessionVersion(sessionID, projectID: projectID, on: db) else { return nil }
+                return try cache.answer(key: "\(projectID) full \(sessionID)", version: version) {
+                    guard let session = try ReadStore.session(sessionID, projectID: projectID, on: db) else { return nil }
+                    return drillDown(
+                        session, traces: try ReadStore.traces(inSession: sessionID, projectID: projectID, on: db),
+                        observations: try ReadStore.observations(inSession: sessionID, projectID: projectID, on: db),
+                        traceScores: try ReadStore.traceScores(inSession: sessionID, projectID: projectID, on: db),
+                        sessionScores: try ReadStore.scores(ofSession: sessionID, projectID: projectID, on: db), projectID: publicID)
+                }
             }
             guard let body else { throw APIError.notFound("Session not found within authorized project") }
             return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)

@@ -17,14 +17,15 @@ enum Migrations {
         Migration(version: 3, sql: schemaV3),
         Migration(version: 4, sql: schemaV4, backfill: TrackingColumns.backfill(on:)),
         Migration(version: 5, sql: schemaV5),
-        // v6 and v7 columns are filled by recomputing every session with today's code, which
-        // writes both: so only the last of them does it (a backfill that runs current code must
-        // sit in the newest migration, or it writes columns that do not exist yet).
+        // v6, v7 and v10 columns are filled by recomputing every session with today's code,
+        // which writes all of them: so only the last of them does it (a backfill that runs
+        // current code must sit in the newest migration that code writes to, or it writes
+        // columns that do not exist yet). A file already at v7 to v9 is recomputed once more.
         Migration(version: 6, sql: schemaV6),
-        Migration(version: 7, sql: schemaV7, backfill: AggregateStore.refreshEverySession(on:)),
+        Migration(version: 7, sql: schemaV7),
         Migration(version: 8, sql: schemaV8),
         Migration(version: 9, sql: schemaV9),
-        Migration(version: 10, sql: schemaV10),
+        Migration(version: 10, sql: schemaV10, backfill: AggregateStore.refreshEverySession(on:)),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -441,8 +442,12 @@ enum Migrations {
     /// Version 10: sessions whose analytics are still to be settled (issue #18). A write marks
     /// the sessions it changed here instead of recomputing them before its COMMIT; the settler
     /// and any read that reaches them recompute them (`AggregateStore.settle`). The mark is in
-    /// the writing transaction, so a crash never loses one; a start settles what is left.
+    /// the writing transaction, so a crash never loses one; a start settles what is left. Each
+    /// settle bumps the session's `settle_version`.
     static let schemaV10 = """
+    -- Bumped by every settle of the session, which every change to it causes: what a cached
+    -- drill-down of the session is checked against.
+    ALTER TABLE sessions ADD COLUMN settle_version INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE dirty_sessions (
         project_id  INTEGER NOT NULL,
         session_id  TEXT    NOT NULL,

@@ -70,6 +70,15 @@ public enum ReadStore {
         return found
     }
 
+    /// The session's `settle_version` (bumped whenever anything in it changed and was settled),
+    /// or nil when it does not exist: what a cached drill-down is checked against.
+    public static func sessionVersion(_ sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> Int64? {
+        var version: Int64?
+        try db.statement("SELECT settle_version FROM sessions WHERE project_id = ? AND session_id = ?")
+            .query([.integer(projectID), .text(sessionID)]) { version = $0.int(0) }
+        return version
+    }
+
     /// Every trace of a session, in turn order: by the turn number Parley uses (sent, else
     /// derived from start time; docs/ANALYTICS.md), then start time.
     public static func traces(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [TraceRow] {

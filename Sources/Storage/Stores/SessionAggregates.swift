@@ -13,7 +13,7 @@ extension AggregateStore {
         }
     }
 
-    /// Recomputes every session of every project (the v7 migration's backfill, which fills the
+    /// Recomputes every session of every project (the v10 migration's backfill, which fills the
     /// v6 and v7 columns).
     static func refreshEverySession(on db: SQLiteConnection) throws {
         for (projectID, _) in try ProjectSettingsStore.all(on: db) {
@@ -149,7 +149,8 @@ extension AggregateStore {
             agent_last_action = ?27, since_last_turn_ms = ?28, dropoff = ?29, completed = ?30,
             journey_name = ?31, journey_stage = ?32, journey_stage_number = ?33, journey_total_stages = ?34,
             converted = ?35, conversion_turn = ?36, conversion_time_ms = ?37, context_max_pct = ?38,
-            context_max_tokens = ?39, context_over80_turn = ?40, user_satisfaction = ?41, journey_path = ?42
+            context_max_tokens = ?39, context_over80_turn = ?40, user_satisfaction = ?41, journey_path = ?42,
+            settle_version = settle_version + 1
         FROM (
             SELECT count(*) AS n,
                    coalesce(sum(observation_count), 0) AS observations,

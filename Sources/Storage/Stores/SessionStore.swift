@@ -50,11 +50,10 @@ public enum SessionStore {
                 .optional(attributes.locale), .optional(attributes.userTier), .optional(attributes.orgID),
                 .optional(attributes.metadata), .optional(attributes.startTime), .integer(now),
             ])
-        if !existed {
-            // Session-level scores may arrive before the session is created (langfuse-api.md
-            // §7: a score can target any session id); summarise them now, not at the next trace.
-            AggregateStore.markStale([sessionID], projectID: projectID, on: db)
-        }
+        // Every change to a session is settled (and bumps its `settle_version`, which keys the
+        // drill-down cache). A new one may also have session-level scores that arrived before
+        // it (langfuse-api.md §7: a score can target any session id) to summarise.
+        AggregateStore.markStale([sessionID], projectID: projectID, on: db)
         return !existed
     }
 
