@@ -109,3 +109,25 @@ struct MigrationTests {
         #expect(Migrations.all.map(\.version) == Array(1...Migrations.latestVersion))
     }
 }
+
+/// Query plans of the statements on the settle path: each reads through an index of the session
+/// it settles, never every row of the project (issue #18: "the score summary must not scan every
+/// score of the project").
+@Suite("Settle query plans")
+struct SettleQueryPlanTests {
+    @Test func theScoreSummaryReadsTheSessionsScoresThroughIndexes() async throws {
+        try await TestDatabase.with { test async throws in
+            let plan = try test.database.readBlocking { db in
+                var lines: [String] = []
+                try db.statement("EXPLAIN QUERY PLAN " + AggregateStore.scoreSummarySQL)
+                    .query([.integer(1), .text("s")]) { lines.append($0.text(3) ?? "") }
+                return lines
+            }
+            #expect(plan.contains { $0.contains("scores USING INDEX scores_by_session (project_id=? AND session_id=?)") }, "\(plan)")
+            #expect(plan.contains { $0.contains("USING INDEX traces_by_session (project_id=? AND session_id=?)") }, "\(plan)")
+            #expect(plan.contains { $0.contains("USING INDEX scores_by_trace (project_id=? AND trace_id=?)") }, "\(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.contains("subquery") }, "\(plan)")
+            #expect(!plan.contains { $0.contains("(project_id=?)") }, "a search of the whole project: \(plan)")
+        }
+    }
+}

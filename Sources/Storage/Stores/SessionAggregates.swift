@@ -198,14 +198,7 @@ extension AggregateStore {
             let mean: JSONValue = current.numeric == 0 ? .null : JSONValue(current.sum / Double(current.numeric))
             summaries.append((current.name, .object([("count", JSONValue(Int(current.count))), ("mean", mean)])))
         }
-        try db.statement("""
-            SELECT name, trace_id IS NULL, count(*), sum(CASE WHEN data_type IN ('NUMERIC', 'BOOLEAN') THEN value END),
-                   count(CASE WHEN data_type IN ('NUMERIC', 'BOOLEAN') THEN value END)
-            FROM scores
-            WHERE project_id = ?1 AND (session_id = ?2 OR trace_id IN (
-                SELECT trace_id FROM traces WHERE project_id = ?1 AND session_id = ?2))
-            GROUP BY name, trace_id IS NULL ORDER BY name
-            """).query(key) { row in
+        try db.statement(scoreSummarySQL).query(key) { row in
                 let name = row.text(0) ?? ""
                 let sum = row.isNull(3) ? 0 : row.double(3)
                 let numeric = row.int(4)
@@ -231,6 +224,23 @@ extension AggregateStore {
             : turnLevel.count > 0 ? turnLevel.sum / turnLevel.count : nil
         return (summaries, satisfaction)
     }
+
+    /// Per score name and level (session or turn): count, sum and count of the numeric values,
+    /// over the session's own scores and then its traces' scores (not counted twice), each read
+    /// through its index: an `OR` of the two made SQLite read every score of the project.
+    /// CROSS JOIN keeps the session's traces as the outer loop whatever the statistics say.
+    static let scoreSummarySQL = """
+        SELECT name, is_session, count(*), sum(CASE WHEN data_type IN ('NUMERIC', 'BOOLEAN') THEN value END),
+               count(CASE WHEN data_type IN ('NUMERIC', 'BOOLEAN') THEN value END)
+        FROM (
+            SELECT name, trace_id IS NULL AS is_session, data_type, value FROM scores
+            WHERE project_id = ?1 AND session_id = ?2
+            UNION ALL
+            SELECT s.name, 0, s.data_type, s.value FROM traces t CROSS JOIN scores s
+                ON s.project_id = t.project_id AND s.trace_id = t.trace_id
+            WHERE t.project_id = ?1 AND t.session_id = ?2 AND (s.session_id IS NULL OR s.session_id <> ?2))
+        GROUP BY name, is_session ORDER BY name
+        """
 
     /// The agent's last action in a turn: its last observation to start, as `type:name`. (Not
     /// the last to finish: that is the turn's root span, which encloses every action.)
