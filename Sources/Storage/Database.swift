@@ -25,7 +25,7 @@ public final class Database: Sendable {
         public var maxWALFrames = 16_000
         /// How soon after a write the background settler recomputes the sessions it changed
         /// (reads settle what they reach at once, whatever this is).
-        public var settleDelay: Duration = .milliseconds(100)
+        public var settleDelay: Duration = .milliseconds(500)
         /// Sessions settled per writer job.
         public var settleBatch = 64
 

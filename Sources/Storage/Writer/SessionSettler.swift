@@ -8,7 +8,7 @@ import Synchronization
 final class SessionSettler: Sendable {
     struct Configuration: Sendable {
         /// How long after a session is marked dirty the settler settles it, at the soonest.
-        var delay: Duration = .milliseconds(100)
+        var delay: Duration = .milliseconds(500)
         /// Sessions settled per writer job.
         var batch = 64
     }
