@@ -71,6 +71,28 @@ public enum ValueBounds {
     public static let contextWindowEntries = 1_000
     /// Length of a model name in `contextWindows`, in UTF-8 bytes.
     public static let modelNameBytes = 200
+
+    // MARK: Model prices (POST /api/public/models, `parley models add`; docs/DATA_MODEL.md, "Model prices")
+
+    /// Models a project may define: each new model name is matched against all of them once.
+    public static let modelsPerProject = 1_000
+    /// Pricing tiers in one model.
+    public static let pricingTiersPerModel = 20
+    /// Conditions in one pricing tier.
+    public static let conditionsPerTier = 10
+    /// Usage types priced in one tier.
+    public static let pricesPerTier = 200
+    /// Values an attribute condition lists.
+    public static let conditionValues = 100
+    /// A tier's priority.
+    public static let maxTierPriority = 1_000
+    /// Length of a tier's `usageDetailPattern`, in characters.
+    public static let usagePatternLength = 200
+    /// Largest price of one unit, in USD; prices are finite and not negative. An inferred cost
+    /// (units × price) is capped at `maxCost` like a sent one.
+    public static let maxUnitPrice: Double = 1_000_000
+    /// Longest model name that is priced, in characters: a longer one matches no price.
+    public static let pricedModelNameLength = 1_000
 }
 
 extension Int64 {

@@ -19,6 +19,8 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// Sessions whose aggregates the current transaction changed, by project; refreshed once
     /// just before COMMIT (`AggregateStore.flushStaleSessions`). Writer thread only.
     var staleSessions: [Int64: Set<String>] = [:]
+    /// Model price resolvers by project (`ModelStore.resolver`), for the connection's owner alone.
+    let priceCache = PriceCache()
 
     /// Opens (creating if needed, in read-write mode) the database at `path`.
     public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {

@@ -24,6 +24,7 @@ enum Migrations {
         Migration(version: 7, sql: schemaV7, backfill: AggregateStore.refreshEverySession(on:)),
         Migration(version: 8, sql: schemaV8),
         Migration(version: 9, sql: schemaV9),
+        Migration(version: 10, sql: schemaV10),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -435,6 +436,29 @@ enum Migrations {
             SELECT value FROM json_each(sessions.turn_issues, '$.gaps') ORDER BY key LIMIT \(ValueBounds.listedTurnGaps))),
         '$.gapCount', coalesce(json_array_length(turn_issues, '$.gaps'), 0))
     WHERE has_turn_issues = 1 AND json_valid(turn_issues) AND json_type(turn_issues, '$.gapCount') IS NULL;
+    """
+
+    /// Version 10: model prices and cost inference (issue #20, docs/DATA_MODEL.md "Model prices
+    /// and cost inference"). A project's own model definitions, as the JSON of Langfuse's `Model`
+    /// (AUTOINCREMENT, so a deleted row's id is never reused: `ModelStore.resolver` tells a
+    /// changed set of models by its count and newest id). Each observation records where its cost
+    /// came from (`given` by the client, `inferred` from prices), the definition its model
+    /// matched and the tier used. Costs stored before are the clients' own.
+    static let schemaV10 = """
+    CREATE TABLE models (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        model_id    TEXT    NOT NULL UNIQUE,
+        model_name  TEXT    NOT NULL,
+        definition  TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE INDEX models_by_project ON models (project_id, id);
+
+    ALTER TABLE observations ADD COLUMN cost_source TEXT;
+    ALTER TABLE observations ADD COLUMN internal_model_id TEXT;
+    ALTER TABLE observations ADD COLUMN pricing_tier TEXT;
+    UPDATE observations SET cost_source = 'given' WHERE cost_details IS NOT NULL;
     """
 
     static func countTriggers(_ table: String) -> String {

@@ -1,0 +1,56 @@
+import Model
+import Testing
+
+/// The linear-time regex subset model prices are matched with (docs/DATA_MODEL.md, "Model prices").
+@Suite("SafePattern")
+struct SafePatternTests {
+    @Test(arguments: [
+        ("(?i)^(openai/)?(gpt-4o)$", "gpt-4o", true), ("(?i)^(openai/)?(gpt-4o)$", "OpenAI/GPT-4o", true),
+        ("(?i)^(openai/)?(gpt-4o)$", "gpt-4o-mini", false), ("(?i)^(openai/)?(gpt-4o)$", "my-gpt-4o", false),
+        ("(?i)^(gpt-)(35|3.5)(-turbo)$", "gpt-3.5-turbo", true), ("(?i)^(gpt-)(35|3.5)(-turbo)$", "gpt-35-turbo", true),
+        ("(?i)^(gpt-)(35|3.5)(-turbo)$", "gpt-3x5-turbo", true),  // `.` is any character, as in Langfuse's table
+        ("(?i)^(ft:)(gpt-3.5-turbo-1106:)(.+)(:)(.*)(:)(.+)$$", "ft:gpt-3.5-turbo-1106:acme::abc123", true),
+        ("(?i)^(ft:)(gpt-3.5-turbo-1106:)(.+)(:)(.*)(:)(.+)$$", "ft:gpt-3.5-turbo-1106:acme:abc123", false),
+        ("(?i)^(chat-bison)(@[a-zA-Z0-9]+)?$", "chat-bison@002", true), ("(?i)^(chat-bison)(@[a-zA-Z0-9]+)?$", "chat-bison@", false),
+        ("(?i)^(openai/)?(gpt-4(-\\d{4})?-vision-preview)$", "gpt-4-1106-vision-preview", true),
+        ("(?i)^(openai/)?(gpt-4(-\\d{4})?-vision-preview)$", "gpt-4-11066-vision-preview", false),
+        ("(?i)^(anthropic\\/)?(claude-sonnet-4-6)$", "anthropic/claude-sonnet-4-6", true),
+        ("(input|prompt|cached)", "input_cached_tokens", true), ("(input|prompt|cached)", "output", false),
+        ("a{2,3}", "xaax", true), ("^a{2,3}$", "aaaa", false), ("^[^0-9]+$", "abc", true), ("^[^0-9]+$", "ab1", false),
+        ("^\\w+\\s\\d$", "ab_1 7", true), ("^x*?y$", "xxy", true), ("^(a|)$", "", true), ("", "anything", true),
+    ])
+    func matchesLikeARegexSearch(_ pattern: String, _ text: String, _ expected: Bool) throws {
+        #expect(try SafePattern(pattern).matches(text) == expected, "\(pattern) on \(text)")
+    }
+
+    @Test(arguments: ["(a", "a)", "[abc", "\\1", "(?=a)", "(?<n>a)", "a**", "a++", "\\b", "[[:alpha:]]", "a{1000}", "a{2,1}",
+                      "(?i", "*a", "a|*"])
+    func refusesSyntaxOutsideTheSubset(_ pattern: String) {
+        #expect(throws: SafePattern.SyntaxError.self) { try SafePattern(pattern) }
+    }
+
+    @Test func refusesLongAndHugePatterns() {
+        #expect(throws: SafePattern.SyntaxError.self) { try SafePattern(String(repeating: "a", count: SafePattern.maxLength + 1)) }
+        // Nested counted repeats multiply their program: 100 × 100 copies is over the bound.
+        #expect(throws: SafePattern.SyntaxError.self) { try SafePattern("((a{100}){100}){100}") }
+        #expect(throws: SafePattern.SyntaxError.self) { try SafePattern(String(repeating: "(", count: 60) + "a" + String(repeating: ")", count: 60)) }
+    }
+
+    @Test func catastrophicBacktrackingPatternsRunInLinearTime() throws {
+        // Each of these takes a backtracking engine exponential time on the text below.
+        let text = String(repeating: "a", count: 5_000) + "!"
+        let clock = ContinuousClock()
+        for pattern in ["(a+)+$", "(a|aa)+$", "(a*)*b", "^(([a-z])+.)+[A-Z]([a-z])+$", "(.*a){20}$"] {
+            let compiled = try SafePattern(pattern)
+            let elapsed = clock.measure { _ = compiled.matches(text) }
+            #expect(elapsed < .seconds(2), "\(pattern) took \(elapsed)")
+        }
+        #expect(try SafePattern("(a+)+$").matches(text) == false)
+        #expect(try SafePattern("(a+)+!$").matches(text) == true)
+    }
+
+    @Test func everyBuiltInPatternCompiles() {
+        #expect(BuiltInPrices.skipped.isEmpty, "\(BuiltInPrices.skipped)")
+        #expect(BuiltInPrices.definitions.count >= 160)
+    }
+}
