@@ -20,7 +20,7 @@ public final class TestDatabase: Sendable {
     /// Every table of the schema, in dependency order.
     public static let allTables = [
         "projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events", "row_counts",
-        "rejected_events", "deletion_jobs",
+        "rejected_events", "deletion_jobs", "models",
     ]
     /// The tables ingestion writes.
     public static let ingestionTables = ["traces", "observations", "scores", "sessions", "users", "events"]
@@ -58,6 +58,11 @@ public final class TestDatabase: Sendable {
     /// Every row of `table` as one line of SQL literals (`quote()`), sorted, leaving out `excluding`
     /// columns. Two databases with the same content give the same lines.
     public func rows(of table: String, excluding: Set<String> = []) throws -> [String] {
+        try Self.rows(of: table, excluding: excluding, in: database)
+    }
+
+    /// `rows(of:excluding:)` of any database (a backup's copy, say).
+    public static func rows(of table: String, excluding: Set<String> = [], in database: Database) throws -> [String] {
         try database.read { db in
             var columns: [String] = []
             try db.statement("SELECT name FROM pragma_table_info(?) ORDER BY cid").query([.text(table)]) { row in
