@@ -94,14 +94,9 @@ def parley(tmp_path):
     binary = _sdk.parley_binary()
     if not binary.exists():
         pytest.fail(f"parley binary not found at {binary} (build it with `swift build` or set PARLEY_BIN)")
-    server = ParleyServer(binary, tmp_path / "parley.sqlite").start()
-    try:
+    # User ids hashed, the default (unlike the SDK suites' Langfuse-parity servers).
+    with _sdk.running(ParleyServer(binary, tmp_path / "parley.sqlite")) as server:
         yield server
-    finally:
-        was_running = server.running
-        code = server.stop()
-        if was_running:
-            assert code == 0, f"parley exited with {code} after SIGTERM:\n{server.log()}"
 
 
 @pytest.fixture
