@@ -227,6 +227,29 @@ if ! "$binary" projects set no-such-project --db "$work/parley.sqlite" --inactiv
 else
     check_not_ok "parley projects set accepted an unknown project"
 fi
+# Database paths (issue #20): a mistyped --db is refused and creates nothing; serve names the
+# path and the cause; a backup is a database that passes the integrity check.
+if out=$("$binary" keys list --db "$work/mistyped.sqlite" 2>&1); then
+    check_not_ok "parley keys list accepted a missing database"
+elif [ ! -e "$work/mistyped.sqlite" ] && printf '%s' "$out" | grep -q "$work/mistyped.sqlite: no such file"; then
+    check_ok "parley keys list: a missing database is refused, named, and not created"
+else
+    check_not_ok "parley keys list on a missing database: $out"
+fi
+if out=$("$binary" serve --port 0 --db "$work/missing/dir/x.sqlite" 2>&1); then
+    check_not_ok "parley serve started on a missing directory"
+elif printf '%s' "$out" | grep -q "$work/missing/dir/x.sqlite: the directory $work/missing/dir does not exist"; then
+    check_ok "parley serve: a missing directory is named as the cause"
+else
+    check_not_ok "parley serve on a missing directory: $out"
+fi
+if "$binary" db backup --db "$work/parley.sqlite" "$work/backup.sqlite" >/dev/null 2>&1 \
+    && [ "$("$binary" db check --db "$work/backup.sqlite" 2>&1)" = "ok" ] \
+    && ! "$binary" db backup --db "$work/parley.sqlite" "$work/backup.sqlite" >/dev/null 2>&1; then
+    check_ok "parley db backup: the copy checks ok, and an existing file is never overwritten"
+else
+    check_not_ok "parley db backup"
+fi
 if [ "$smoke_status" -ne 0 ] || [ "$shutdown_ok" -ne 1 ] || [ "$extra_ok" -ne 1 ]; then
     show_log
 fi

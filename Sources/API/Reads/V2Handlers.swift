@@ -48,6 +48,10 @@ enum V2Handlers {
                 throw APIError.badRequest("Invalid request data: fields must be a comma list of \(observationFieldGroups.sorted().joined(separator: ", "))")
             }
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
+            if let filter = query["filter"], !filter.isEmpty {
+                // Langfuse's JSON filter, with the same columns as the v1 list; never ignored.
+                try JSONFilter.apply(filter, target: .observations, privacy: auth.privacy, to: &conditions)
+            }
             for (parameter, column) in [("name", "name"), ("traceId", "trace_id"), ("level", "level"),
                                         ("parentObservationId", "parent_observation_id"), ("version", "version"), ("type", "type")] {
                 if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
@@ -167,6 +171,10 @@ enum V2Handlers {
             let auth = try authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
+            if query["filter"] != nil {
+                // Rather than answer every score: Langfuse's JSON filter is not implemented here.
+                throw APIError.badRequest("Invalid filter: the JSON filter is not supported on /api/public/v2/scores; use its query parameters (name, userId, traceId, …)")
+            }
             let conditions = try scoreConditions(query, auth: auth)
             let projectID = auth.project.rowID
             let (page, traces) = try database.read { db in
