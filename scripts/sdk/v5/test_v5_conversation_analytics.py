@@ -44,7 +44,7 @@ TURN_MS = 1_000  # each turn's root span lasts this long
 TURN_GAP_MS = 2_000  # explicit-timestamp turns start this far apart
 POLL_INTERVAL_S = 0.2
 POLL_LIMIT_S = 30.0
-NO_TURN_ISSUES = {"missing": 0, "duplicates": [], "gaps": [], "outOfOrder": 0}
+NO_TURN_ISSUES = {"missing": 0, "duplicates": [], "gaps": [], "gapCount": 0, "outOfOrder": 0}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ def test_missing_turn_numbers_are_derived(app, analytics_server):
     assert [t["turnIssues"] for t in traces] == [["missing_number"]] * 3, traces
     assert [t["turn"]["number"] for t in traces] == [None] * 3, traces
     assert session["turnNumberSource"] == "derived", session
-    assert session["turnIssues"] == {"missing": 3, "duplicates": [], "gaps": [], "outOfOrder": 0}, session
+    assert session["turnIssues"] == {"missing": 3, "duplicates": [], "gaps": [], "gapCount": 0, "outOfOrder": 0}, session
     assert session["lastTurnNumber"] == 3, session
     assert [t["turnNumber"] for t in session["conversations"][0]["turns"]] == [1, 2, 3], session["conversations"]
     # the repair rewrote the stored turn: the single-trace read agrees
