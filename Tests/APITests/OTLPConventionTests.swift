@@ -109,6 +109,25 @@ struct OTLPConventionTests {
         }
     }
 
+    @Test func theNewerGenAIDetailsEventCarriesTheMessagesAndIsNoObservation() async throws {
+        try await APIHarness.with { api async throws in
+            let details = #"""
+                {"name": "gen_ai.client.inference.operation.details", "timeUnixNano": "1700000000900000000", "attributes": [
+                  {"key": "gen_ai.input.messages", "value": {"stringValue": "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"hi\"}]}]"}},
+                  {"key": "gen_ai.output.messages", "value": {"stringValue": "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"hello\"}]}]"}}]}
+                """#
+            let spans = "[" + Self.span("a1a1a1a1a1a1a1a1", name: "chat gpt-4o", attributes: #"""
+                [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                 {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}]
+                """#, events: "[\(details)]") + "]"
+            #expect(await Self.export(api, spans: spans).status == 200)
+            let observation = try await api.json("/api/public/observations/a1a1a1a1a1a1a1a1")
+            #expect(observation["input"]?.arrayValue?.first?["role"]?.stringValue == "user")
+            #expect(observation["output"]?.arrayValue?.first?["parts"]?.arrayValue?.first?["content"]?.stringValue == "hello")
+            #expect(await api.get("/api/public/observations/a1a1a1a1a1a1a1a1-0").status == 404)
+        }
+    }
+
     @Test func timeToFirstChunkAndOperationCostFromPydanticAI() async throws {
         try await APIHarness.with { api async throws in
             let spans = "[" + Self.span("a1a1a1a1a1a1a1a1", name: "chat gpt-4o-mini", attributes: #"""

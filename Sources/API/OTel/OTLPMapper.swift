@@ -432,7 +432,9 @@ package enum OTLPMapper {
 
     /// OpenTelemetry GenAI events: `gen_ai.{system,user,assistant,tool}.message` are the input
     /// (with their role), `gen_ai.choice` the output; the older `gen_ai.content.prompt` and
-    /// `gen_ai.content.completion` events carry `gen_ai.prompt` and `gen_ai.completion`.
+    /// `gen_ai.content.completion` events carry `gen_ai.prompt` and `gen_ai.completion`, the newer
+    /// `gen_ai.client.inference.operation.details` event `gen_ai.input.messages` and
+    /// `gen_ai.output.messages`.
     static func eventMessages(_ span: OTLPSpan) -> (JSONValue?, JSONValue?) {
         var input: [JSONValue] = []
         var output: [JSONValue] = []
@@ -450,6 +452,10 @@ package enum OTLPMapper {
                 legacyInput = event.attributes.first { $0.0 == "gen_ai.prompt" }.map { decodedValue($0.1) }
             case "gen_ai.content.completion":
                 legacyOutput = event.attributes.first { $0.0 == "gen_ai.completion" }.map { decodedValue($0.1) }
+            case "gen_ai.client.inference.operation.details":
+                // The newer conventions' one event per call, carrying the call's messages.
+                legacyInput = event.attributes.first { $0.0 == "gen_ai.input.messages" }.map { decodedValue($0.1) } ?? legacyInput
+                legacyOutput = event.attributes.first { $0.0 == "gen_ai.output.messages" }.map { decodedValue($0.1) } ?? legacyOutput
             default: continue
             }
         }

@@ -8,7 +8,8 @@ import Storage
 ///
 /// No condition is ever ignored: a column Parley does not have (`bookmarked`, `scores_avg`, …),
 /// an operator that does not fit the type, or a malformed value answers 400 with the reason.
-/// docs/DATA_MODEL.md lists the supported columns. Every value is a bound SQL parameter.
+/// openapi.yaml lists the supported columns (`filter` of tracesList, observationsList). Every
+/// value is a bound SQL parameter.
 struct JSONFilter {
     /// The list the filter applies to.
     enum Target {
