@@ -54,3 +54,46 @@ struct SafePatternTests {
         #expect(BuiltInPrices.definitions.count >= 160)
     }
 }
+
+@Suite("SafePattern budget")
+struct SafePatternBudgetTests {
+    @Test func anchoredPatternsStopAtTheFirstMismatch() throws {
+        let pattern = try SafePattern("(?i)^(openai/)?(gpt-4o)$")
+        var budget = 1_000
+        #expect(pattern.matches(Array("claude-3-opus-and-a-long-tail".unicodeScalars).map(\.value), budget: &budget) == false)
+        #expect(budget > 980, "spent \(1_000 - budget) steps")
+    }
+
+    @Test func aSpentBudgetAnswersNil() throws {
+        let pattern = try SafePattern("(.?){100}x")
+        var budget = 10_000
+        #expect(pattern.matches(Array(repeating: 97, count: 1_000), budget: &budget) == nil)
+        var plenty = Int.max
+        #expect(pattern.matches(Array(repeating: 97, count: 1_000), budget: &plenty) == false)
+    }
+
+    @Test func adversarialProjectModelsCostBoundedTimeAndPriceNothing() throws {
+        // The most a project may hold, each as costly as the bounds allow, against the longest
+        // priced name: the shared step budget stops the search.
+        let models = try (0..<ValueBounds.modelsPerProject).map { index in
+            try ModelDefinition.create(request: JSONParser.parse(#"{"modelName":"m","matchPattern":"(.?){100}\#(index)x","totalPrice":1}"#),
+                                       id: "m\(index)", createdAtMillis: 0)
+        }
+        let table = PriceTable(custom: models, builtIn: BuiltInPrices.definitions)
+        let clock = ContinuousClock()
+        var candidates: [ModelDefinition] = [ModelDefinition]()
+        let elapsed = clock.measure { candidates = table.candidates(for: String(repeating: "a", count: ValueBounds.pricedModelNameLength)) }
+        #expect(candidates.isEmpty)
+        #expect(elapsed < .seconds(2), "\(elapsed)")
+    }
+
+    @Test func aThousandOrdinaryProjectModelsFitTheBudget() throws {
+        let models = try (0..<ValueBounds.modelsPerProject).map { index in
+            try ModelDefinition.create(request: JSONParser.parse(#"{"modelName":"ft\#(index)","matchPattern":"(?i)^ft:gpt-4o-mini:acme:\#(index)$","totalPrice":1}"#),
+                                       id: "ft\(index)", createdAtMillis: 0)
+        }
+        let table = PriceTable(custom: models, builtIn: BuiltInPrices.definitions)
+        #expect(table.candidates(for: "ft:gpt-4o-mini:acme:731").first?.id == "ft731")
+        #expect(table.candidates(for: "gpt-4o-mini").first?.modelName == "gpt-4o-mini")
+    }
+}

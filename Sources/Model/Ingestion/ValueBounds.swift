@@ -93,6 +93,11 @@ public enum ValueBounds {
     public static let maxUnitPrice: Double = 1_000_000
     /// Longest model name that is priced, in characters: a longer one matches no price.
     public static let pricedModelNameLength = 1_000
+    /// Automaton steps a project's own patterns may take together to price one model name
+    /// (`PriceTable.candidates`); past it the name gets no inferred cost. Each new name is
+    /// matched once per writer connection, so this bounds what a project's patterns can cost the
+    /// writer per distinct name: a few milliseconds.
+    public static let patternStepsPerName = 1_000_000
 }
 
 extension Int64 {

@@ -14,18 +14,29 @@ public struct PriceTable: Sendable {
     }
 
     /// Every definition whose pattern matches `model`, in the order they are tried.
+    ///
+    /// The project's own patterns share `ValueBounds.patternStepsPerName` automaton steps per
+    /// name: a project whose patterns cost more than that for a name (only adversarial ones do;
+    /// an anchored pattern that fails on the first characters costs a few steps) gets no price
+    /// for it, rather than a stalled writer. The built-in table's patterns are trusted.
     public func candidates(for model: String) -> [ModelDefinition] {
         let scalars = Array(model.unicodeScalars).map(\.value)
         guard !scalars.isEmpty, scalars.count <= ValueBounds.pricedModelNameLength else { return [] }
         func ordered(_ list: [ModelDefinition]) -> [ModelDefinition] {
             // Stable: equal start dates keep the list's order (newest custom first, table order).
-            list.filter { $0.pattern.matches(scalars) }.enumerated().sorted { a, b in
+            list.enumerated().sorted { a, b in
                 let (x, y) = (a.element.startDateMillis, b.element.startDateMillis)
                 if x != y { return (x ?? .min) > (y ?? .min) }
                 return a.offset < b.offset
             }.map(\.element)
         }
-        return ordered(custom) + ordered(builtIn)
+        var budget = ValueBounds.patternStepsPerName
+        var matched: [ModelDefinition] = []
+        for definition in custom {
+            guard let found = definition.pattern.matches(scalars, budget: &budget) else { return [] }
+            if found { matched.append(definition) }
+        }
+        return ordered(matched) + ordered(builtIn.filter { $0.pattern.matches(scalars) })
     }
 
     /// The definition that prices an observation of `candidates`' model starting at `startMillis`.

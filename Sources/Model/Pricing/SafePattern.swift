@@ -31,6 +31,9 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
     /// True when the pattern started with `(?i)`, or when compiled case-insensitive.
     public let caseInsensitive: Bool
     private let program: [Instruction]
+    /// True when the pattern starts with `^`: threads start at position 0 only, so a pattern
+    /// that cannot match a name's beginning costs a few steps, not one pass per position.
+    private let anchored: Bool
 
     public var description: String { source }
 
@@ -63,7 +66,12 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
         self.source = source
         self.caseInsensitive = insensitive
         self.program = compiler.program
+        if case .assertStart = compiler.program[0] { anchored = true } else { anchored = false }
     }
+
+    /// The compiled program's size (instructions): a match costs at most this many steps per
+    /// character of the text.
+    public var programSize: Int { program.count }
 
     /// True when the pattern matches somewhere in `text`.
     public func matches(_ text: String) -> Bool {
@@ -72,6 +80,14 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
 
     /// True when the pattern matches somewhere in `text` (Unicode scalar values).
     public func matches(_ text: [UInt32]) -> Bool {
+        var budget = Int.max
+        return matches(text, budget: &budget) ?? false
+    }
+
+    /// Whether the pattern matches somewhere in `text`, spending at most `budget` automaton steps
+    /// (each instruction a thread visits); nil when the budget ran out first. `budget` is left
+    /// with what remains, so one budget can be shared by many patterns.
+    public func matches(_ text: [UInt32], budget: inout Int) -> Bool? {
         let input = caseInsensitive ? text.map(Self.lower) : text
         var marks = [Int](repeating: -1, count: program.count)
         var current: [Int] = []
@@ -80,11 +96,19 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
         current.reserveCapacity(program.count)
         next.reserveCapacity(program.count)
         for position in 0...input.count {
-            // Unanchored search: a new thread starts at every position.
-            if addThread(0, at: position, length: input.count, into: &current, marks: &marks, stack: &stack) { return true }
+            // Unanchored search: a new thread starts at every position (only at 0 when anchored).
+            if position == 0 || !anchored {
+                if addThread(0, at: position, length: input.count, into: &current, marks: &marks, stack: &stack, budget: &budget) {
+                    return true
+                }
+            } else if current.isEmpty {
+                return false
+            }
+            guard budget > 0 else { return nil }
             guard position < input.count else { break }
             let scalar = input[position]
             next.removeAll(keepingCapacity: true)
+            budget -= current.count
             for pc in current {
                 let advances: Bool
                 switch program[pc] {
@@ -93,10 +117,12 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
                 case .set(let set): advances = set.contains(scalar, caseInsensitive: caseInsensitive)
                 default: advances = false
                 }
-                if advances, addThread(pc + 1, at: position + 1, length: input.count, into: &next, marks: &marks, stack: &stack) {
+                if advances, addThread(pc + 1, at: position + 1, length: input.count, into: &next, marks: &marks, stack: &stack,
+                                       budget: &budget) {
                     return true
                 }
             }
+            guard budget > 0 else { return nil }
             swap(&current, &next)
         }
         return false
@@ -105,12 +131,14 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
     /// Adds `start` and every instruction reachable from it without consuming input (the
     /// epsilon closure) to `list`, each once per position; true when that reaches `match`.
     private func addThread(
-        _ start: Int, at position: Int, length: Int, into list: inout [Int], marks: inout [Int], stack: inout [Int]
+        _ start: Int, at position: Int, length: Int, into list: inout [Int], marks: inout [Int], stack: inout [Int],
+        budget: inout Int
     ) -> Bool {
         stack.append(start)
         while let pc = stack.popLast() {
             guard marks[pc] != position else { continue }
             marks[pc] = position
+            budget -= 1
             switch program[pc] {
             case .match:
                 stack.removeAll(keepingCapacity: true)
