@@ -28,6 +28,14 @@ struct ModelPriceAPITests {
             #expect(inferred["usagePricingTierName"]?.stringValue == "Standard")
             let trace = try await api.json("/api/public/traces/t-g1")
             #expect(trace["totalCost"]?.doubleValue == 2.1e-04)
+            // The v2 read's model and usage groups name the price used (decimal strings).
+            let v2 = try #require(try await api.json("/api/public/v2/observations?fields=core,model,usage")["data"]?.arrayValue?.first)
+            let builtInMini = BuiltInPrices.definitions.first { $0.modelName == "gpt-4o-mini" }?.id
+            #expect(v2["modelId"]?.stringValue == builtInMini)
+            #expect(v2["internalModelId"]?.stringValue == builtInMini)
+            #expect(v2["inputPrice"]?.stringValue == "0.00000015")
+            #expect(v2["outputPrice"]?.stringValue == "0.0000006")
+            #expect(v2["usagePricingTierName"]?.stringValue == "Standard")
 
             let created = try await api.json(post: "/api/public/models", #"""
                 {"modelName":"gpt-4o-mini (negotiated)","matchPattern":"(?i)^gpt-4o-mini$","inputPrice":1e-7,"outputPrice":1e-6}
@@ -90,7 +98,10 @@ struct ModelPriceAPITests {
             let elapsed = try await clock.measure {
                 _ = try await api.json(post: "/api/public/ingestion", Self.generation("g", model: name, usage: #"{"input":1}"#), status: 207)
             }
-            #expect(elapsed < .seconds(5))
+            // A backtracking engine would take longer than the universe's age here; the bound is
+            // loose because the suite runs in parallel on a loaded machine (the step budget itself
+            // is tested in ModelTests).
+            #expect(elapsed < .seconds(30))
             #expect(try await api.json("/api/public/observations/g")["calculatedTotalCost"]?.doubleValue == 0)
         }
     }
