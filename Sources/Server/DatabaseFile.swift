@@ -61,6 +61,7 @@ enum DatabaseFile {
         if let error = error as? SQLiteError, error.code & 0xFF == 26 {
             return "it is not a SQLite database (\(error))"
         }
+        if !manager.fileExists(atPath: path) { return "the file cannot be created there (\(error))" }
         return "\(error)"
     }
 }
