@@ -53,7 +53,15 @@ let package = Package(
             dependencies: ["Model", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "Model",
+            dependencies: ["PriceData"],
             swiftSettings: swiftSettings),
+        // Langfuse's published model prices (MIT, NOTICE.txt beside them), embedded at build time
+        // by the same plugin as the console's files.
+        .target(
+            name: "PriceData",
+            exclude: ["Data"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedConsoleAssets"]),
         .target(
             name: "Storage",
             dependencies: ["CSQLite", "Model"],

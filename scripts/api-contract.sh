@@ -19,6 +19,7 @@
 # PYTHON: the interpreter that creates .venv-tools/ (default python3; CPython 3.11 tested).
 # API_CONTRACT_SEED: schemathesis seed (default fixed, so runs are reproducible).
 # API_CONTRACT_REPORT_DIR: when set, schemathesis writes JUnit and NDJSON reports there.
+# API_CONTRACT_WORKERS: schemathesis workers (default 1; see step 3 for why not more).
 # API_CONTRACT_CHECKS: schemathesis checks instead of the default list (e.g. `all` to also see
 #   positive_data_acceptance/negative_data_rejection, which flag Langfuse's deliberate leniency:
 #   unknown and empty query parameters ignored, per-event errors inside a 207).
@@ -121,13 +122,18 @@ if [ -n "${API_CONTRACT_REPORT_DIR:-}" ]; then
     mkdir -p "$API_CONTRACT_REPORT_DIR"
     report=(--report "junit,ndjson" --report-dir "$API_CONTRACT_REPORT_DIR")
 fi
+# One worker: CPython 3.11's ast module is not thread-safe (its recursion-depth check is global
+# state, gh-106905), and with two workers hypothesis describing a filter (ast.parse) in both
+# threads at once raised "SystemError: AST constructor recursion depth mismatch", reported as a
+# Runtime Error of whichever operation it was drawing for (POST /scores, POST /models) in most
+# runs. One worker takes as long here (the run is CPU-bound on two cores) and never hit it.
 set +e
 (
     cd "$work"   # schemathesis would pick up a schemathesis.toml from the working directory
     timeout --signal=INT --kill-after=15 "$time_limit" "$repo/$venv/bin/schemathesis" run "$repo/openapi.yaml" \
         --url "$url" --auth "$public_key:$secret_key" \
         --checks "$checks" --phases examples,coverage,fuzzing,stateful \
-        --max-examples "$max_examples" --seed "$seed" --workers 2 \
+        --max-examples "$max_examples" --seed "$seed" --workers "${API_CONTRACT_WORKERS:-1}" \
         --request-timeout 10 --output-truncate true "${report[@]}"
 )
 st_status=$?

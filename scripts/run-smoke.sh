@@ -227,6 +227,49 @@ if ! "$binary" projects set no-such-project --db "$work/parley.sqlite" --inactiv
 else
     check_not_ok "parley projects set accepted an unknown project"
 fi
+# Database paths (issue #20): a mistyped --db is refused and creates nothing; serve names the
+# path and the cause; a backup is a database that passes the integrity check.
+if out=$("$binary" keys list --db "$work/mistyped.sqlite" 2>&1); then
+    check_not_ok "parley keys list accepted a missing database"
+elif [ ! -e "$work/mistyped.sqlite" ] && printf '%s' "$out" | grep -q "$work/mistyped.sqlite: no such file"; then
+    check_ok "parley keys list: a missing database is refused, named, and not created"
+else
+    check_not_ok "parley keys list on a missing database: $out"
+fi
+if out=$("$binary" serve --port 0 --db "$work/missing/dir/x.sqlite" 2>&1); then
+    check_not_ok "parley serve started on a missing directory"
+elif printf '%s' "$out" | grep -q "$work/missing/dir/x.sqlite: the directory $work/missing/dir does not exist"; then
+    check_ok "parley serve: a missing directory is named as the cause"
+else
+    check_not_ok "parley serve on a missing directory: $out"
+fi
+if "$binary" db backup --db "$work/parley.sqlite" "$work/backup.sqlite" >/dev/null 2>&1 \
+    && [ "$("$binary" db check --db "$work/backup.sqlite" 2>&1)" = "ok" ] \
+    && ! "$binary" db backup --db "$work/parley.sqlite" "$work/backup.sqlite" >/dev/null 2>&1; then
+    check_ok "parley db backup: the copy checks ok, and an existing file is never overwritten"
+else
+    check_not_ok "parley db backup"
+fi
+# Model prices from the command line: add, list, recompute, delete; a pattern outside the safe
+# subset is refused with its reason.
+if added=$("$binary" models add --db "$work/parley.sqlite" --project default --name smoke-ft \
+        --pattern '(?i)^ft:smoke$' --input-price 0.000001 --output-price 0.000002 2>&1) \
+    && id=$(printf '%s' "$added" | sed -n 's/^{"id":"\([^"]*\)".*/\1/p') && [ -n "$id" ] \
+    && "$binary" models list --db "$work/parley.sqlite" --project default --custom 2>&1 | awk -F'\t' -v id="$id" '$1 == id && $2 == "smoke-ft" && $3 == "project"' | grep -q . \
+    && "$binary" models list --db "$work/parley.sqlite" --project default 2>&1 | awk -F'\t' '$2 == "gpt-4o-mini" && $3 == "built-in"' | grep -q . \
+    && "$binary" models recompute --db "$work/parley.sqlite" 2>&1 | grep -q "^recomputed " \
+    && "$binary" models delete "$id" --db "$work/parley.sqlite" --project default >/dev/null 2>&1; then
+    check_ok "parley models add/list/recompute/delete"
+else
+    check_not_ok "parley models: ${added:-}"
+fi
+if out=$("$binary" models add --db "$work/parley.sqlite" --project default --name evil --pattern '(a)\1' --total-price 1 2>&1); then
+    check_not_ok "parley models add accepted a back-reference"
+elif printf '%s' "$out" | grep -q "not a supported regular expression"; then
+    check_ok "parley models add: a pattern outside the safe subset is refused with the reason"
+else
+    check_not_ok "parley models add with a back-reference: $out"
+fi
 if [ "$smoke_status" -ne 0 ] || [ "$shutdown_ok" -ne 1 ] || [ "$extra_ok" -ne 1 ]; then
     show_log
 fi

@@ -2,8 +2,9 @@
 # The whole test suite, from a fresh clone: installs what is missing, builds, runs the Swift
 # tests, then starts a real server on ephemeral ports and runs scripts/smoke.sh against it, the
 # fast reliability checks (scripts/reliability.sh --fast), the real-SDK suites
-# (scripts/sdk/run.sh), the web console's browser tests (scripts/console/run.sh, headless
-# Chromium) and the API contract check (scripts/api-contract.sh).
+# (scripts/sdk/run.sh), the real instrumentations (scripts/instrumentations/run.sh: seven
+# libraries against a stub OpenAI server), the web console's browser tests
+# (scripts/console/run.sh, headless Chromium) and the API contract check (scripts/api-contract.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +23,11 @@ scripts/run-smoke.sh .build/debug/parley
 echo "== reliability: the fast checks (crash safety, overload, hostile clients, bad input, security)"
 scripts/reliability.sh --fast --binary .build/debug/parley
 
-echo "== real SDKs: langfuse 2.60.10 and 4.18.0 (venvs built from PyPI on first run)"
+echo "== real SDKs: langfuse 2.60.10, 4.18.0 and 5.0.4 (venvs built from PyPI on first run)"
 PARLEY_BIN=.build/debug/parley scripts/sdk/run.sh -q
+
+echo "== real instrumentations: OpenInference, OpenLLMetry, traceloop-sdk, langfuse.openai, LangChain, OTel openai-v2, pydantic-ai"
+PARLEY_BIN=.build/debug/parley scripts/instrumentations/run.sh -q
 
 echo "== web console: headless Chromium and selenium 4.51.0 against a live server"
 PARLEY_BIN=.build/debug/parley scripts/console/run.sh -q

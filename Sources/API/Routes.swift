@@ -41,6 +41,13 @@ public enum Routes {
         let otlp = OTLPHandlers.traces(database: database, authenticator: authenticator, limits: limits)
         router.post("/api/public/otel/v1/traces", otlp)
         router.post("/v1/traces", otlp)  // exporters pointed at the server root
+        // Metrics and logs are answered, not kept (docs/DATA_MODEL.md, "OTLP metrics and logs").
+        let metricsExport = OTLPHandlers.metrics(authenticator: authenticator)
+        let logsExport = OTLPHandlers.logs(authenticator: authenticator)
+        router.post("/api/public/otel/v1/metrics", metricsExport)
+        router.post("/v1/metrics", metricsExport)
+        router.post("/api/public/otel/v1/logs", logsExport)
+        router.post("/v1/logs", logsExport)
         router.get("/api/public/scores", ObservationHandlers.scores(database: database, authenticator: authenticator))
         router.get("/api/public/scores/:id", ObservationHandlers.score(database: database, authenticator: authenticator))
         router.delete("/api/public/scores/:id", ObservationHandlers.deleteScore(database: database, authenticator: authenticator))
@@ -70,6 +77,10 @@ public enum Routes {
         router.get("/api/public/v2/scores/:id", V2Handlers.scoreV2(database: database, authenticator: authenticator))
         router.get("/api/public/v3/scores", V2Handlers.scoresV3(database: database, authenticator: authenticator))
         router.get("/api/public/metrics/daily", V2Handlers.metricsDaily(database: database, authenticator: authenticator))
+        router.get("/api/public/models", ModelHandlers.list(database: database, authenticator: authenticator))
+        router.post("/api/public/models", ModelHandlers.create(database: database, authenticator: authenticator))
+        router.get("/api/public/models/:id", ModelHandlers.get(database: database, authenticator: authenticator))
+        router.delete("/api/public/models/:id", ModelHandlers.delete(database: database, authenticator: authenticator))
         router.get("/api/public/users", UserHandlers.list(database: database, authenticator: authenticator))
         router.get("/api/public/users/:userId", UserHandlers.get(database: database, authenticator: authenticator))
         router.delete("/api/public/users/:userId", DeletionHandlers.deleteUser(

@@ -17,6 +17,9 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     /// Well-formed batches and OTLP exports with extreme numbers and dates, through validation,
     /// merge, session analysis, settings and the read path's formatting (`ExtremeValuesFuzzer`).
     case extremeValues = "extreme-values"
+    /// `SafePattern` compiling and matching any text, and `ModelDefinition.create` on any body
+    /// (a client's model prices; `ModelPatternFuzzer`).
+    case modelPattern = "model-pattern"
     /// A planted bug: traps on inputs that start with `FUZZ`. fuzz.sh runs it first, so that a
     /// harness that would miss or not report crashes fails instead of passing quietly.
     case control
@@ -31,6 +34,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .otlpProtobuf: OTLPFuzzer.runProtobuf(input)
         case .otlpJSON: OTLPFuzzer.runJSON(input)
         case .extremeValues: ExtremeValuesFuzzer.run(input)
+        case .modelPattern: ModelPatternFuzzer.run(input)
         case .control: fuzzCheck(!input.starts(with: Array("FUZZ".utf8)), "the control target's planted crash")
         }
     }

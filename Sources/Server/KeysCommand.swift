@@ -14,8 +14,11 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "SQLite database file (env PARLEY_DB). Default ./parley.sqlite.")
         var db: String?
 
+        var path: String { db ?? Environment.string("PARLEY_DB") ?? "./parley.sqlite" }
+
+        /// The existing database (a missing file is an error: only `serve` creates one).
         func open() throws -> Database {
-            try Database(path: db ?? Environment.string("PARLEY_DB") ?? "./parley.sqlite")
+            try DatabaseFile.openExisting(path)
         }
     }
 
@@ -77,7 +80,34 @@ struct KeysCommand: ParsableCommand {
 /// `parley db check`: SQLite's integrity check; exit status 1 when it finds problems.
 struct DBCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "db", abstract: "Database maintenance.", subcommands: [Check.self])
+        commandName: "db", abstract: "Database maintenance.", subcommands: [Check.self, Backup.self])
+
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a consistent copy of the database to FILE while the server keeps serving.",
+            discussion: """
+                Uses SQLite's VACUUM INTO: the copy is the database as of one commit, compacted, and
+                checked with PRAGMA quick_check. FILE must not exist. Restore by stopping the server and
+                putting the copy in place of the database file (docs/RELIABILITY.md, "Backup and restore").
+                """)
+        @Argument(help: "The new file to write.")
+        var file: String
+        @OptionGroup var database: KeysCommand.DatabaseOption
+
+        func run() throws {
+            let source = database.path
+            try DatabaseFile.requireExisting(source)
+            do {
+                try DatabaseBackup.copy(from: source, to: file) { FileManager.default.fileExists(atPath: $0) }
+            } catch let failure as DatabaseBackup.Failure {
+                throw DatabaseFile.OpenError(path: file, cause: failure.description)
+            } catch {
+                throw DatabaseFile.OpenError(path: file, cause: DatabaseFile.cause(of: error, path: file))
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            print("backed up \(source) to \(file) (\(size) bytes)")
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run PRAGMA integrity_check.")

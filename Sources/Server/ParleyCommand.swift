@@ -7,6 +7,6 @@ struct ParleyCommand: ParsableCommand {
         commandName: "parley",
         abstract: "Session analytics and trace ingestion for LLM applications, speaking Langfuse's public API.",
         version: ParleyVersion.current,
-        subcommands: [ServeCommand.self, KeysCommand.self, ProjectsCommand.self, DBCommand.self],
+        subcommands: [ServeCommand.self, KeysCommand.self, ProjectsCommand.self, ModelsCommand.self, DBCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -91,7 +91,7 @@ struct ServeCommand: ParsableCommand {
         // before a first start would make and print a key pair that is then never used).
         try configuration.tls?.validate()
         let databasePath = db ?? Environment.string("PARLEY_DB") ?? "./parley.sqlite"
-        let database = try Database(path: databasePath, durability: durability)
+        let database = try DatabaseFile.openOrCreate(databasePath, durability: durability)
         if let created = try blockingAwait({
             try await KeyService.bootstrap(database: database, environment: ProcessInfo.processInfo.environment)
         }) {

@@ -116,9 +116,12 @@ struct ObservationAndScoreReadTests {
             #expect(generation["output"]?["role"]?.stringValue == "assistant")
             #expect(generation["metadata"] == .object([("provider", .string("openai"))]))
             for key in ["completionStartTime", "version", "statusMessage", "promptId", "promptName", "promptVersion",
-                        "usagePricingTierId", "usagePricingTierName", "modelId", "inputPrice", "outputPrice", "totalPrice"] {
+                        "usagePricingTierId", "usagePricingTierName", "inputPrice", "outputPrice", "totalPrice"] {
                 #expect(generation[key]?.isNull == true, "\(key) is null")
             }
+            // The SDK sent the cost (it wins, no tier); the model still names its price definition.
+            #expect(generation["costSource"]?.stringValue == "given")
+            #expect(generation["modelId"]?.stringValue == BuiltInPrices.definitions.first { $0.pattern.matches(generation["model"]?.stringValue ?? "") }?.id)
         }
     }
 

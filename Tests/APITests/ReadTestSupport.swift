@@ -37,7 +37,7 @@ enum ReadFixtures {
         "completionStartTime", "version", "level", "statusMessage", "createdAt", "updatedAt", "input", "output",
         "metadata", "model", "modelParameters", "promptId", "promptName", "promptVersion", "usageDetails",
         "costDetails", "usage", "unit", "promptTokens", "completionTokens", "totalTokens", "usagePricingTierId",
-        "usagePricingTierName", "modelId", "inputPrice", "outputPrice", "totalPrice", "calculatedInputCost",
+        "usagePricingTierName", "modelId", "costSource", "inputPrice", "outputPrice", "totalPrice", "calculatedInputCost",
         "calculatedOutputCost", "calculatedTotalCost", "latency", "timeToFirstToken",
     ]
     /// ScoreV1 (§5.0), as a NUMERIC score carries them.

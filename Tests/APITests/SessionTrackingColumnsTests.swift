@@ -157,8 +157,9 @@ struct SessionTrackingColumnsTests {
             #expect(trace["journey"]?["stage"]?.stringValue == "resolve")
             #expect(trace["journey"]?["stageNumber"]?.intValue == 2)
             #expect(trace["turn"]?["inputType"]?.stringValue == "question")
-            // Other observation metadata stays on the observation only.
-            #expect(trace["metadata"]?["note"] == nil)
+            // This span is the root: all of its observation metadata is the trace's too, as in
+            // Langfuse (issue #20); on other spans only the session-tracking keys are lifted.
+            #expect(trace["metadata"]?["note"]?.stringValue == "not a turn attribute")
         }
     }
 }

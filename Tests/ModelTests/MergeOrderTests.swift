@@ -75,7 +75,7 @@ struct MergeOrderTests {
 
     @Test func syntheticMixOfEveryRuleIsOrderIndependent() throws {
         let events = [
-            try event(.generationUpdate, at: 4, #"{"id":"g","usageDetails":{"prompt_tokens":9,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":2}},"endTime":"2026-01-01T00:00:01Z"}"#),
+            try event(.generationUpdate, at: 4, #"{"id":"g","usageDetails":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":2}},"endTime":"2026-01-01T00:00:01Z"}"#),
             try event(.generationCreate, at: 2, #"{"id":"g","traceId":"t","name":"llm","metadata":{"a":{"x":1}},"input":"q","environment":"LANGFUSE_Prod"}"#),
             try event(.generationUpdate, at: 3, #"{"id":"g","metadata":{"a":{"y":2}},"output":"","level":"ERROR","costDetails":{"input":0.1}}"#),
             try event(.spanUpdate, at: 5, #"{"id":"g","output":{"done":true},"statusMessage":"ok","usageDetails":{}}"#),

@@ -71,10 +71,14 @@ struct MergeUsageTests {
         #expect(try Self.usage(record) == expected)
     }
 
-    @Test func openAIUsageWithoutTotalSumsBackToPromptPlusCompletion() throws {
+    @Test func usageWithOpenAIKeysButNotItsExactShapeKeepsTheClientsKeys() throws {
+        // Langfuse's OpenAI schemas are strict (the three counts, only the details besides): any
+        // other map is a plain one, kept as sent, with its total added (issue #20).
         let record = try Self.fold(#"{"usageDetails":{"prompt_tokens":100,"completion_tokens":50,"prompt_tokens_details":{"cached_tokens":30}}}"#)
-        #expect(record.totalTokens == 150)
-        #expect(record.inputTokens == 70)
+        #expect(try Self.usage(record) == json(#"{"prompt_tokens":100,"completion_tokens":50,"total":150}"#))
+        let extra = try Self.fold(#"{"usageDetails":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":1}}"#)
+        #expect(try Self.usage(extra) == json(#"{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":1,"total":31}"#))
+        #expect(extra.inputTokens == nil)
     }
 
     @Test func usageDetailsOverlayTheLegacyUsageObject() throws {
@@ -159,7 +163,7 @@ struct MergeUsageTests {
             {"usageDetails":{"prompt_tokens":-9223372036854775808,"completion_tokens":9223372036854775807,
              "prompt_tokens_details":{"cached_tokens":5}}}
             """#)
-        #expect(try Self.usage(openAI) == json(#"{"input":0,"output":0,"input_cached_tokens":5,"total":5}"#))
+        #expect(openAI.usageDetails == nil)  // not OpenAI's shape (no total, counts out of range): nothing usable
         let legacy = try Self.fold(#"{"usage":{"input":9223372036854775807,"output":1e400,"total":-9223372036854775808,"inputCost":1e400}}"#)
         #expect(legacy.usageDetails == nil)
         #expect(legacy.costDetails == nil)

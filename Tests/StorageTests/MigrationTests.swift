@@ -15,7 +15,9 @@ struct MigrationTests {
             #expect(Migrations.latestVersion >= 1)
             let tables = try test.database.readBlocking { db in
                 var names: [String] = []
-                try db.statement("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").query { names.append($0.text(0) ?? "") }
+                // sqlite_sequence is SQLite's own (models uses AUTOINCREMENT).
+                try db.statement("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+                    .query { names.append($0.text(0) ?? "") }
                 return names
             }
             #expect(tables == TestDatabase.allTables.sorted())

@@ -20,7 +20,7 @@ public final class TestDatabase: Sendable {
     /// Every table of the schema, in dependency order.
     public static let allTables = [
         "projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events", "row_counts",
-        "rejected_events", "deletion_jobs", "dirty_sessions",
+        "rejected_events", "deletion_jobs", "dirty_sessions", "models",
     ]
     /// The tables ingestion writes.
     public static let ingestionTables = ["traces", "observations", "scores", "sessions", "users", "events"]
@@ -58,7 +58,13 @@ public final class TestDatabase: Sendable {
     /// Every row of `table` as one line of SQL literals (`quote()`), sorted, leaving out `excluding`
     /// columns. Two databases with the same content give the same lines.
     public func rows(of table: String, excluding: Set<String> = []) throws -> [String] {
-        try database.settleEverythingBlocking()  // rows as a read through the API sees them
+        try Self.rows(of: table, excluding: excluding, in: database)
+    }
+
+    /// `rows(of:excluding:)` of any database (a backup's copy, say), once every dirty session is
+    /// settled: rows as a read through the API sees them.
+    public static func rows(of table: String, excluding: Set<String> = [], in database: Database) throws -> [String] {
+        try database.settleEverythingBlocking()
         return try database.readBlocking { db in
             var columns: [String] = []
             try db.statement("SELECT name FROM pragma_table_info(?) ORDER BY cid").query([.text(table)]) { row in

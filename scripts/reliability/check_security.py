@@ -66,6 +66,7 @@ class Tenant:
         self.public_id = ""
         self.row_id = 0
         self.hashed_users: dict[str, str] = {}
+        self.model_id = ""
 
     def call(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict[str, str], bytes]:
         return self.server.request(method, path, body, headers=headers, auth=self.auth)
@@ -160,6 +161,9 @@ def seed(tenant: Tenant, only: str) -> None:
     status, _, data = tenant.call("POST", "/api/public/otel/v1/traces", otlp)
     if status != 200 or b"rejected" in data:
         raise AssertionError(f"{tenant.name}: OTLP seed answered {status}: {data[:200]!r}")
+    # A model price of the project's own, matching the same model name in both projects.
+    tenant.model_id = tenant.json("POST", "/api/public/models", {
+        "modelName": f"model {mark}", "matchPattern": "(?i)^iso-model$", "inputPrice": 1e-6, "outputPrice": 2e-6})["id"]
     # A user id stored in clear in both projects: same stored id, not only the same raw one.
     tenant.json("PATCH", f"/api/public/projects/{tenant.public_id}/settings", {"hashUserIds": False})
     at = t0 + 200
@@ -314,6 +318,9 @@ def check_isolation(context: Context) -> Result:
             ("/api/public/export/traces", 200, True),
             ("/api/public/export/traces?format=csv", 200, True),
             (f"/api/public/deletions/{b_job}", 404, False),
+            ("/api/public/models", 200, True),
+            (f"/api/public/models/{a.model_id}", 200, True),
+            (f"/api/public/models/{b.model_id}", 404, False),
         ]:
             probe("GET", path, expect, needs_a=needs_a)
 
@@ -349,6 +356,15 @@ def check_isolation(context: Context) -> Result:
         probe("DELETE", f"/api/public/users/{u1b}", 404)
         probe("DELETE", f"/api/public/users/{b.hashed_users['iso-user-2']}", 404)
         probe("DELETE", "/api/public/users/beta-only-user", 404)
+        probe("POST", "/api/public/models", 200, {"modelName": f"second model {a.mark}", "matchPattern": "(?i)^iso-model$",
+                                                  "totalPrice": 1e-6}, needs_a=True)
+        probe("DELETE", f"/api/public/models/{b.model_id}", 404)
+        probe("DELETE", f"/api/public/models/{a.model_id}", 204)
+        # Metrics and logs are answered (partialSuccess), never stored in either project.
+        for path in ("/api/public/otel/v1/metrics", "/v1/metrics"):
+            probe("POST", path, 200, {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "m", "sum": {"dataPoints": [{}]}}]}]}]})
+        for path in ("/api/public/otel/v1/logs", "/v1/logs"):
+            probe("POST", path, 200, {"resourceLogs": [{"scopeLogs": [{"logRecords": [{}]}]}]})
         # With A's hashing off too, the stored user ids collide exactly: plain-user-1 in both.
         probe("PATCH", f"/api/public/projects/{a.public_id}/settings", 200, {"hashUserIds": False})
         for path, expect, needs_a in [

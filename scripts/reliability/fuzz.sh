@@ -30,7 +30,7 @@ if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     seconds=$1
     shift
 fi
-all_targets=(http http-gzip json ingestion otlp-protobuf otlp-json extreme-values)
+all_targets=(http http-gzip json ingestion otlp-protobuf otlp-json extreme-values model-pattern)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

@@ -159,10 +159,10 @@ def _no_langfuse_env(monkeypatch):
             monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def parley(parley_bin, tmp_path):
-    """A fresh server with an empty database; stopped with SIGTERM at the end (must exit 0)."""
-    server = ParleyServer(parley_bin, tmp_path / "parley.sqlite", extra_args=LANGFUSE_PARITY_ARGS).start()
+@contextlib.contextmanager
+def running(server: ParleyServer) -> Iterator[ParleyServer]:
+    """Starts `server`; at the end stops it with SIGTERM, and it must exit 0."""
+    server.start()
     try:
         yield server
     finally:
@@ -170,3 +170,10 @@ def parley(parley_bin, tmp_path):
         code = server.stop()
         if was_running:
             assert code == 0, f"parley exited with {code} after SIGTERM:\n{server.log()}"
+
+
+@pytest.fixture
+def parley(parley_bin, tmp_path):
+    """A fresh server with an empty database; stopped with SIGTERM at the end (must exit 0)."""
+    with running(ParleyServer(parley_bin, tmp_path / "parley.sqlite", extra_args=LANGFUSE_PARITY_ARGS)) as server:
+        yield server

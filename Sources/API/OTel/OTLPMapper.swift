@@ -47,21 +47,20 @@ package enum OTLPMapper {
             if let version = text(span, "langfuse.version") ?? span.resourceAttribute("service.version")?.stringValue {
                 body.append(("version", .string(version)))
             }
-            if let model = firstText(span, ["langfuse.observation.model.name", "gen_ai.response.model", "ai.model.id",
-                                            "gen_ai.request.model", "llm.response.model", "llm.model_name", "model"]) {
-                body.append(("model", .string(model)))
-            }
+            if let model = modelName(span) { body.append(("model", .string(model))) }
             if let parameters = modelParameters(span) { body.append(("modelParameters", parameters)) }
             if let usage = usageDetails(span) { body.append(("usageDetails", usage)) }
             if let cost = costDetails(span) { body.append(("costDetails", cost)) }
-            if let completion = text(span, "langfuse.observation.completion_start_time") {
-                let unquoted = (try? JSONParser.parse(completion))?.stringValue ?? completion
-                if Timestamp.parseMicros(unquoted) != nil { body.append(("completionStartTime", .string(unquoted))) }
+            let folded = foldedEvents(span)
+            if let completion = completionStartTime(span, folded: folded) { body.append(("completionStartTime", .string(completion))) }
+            if folded.exception != nil, text(span, "langfuse.observation.status_message") == nil, span.statusMessage.isEmpty,
+               let message = folded.exception?["exception.message"]?.stringValue {
+                body.append(("statusMessage", .string(message)))
             }
             let (input, output) = inputOutput(span)
             if let input { body.append(("input", input)) }
             if let output { body.append(("output", output)) }
-            body.append(("metadata", observationMetadata(span)))
+            body.append(("metadata", observationMetadata(span, folded: folded)))
             let type = IngestionEventType(rawValue: observationType.lowercased() + "-create") ?? .spanCreate
             events.append(IngestionEvent(
                 id: "otel:\(span.traceID):\(span.spanID)", type: type, timestampMicros: startMicros,
@@ -69,7 +68,7 @@ package enum OTLPMapper {
 
             // Span events become EVENT observations under their span (issue #5), named after
             // the event, at its time, with its attributes as metadata.
-            for (index, event) in span.events.enumerated() {
+            for (index, event) in span.events.enumerated() where !folded.indices.contains(index) {
                 let time = event.timeNanos > 0 ? event.timeNanos : start
                 let eventBody: [(String, JSONValue)] = [
                     ("id", .string("\(span.spanID)-\(index)")), ("traceId", .string(span.traceID)),
@@ -113,6 +112,15 @@ package enum OTLPMapper {
             }
             let start = parts.map(\.start).min() ?? 0
             if let index = merged.firstIndex(where: { $0.0 == "timestamp" }) { merged[index].1 = .string(iso(start)) }
+            // A name set with `langfuse.trace.name` on any span (`propagate_attributes(trace_name=…)`
+            // puts it on the spans under the root) beats the root span's own name.
+            if let fallback = merged.firstIndex(where: { $0.0 == spanNameKey }) {
+                if merged.contains(where: { $0.0 == "name" }) {
+                    merged.remove(at: fallback)
+                } else {
+                    merged[fallback].0 = "name"
+                }
+            }
             let body = JSONValue.object(merged).withUniqueKeys
             // The id names the content, so re-exporting the same spans changes nothing.
             let digest = Digest.shortHex(body.jsonBytes)
@@ -133,7 +141,8 @@ package enum OTLPMapper {
                             "langfuse.observation.metadata.langfuse_user_id", "langfuse.observation.metadata.langfuse_session_id",
                             "langfuse.observation.metadata.langfuse_tags", "ai.telemetry.metadata.sessionId",
                             "ai.telemetry.metadata.userId", "ai.telemetry.metadata.tags", "tag.tags",
-                            "traceloop.association.properties.session_id", "traceloop.association.properties.user_id"]
+                            "traceloop.association.properties.session_id", "traceloop.association.properties.user_id",
+                            "gen_ai.conversation.id"]
 
     /// The trace-create body a span contributes: everything for a root span, trace-level
     /// attributes for others, and otherwise a shallow trace so the row exists.
@@ -141,11 +150,16 @@ package enum OTLPMapper {
         let root = isRoot(span)
         let carriesTrace = span.attributes.contains { key, _ in
             traceKeys.contains(key) || key.hasPrefix("langfuse.trace.metadata") || isSessionTrackingKey(key)
+                || key.hasPrefix(associationPrefix) || key == "metadata"
         }
         var body: [(String, JSONValue)] = [("id", .string(span.traceID)), ("timestamp", .string(iso(start))),
                                            ("environment", .string(environment(span)))]
         guard root || carriesTrace else { return body }
-        if let name = text(span, "langfuse.trace.name") ?? (root ? span.name : nil) { body.append(("name", .string(name))) }
+        if let name = text(span, "langfuse.trace.name") {
+            body.append(("name", .string(name)))
+        } else if root {
+            body.append((spanNameKey, .string(span.name)))
+        }
         if let user = userID(span) { body.append(("userId", .string(user))) }
         if let session = sessionID(span) { body.append(("sessionId", .string(session))) }
         if let release = text(span, "langfuse.release") ?? span.resourceAttribute("langfuse.release")?.stringValue {
@@ -176,7 +190,14 @@ package enum OTLPMapper {
         // attributes, scope) a second time per span would cost every export.
         var observationKeys = prefixed(span.attributes, "langfuse.observation.metadata.")
         if let whole = text(span, "langfuse.observation.metadata").map(decoded)?.objectValue { observationKeys = whole + observationKeys }
-        for (key, value) in observationKeys where isSessionTrackingKey(key) && !metadata.contains(where: { $0.0 == key }) {
+        // The root span's own observation metadata describes the trace too (Langfuse copies it),
+        // trace metadata winning; on other spans only the session-tracking keys are lifted.
+        for (key, value) in observationKeys where (root || isSessionTrackingKey(key)) && !metadata.contains(where: { $0.0 == key }) {
+            metadata.append((key, value))
+        }
+        // Third-party trace-wide metadata: OpenInference's `metadata` (JSON text, set with
+        // `using_metadata`) and Traceloop's association properties other than the session and user.
+        for (key, value) in conventionMetadata(span) where !metadata.contains(where: { $0.0 == key }) {
             metadata.append((key, value))
         }
         if !metadata.isEmpty { body.append(("metadata", .object(metadata))) }
@@ -225,7 +246,9 @@ package enum OTLPMapper {
     // MARK: Observation fields
 
     static func observationName(_ span: OTLPSpan) -> String {
-        if let name = firstText(span, ["gen_ai.tool.name", "genkit:name", "logfire.msg", "ai.toolCall.name"]) { return name }
+        if let name = firstText(span, ["gen_ai.tool.name", "genkit:name", "logfire.msg", "ai.toolCall.name", "traceloop.entity.name"]) {
+            return name
+        }
         if let operation = text(span, "ai.operationId"), let function = text(span, "ai.telemetry.functionId") {
             return "\(function):\(operation)"
         }
@@ -239,6 +262,7 @@ package enum OTLPMapper {
             if kind == "LLM" { return "GENERATION" }
             if ObservationTypes.all.contains(kind) { return kind }
         }
+        if let type = text(span, "traceloop.span.kind").flatMap({ traceloopKinds[$0.lowercased()] }) { return type }
         switch text(span, "gen_ai.operation.name") {
         case "chat", "completion", "text_completion", "generate_content", "generate": return "GENERATION"
         case "embeddings": return "EMBEDDING"
@@ -278,10 +302,12 @@ package enum OTLPMapper {
 
     static func modelParameters(_ span: OTLPSpan) -> JSONValue? {
         if let json = text(span, "langfuse.observation.model.parameters"), let object = (try? JSONParser.parse(json)), object.objectValue != nil {
-            return object
+            return stringifiedParameters(object)
         }
         for key in ["llm.invocation_parameters", "model_config"] {
-            if let json = text(span, key), let object = try? JSONParser.parse(json), object.objectValue != nil { return object }
+            if let json = text(span, key), let object = try? JSONParser.parse(json), object.objectValue != nil {
+                return stringifiedParameters(object)
+            }
         }
         let parameters = span.attributes.compactMap { key, value -> (String, JSONValue)? in
             for prefix in ["gen_ai.request.", "llm.invocation_parameters."] where key.hasPrefix(prefix) {
@@ -290,7 +316,7 @@ package enum OTLPMapper {
             }
             return nil
         }
-        return parameters.isEmpty ? nil : .object(parameters)
+        return parameters.isEmpty ? nil : stringifiedParameters(.object(parameters))
     }
 
     /// `langfuse.observation.usage_details`, else `gen_ai.usage.*` normalised to input/output/
@@ -318,17 +344,28 @@ package enum OTLPMapper {
         let cacheRead = max(0, first("cache_read.input_tokens", "cache_read_input_tokens", "cache_read_tokens",
                                      "prompt_details.cache_read", "cachedInputTokens") ?? 0)
         let cacheCreation = max(0, first("cache_creation.input_tokens", "cache_creation_input_tokens", "prompt_details.cache_write") ?? 0)
+        // Reasoning and audio tokens are part of the output (and audio of the input) counts, and
+        // priced apart: taken out of them like cached tokens (OpenInference's `*_details.*`,
+        // pydantic-ai's `details.reasoning_tokens`, the GenAI `reasoning.output_tokens`).
+        let reasoning = max(0, first("reasoning.output_tokens", "completion_details.reasoning", "details.reasoning_tokens",
+                                     "reasoning_tokens", "reasoningTokens") ?? 0)
+        let inputAudio = max(0, first("prompt_details.audio", "audio.input_tokens") ?? 0)
+        let outputAudio = max(0, first("completion_details.audio", "audio.output_tokens") ?? 0)
         var details: [(String, JSONValue)] = []
         if let input = first("input_tokens", "prompt_tokens", "prompt", "promptTokens", "inputTokens") {
-            let uncached = [cacheRead, cacheCreation].reduce(max(0, input)) { $0 > $1 ? $0 - $1 : 0 }
+            let uncached = [cacheRead, cacheCreation, inputAudio].reduce(max(0, input)) { $0 > $1 ? $0 - $1 : 0 }
             details.append(("input", JSONValue(Int(uncached))))
         }
         if let output = first("output_tokens", "completion_tokens", "completion", "completionTokens", "outputTokens") {
-            details.append(("output", JSONValue(Int(output))))
+            let plain = [reasoning, outputAudio].reduce(max(0, output)) { $0 > $1 ? $0 - $1 : 0 }
+            details.append(("output", JSONValue(Int(plain))))
         }
         if let total = first("total_tokens", "total", "totalTokens") { details.append(("total", JSONValue(Int(total)))) }
         if cacheRead > 0 { details.append(("input_cached_tokens", JSONValue(Int(cacheRead)))) }
         if cacheCreation > 0 { details.append(("input_cache_creation", JSONValue(Int(cacheCreation)))) }
+        if inputAudio > 0 { details.append(("input_audio_tokens", JSONValue(Int(inputAudio)))) }
+        if reasoning > 0 { details.append(("output_reasoning_tokens", JSONValue(Int(reasoning)))) }
+        if outputAudio > 0 { details.append(("output_audio_tokens", JSONValue(Int(outputAudio)))) }
         return details.isEmpty ? nil : .object(details)
     }
 
@@ -336,7 +373,7 @@ package enum OTLPMapper {
         if let json = text(span, "langfuse.observation.cost_details"), let object = try? JSONParser.parse(json), object.objectValue != nil {
             return object
         }
-        for key in ["gen_ai.usage.cost", "llm.cost.total"] {
+        for key in ["gen_ai.usage.cost", "llm.cost.total", "operation.cost"] {
             if let total = span.attribute(key)?.doubleValue ?? text(span, key).flatMap(Double.init) {
                 return .object([("total", JSONValue(total))])
             }
@@ -357,6 +394,7 @@ package enum OTLPMapper {
         (["genkit:input"], ["genkit:output"]),
         (["mlflow.spanInputs"], ["mlflow.spanOutputs"]),
         (["gen_ai.tool.call.arguments", "tool_arguments"], ["gen_ai.tool.call.result", "tool_response"]),
+        (["pydantic_ai.all_messages"], ["final_result"]),
         (["input"], ["output"]),
     ]
 
@@ -394,7 +432,9 @@ package enum OTLPMapper {
 
     /// OpenTelemetry GenAI events: `gen_ai.{system,user,assistant,tool}.message` are the input
     /// (with their role), `gen_ai.choice` the output; the older `gen_ai.content.prompt` and
-    /// `gen_ai.content.completion` events carry `gen_ai.prompt` and `gen_ai.completion`.
+    /// `gen_ai.content.completion` events carry `gen_ai.prompt` and `gen_ai.completion`, the newer
+    /// `gen_ai.client.inference.operation.details` event `gen_ai.input.messages` and
+    /// `gen_ai.output.messages`.
     static func eventMessages(_ span: OTLPSpan) -> (JSONValue?, JSONValue?) {
         var input: [JSONValue] = []
         var output: [JSONValue] = []
@@ -412,6 +452,10 @@ package enum OTLPMapper {
                 legacyInput = event.attributes.first { $0.0 == "gen_ai.prompt" }.map { decodedValue($0.1) }
             case "gen_ai.content.completion":
                 legacyOutput = event.attributes.first { $0.0 == "gen_ai.completion" }.map { decodedValue($0.1) }
+            case "gen_ai.client.inference.operation.details":
+                // The newer conventions' one event per call, carrying the call's messages.
+                legacyInput = event.attributes.first { $0.0 == "gen_ai.input.messages" }.map { decodedValue($0.1) } ?? legacyInput
+                legacyOutput = event.attributes.first { $0.0 == "gen_ai.output.messages" }.map { decodedValue($0.1) } ?? legacyOutput
             default: continue
             }
         }
@@ -421,7 +465,7 @@ package enum OTLPMapper {
     /// Observation metadata (§4.6): `langfuse.observation.metadata.*` (JSON-decoded), the whole
     /// `langfuse.observation.metadata` object, other attributes for non-Langfuse scopes, and the
     /// resource attributes and scope.
-    static func observationMetadata(_ span: OTLPSpan) -> JSONValue {
+    static func observationMetadata(_ span: OTLPSpan, folded: FoldedEvents) -> JSONValue {
         var metadata: [(String, JSONValue)] = []
         if let whole = text(span, "langfuse.observation.metadata").map(decoded)?.objectValue { metadata += whole }
         metadata += prefixed(span.attributes, "langfuse.observation.metadata.")
@@ -431,6 +475,11 @@ package enum OTLPMapper {
             let attributes = span.attributes.filter { key, _ in !key.hasPrefix("langfuse.") }
             if !attributes.isEmpty { metadata.append(("attributes", .object(attributes))) }
         }
+        for (key, value) in conventionMetadata(span) where !metadata.contains(where: { $0.0 == key }) {
+            metadata.append((key, value))
+        }
+        if folded.chunks > 0 { metadata.append(("streamChunks", JSONValue(folded.chunks))) }
+        if let exception = folded.exception { metadata.append(("exception", exception)) }
         metadata.append(("resourceAttributes", .object(span.resourceAttributes)))
         metadata.append(("scope", .object([
             ("name", .string(span.scopeName)), ("version", .string(span.scopeVersion)),

@@ -228,8 +228,10 @@ enum ReadJSON {
         out.add("completionTokens", JSONValue(output))
         out.add("totalTokens", JSONValue(total))
         out.add("usagePricingTierId", .null)
-        out.add("usagePricingTierName", .null)
-        out.add("modelId", .null)
+        out.add("usagePricingTierName", text(row.pricingTier))
+        out.add("modelId", text(row.internalModelID))
+        // Parley's: whether the cost was sent by the client or inferred from model prices.
+        out.add("costSource", text(row.costSource))
         out.add("inputPrice", .null)
         out.add("outputPrice", .null)
         out.add("totalPrice", .null)

@@ -40,6 +40,11 @@ enum TraceHandlers {
     /// The filters of the trace list, shared with the trace export.
     static func filters(_ query: QueryParameters, auth: AuthContext) throws -> ReadStore.Conditions {
         var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
+        // Langfuse's JSON filter takes precedence over the plain query filters.
+        if let filter = query["filter"], !filter.isEmpty {
+            try JSONFilter.apply(filter, target: .traces, privacy: auth.privacy, to: &conditions)
+            return conditions
+        }
         if let userID = query.userID(auth.privacy) { conditions.add("user_id = ?", .text(userID)) }
         for (parameter, column) in [("name", "name"), ("sessionId", "session_id"), ("version", "version"), ("release", "release")] {
             if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
@@ -147,25 +152,35 @@ enum ObservationHandlers {
             let query = request.query
             let paging = try Paging(query)
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
-            for (parameter, column) in [("name", "name"), ("traceId", "trace_id"), ("level", "level"),
-                                        ("parentObservationId", "parent_observation_id"), ("version", "version")] {
-                if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
+            if let filter = query["filter"], !filter.isEmpty {
+                // Langfuse's JSON filter takes precedence over the plain query filters.
+                try JSONFilter.apply(filter, target: .observations, privacy: auth.privacy, to: &conditions)
+            } else {
+                try plainFilters(query, auth: auth, into: &conditions)
             }
-            if let type = query["type"] {
-                guard ObservationTypes.all.contains(type) else { throw APIError.badRequest("Invalid request data: unknown observation type \(type)") }
-                conditions.add("type = ?", .text(type))
-            }
-            if let userID = query.userID(auth.privacy) {
-                conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = observations.project_id AND user_id = ?)", .text(userID))
-            }
-            conditions.any("environment", try query.list("environment"))
-            if let from = try query.millis("fromStartTime") { conditions.add("start_time >= ?", .integer(from)) }
-            if let to = try query.millis("toStartTime") { conditions.add("start_time < ?", .integer(to)) }
             let frozen = conditions
             let page = try await database.read { try ReadStore.observations(frozen, limit: paging.limit, offset: paging.offset, on: $0) }
             let publicID = auth.project.publicID
             return jsonResponse(paging.response(page.rows.map { .object(ReadJSON.observation($0, projectID: publicID)) }, totalItems: page.totalItems))
         }
+    }
+
+    /// The observation list's query filters (name, traceId, level, type, userId, …).
+    static func plainFilters(_ query: QueryParameters, auth: AuthContext, into conditions: inout ReadStore.Conditions) throws {
+        for (parameter, column) in [("name", "name"), ("traceId", "trace_id"), ("level", "level"),
+                                    ("parentObservationId", "parent_observation_id"), ("version", "version")] {
+            if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
+        }
+        if let type = query["type"] {
+            guard ObservationTypes.all.contains(type) else { throw APIError.badRequest("Invalid request data: unknown observation type \(type)") }
+            conditions.add("type = ?", .text(type))
+        }
+        if let userID = query.userID(auth.privacy) {
+            conditions.add("trace_id IN (SELECT trace_id FROM traces WHERE project_id = observations.project_id AND user_id = ?)", .text(userID))
+        }
+        conditions.any("environment", try query.list("environment"))
+        if let from = try query.millis("fromStartTime") { conditions.add("start_time >= ?", .integer(from)) }
+        if let to = try query.millis("toStartTime") { conditions.add("start_time < ?", .integer(to)) }
     }
 
     static func get(database: Database, authenticator: Authenticator) -> RouteHandler {

@@ -48,6 +48,10 @@ enum V2Handlers {
                 throw APIError.badRequest("Invalid request data: fields must be a comma list of \(observationFieldGroups.sorted().joined(separator: ", "))")
             }
             var conditions = ReadStore.Conditions(projectID: auth.project.rowID)
+            if let filter = query["filter"], !filter.isEmpty {
+                // Langfuse's JSON filter, with the same columns as the v1 list; never ignored.
+                try JSONFilter.apply(filter, target: .observations, privacy: auth.privacy, to: &conditions)
+            }
             for (parameter, column) in [("name", "name"), ("traceId", "trace_id"), ("level", "level"),
                                         ("parentObservationId", "parent_observation_id"), ("version", "version"), ("type", "type")] {
                 if let value = query[parameter] { conditions.add("\(column) = ?", .text(value)) }
@@ -70,15 +74,22 @@ enum V2Handlers {
             let after = try Cursor.decode(query["cursor"])
             let projectID = auth.project.rowID
             let frozen = conditions
-            let (rows, traces) = try await database.read { db in
+            let wantsModels = groups.contains("model")
+            let (rows, traces, models) = try await database.read { db in
                 let rows = try ReadStore.observationsPage(frozen, after: after, limit: limit + 1, on: db)
                 let traces = try ReadStore.traces(ids: rows.compactMap { $0.1.traceID }, projectID: projectID, on: db)
-                return (rows, traces)
+                // The price definitions the page's observations matched (a few distinct ids).
+                var models: [String: ModelDefinition] = [:]
+                for id in Set(rows.compactMap { $0.1.internalModelID }) where wantsModels {
+                    models[id] = try ModelStore.definition(id: id, projectID: projectID, on: db)
+                }
+                return (rows, traces, models)
             }
             let page = Array(rows.prefix(limit))
             let publicID = auth.project.publicID
             let data: [JSONValue] = page.map { _, row in
-                .object(observationV2(row, trace: row.traceID.flatMap { traces[$0] }, groups: groups, projectID: publicID))
+                .object(observationV2(row, trace: row.traceID.flatMap { traces[$0] }, groups: groups, projectID: publicID,
+                                      model: row.internalModelID.flatMap { models[$0] }))
             }
             var meta: [(String, JSONValue)] = []
             if rows.count > limit, let last = page.last {
@@ -88,13 +99,22 @@ enum V2Handlers {
         }
     }
 
-    static func observationV2(_ row: ObservationRow, trace: TraceRow?, groups: Set<String>, projectID: String) -> [(String, JSONValue)] {
+    static func observationV2(
+        _ row: ObservationRow, trace: TraceRow?, groups: Set<String>, projectID: String, model: ModelDefinition? = nil
+    ) -> [(String, JSONValue)] {
         let full = Dictionary(ReadJSON.observation(row, projectID: projectID), uniquingKeysWith: { a, _ in a })
+        // The matched model and its default tier's prices, as decimal strings (langfuse-api.md
+        // §5.6), with the `model` group only.
+        let priced = groups.contains("model") ? model : nil
+        func price(_ usageType: String) -> JSONValue {
+            priced?.defaultTier?.price(usageType).map { .string(decimalText($0)) } ?? .null
+        }
         var members: [(String, JSONValue)] = [
             ("id", .string(row.observationID)), ("traceId", ReadJSON.text(row.traceID)),
             ("startTime", ReadJSON.time(row.startTime)), ("endTime", ReadJSON.time(row.endTime)),
             ("projectId", .string(projectID)), ("parentObservationId", ReadJSON.text(row.parentObservationID)),
-            ("type", .string(row.type)), ("modelId", .null), ("inputPrice", .null), ("outputPrice", .null), ("totalPrice", .null),
+            ("type", .string(row.type)), ("modelId", priced.map { .string($0.id) } ?? .null),
+            ("inputPrice", price("input")), ("outputPrice", price("output")), ("totalPrice", price("total")),
         ]
         if groups.contains("basic") {
             members += [
@@ -114,12 +134,12 @@ enum V2Handlers {
         }
         if groups.contains("metadata") { members.append(("metadata", ReadJSON.object(row.metadata))) }
         if groups.contains("model") {
-            members += [("providedModelName", ReadJSON.text(row.model)), ("internalModelId", .null),
+            members += [("providedModelName", ReadJSON.text(row.model)), ("internalModelId", ReadJSON.text(row.internalModelID)),
                         ("modelParameters", ReadJSON.object(row.modelParameters))]
         }
         if groups.contains("usage") {
             members += [("usageDetails", ReadJSON.object(row.usageDetails)), ("costDetails", ReadJSON.object(row.costDetails)),
-                        ("totalCost", ReadJSON.number(row.totalCost)), ("usagePricingTierName", .null)]
+                        ("totalCost", ReadJSON.number(row.totalCost)), ("usagePricingTierName", ReadJSON.text(row.pricingTier))]
         }
         if groups.contains("prompt") {
             members += [("promptId", .null), ("promptName", ReadJSON.text(row.promptName)), ("promptVersion", ReadJSON.number(row.promptVersion))]
@@ -167,6 +187,10 @@ enum V2Handlers {
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
             let paging = try Paging(query)
+            if query["filter"] != nil {
+                // Rather than answer every score: Langfuse's JSON filter is not implemented here.
+                throw APIError.badRequest("Invalid filter: the JSON filter is not supported on /api/public/v2/scores; use its query parameters (name, userId, traceId, …)")
+            }
             let conditions = try scoreConditions(query, auth: auth)
             let projectID = auth.project.rowID
             let (page, traces) = try await database.read { db in
@@ -299,4 +323,12 @@ enum V2Handlers {
             return jsonResponse(paging.response(data, totalItems: page.totalItems))
         }
     }
+}
+
+/// A USD price as Langfuse's v2 API writes it: plain decimal digits, no exponent ("0.00000015").
+func decimalText(_ value: Double) -> String {
+    var text = String(format: "%.12f", value)
+    while text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text
 }

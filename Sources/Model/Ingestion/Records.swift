@@ -48,6 +48,13 @@ public struct ObservationRecord: Sendable, Equatable {
     public var totalCost: Double?
     public var promptName: String?
     public var promptVersion: Int64?
+    /// `given` when the client sent the cost, `inferred` when `CostInference` computed it, nil
+    /// when there is none.
+    public var costSource: String? = nil
+    /// The model definition the observation's model matched (`ModelDefinition.id`), or nil.
+    public var internalModelID: String? = nil
+    /// The pricing tier an inferred cost used.
+    public var pricingTierName: String? = nil
 }
 
 /// A score as stored.

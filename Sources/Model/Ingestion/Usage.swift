@@ -62,13 +62,23 @@ struct UsageFold {
         return (units.pairs, costs.pairs)
     }
 
-    /// A `usageDetails` value as `key → count`: plain maps keep non-negative integers up to
-    /// `ValueBounds.maxCount` (numeric strings parsed); OpenAI usage objects map to input/output/total plus `input_<k>` /
-    /// `output_<k>` details, which are subtracted from input/output (floor 0).
+    /// A `usageDetails` value as `key → count`: plain maps keep their keys and non-negative
+    /// integers up to `ValueBounds.maxCount` (numeric strings parsed); an OpenAI usage object
+    /// (Chat or Responses, exactly its shape: the three counts and nothing but the two details
+    /// objects besides, as Langfuse's strict schema) maps to input/output/total plus `input_<k>` /
+    /// `output_<k>` details, which are subtracted from input/output (floor 0). So
+    /// `{"prompt_tokens": 10, "completion_tokens": 5}` keeps its keys, and gets a total.
     static func flattenUsageDetails(_ details: JSONValue) -> [(String, Int64)] {
         guard let members = details.objectValue else { return [] }
-        let openAIChat = details["prompt_tokens"] != nil || details["completion_tokens"] != nil
-        let openAIResponses = details["input_tokens"] != nil || details["output_tokens"] != nil
+        func isOpenAI(_ counts: [String], _ extras: [String]) -> Bool {
+            counts.allSatisfy { ValueBounds.count(details[$0]).map { $0 >= 0 } ?? false }
+                && members.allSatisfy { key, value in
+                    counts.contains(key) || (extras.contains(key) && (value.isNull || value.objectValue != nil))
+                }
+        }
+        let openAIChat = isOpenAI(["prompt_tokens", "completion_tokens", "total_tokens"], ["prompt_tokens_details", "completion_tokens_details"])
+        let openAIResponses = !openAIChat
+            && isOpenAI(["input_tokens", "output_tokens", "total_tokens"], ["input_tokens_details", "output_tokens_details"])
         if openAIChat || openAIResponses {
             let (inKey, outKey, inDetails, outDetails) = openAIChat
                 ? ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")

@@ -71,6 +71,33 @@ public enum ValueBounds {
     public static let contextWindowEntries = 1_000
     /// Length of a model name in `contextWindows`, in UTF-8 bytes.
     public static let modelNameBytes = 200
+
+    // MARK: Model prices (POST /api/public/models, `parley models add`; docs/DATA_MODEL.md, "Model prices")
+
+    /// Models a project may define: each new model name is matched against all of them once.
+    public static let modelsPerProject = 1_000
+    /// Pricing tiers in one model.
+    public static let pricingTiersPerModel = 20
+    /// Conditions in one pricing tier.
+    public static let conditionsPerTier = 10
+    /// Usage types priced in one tier.
+    public static let pricesPerTier = 200
+    /// Values an attribute condition lists.
+    public static let conditionValues = 100
+    /// A tier's priority.
+    public static let maxTierPriority = 1_000
+    /// Length of a tier's `usageDetailPattern`, in characters.
+    public static let usagePatternLength = 200
+    /// Largest price of one unit, in USD; prices are finite and not negative. An inferred cost
+    /// (units × price) is capped at `maxCost` like a sent one.
+    public static let maxUnitPrice: Double = 1_000_000
+    /// Longest model name that is priced, in characters: a longer one matches no price.
+    public static let pricedModelNameLength = 1_000
+    /// Automaton steps a project's own patterns may take together to price one model name
+    /// (`PriceTable.candidates`); past it the name gets no inferred cost. Each new name is
+    /// matched once per writer connection, so this bounds what a project's patterns can cost the
+    /// writer per distinct name: a few milliseconds.
+    public static let patternStepsPerName = 1_000_000
 }
 
 extension Int64 {

@@ -21,6 +21,8 @@ public final class SQLiteConnection: @unchecked Sendable {
     var staleSessions: [Int64: Set<String>] = [:]
     /// Dirty sessions the current transaction settled (`AggregateStore.settle`). Writer thread only.
     var settledSessions: [Int64: Set<String>] = [:]
+    /// Model price resolvers by project (`ModelStore.resolver`), for the connection's owner alone.
+    let priceCache = PriceCache()
 
     /// Opens (creating if needed, in read-write mode) the database at `path`.
     public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {

@@ -18,14 +18,15 @@ enum Migrations {
         Migration(version: 4, sql: schemaV4, backfill: TrackingColumns.backfill(on:)),
         Migration(version: 5, sql: schemaV5),
         // v6, v7 and v10 columns are filled by recomputing every session with today's code,
-        // which writes all of them: so only the last of them does it (a backfill that runs
-        // current code must sit in the newest migration that code writes to, or it writes
-        // columns that do not exist yet). A file already at v7 to v9 is recomputed once more.
+        // which writes all of them (and reads what v11 added): so only the newest migration
+        // does it (a backfill that runs current code must sit in the newest migration, or it
+        // touches columns that do not exist yet). A file already at v7 to v9 is recomputed once more.
         Migration(version: 6, sql: schemaV6),
         Migration(version: 7, sql: schemaV7),
         Migration(version: 8, sql: schemaV8),
         Migration(version: 9, sql: schemaV9),
-        Migration(version: 10, sql: schemaV10, backfill: AggregateStore.refreshEverySession(on:)),
+        Migration(version: 10, sql: schemaV10),
+        Migration(version: 11, sql: schemaV11, backfill: AggregateStore.refreshEverySession(on:)),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -454,6 +455,29 @@ enum Migrations {
         marked_at   INTEGER NOT NULL,
         PRIMARY KEY (project_id, session_id)
     ) WITHOUT ROWID;
+    """
+
+    /// Version 11: model prices and cost inference (issue #20, docs/DATA_MODEL.md "Model prices
+    /// and cost inference"). A project's own model definitions, as the JSON of Langfuse's `Model`
+    /// (AUTOINCREMENT, so a deleted row's id is never reused: `ModelStore.resolver` tells a
+    /// changed set of models by its count and newest id). Each observation records where its cost
+    /// came from (`given` by the client, `inferred` from prices), the definition its model
+    /// matched and the tier used. Costs stored before are the clients' own.
+    static let schemaV11 = """
+    CREATE TABLE models (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        model_id    TEXT    NOT NULL UNIQUE,
+        model_name  TEXT    NOT NULL,
+        definition  TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE INDEX models_by_project ON models (project_id, id);
+
+    ALTER TABLE observations ADD COLUMN cost_source TEXT;
+    ALTER TABLE observations ADD COLUMN internal_model_id TEXT;
+    ALTER TABLE observations ADD COLUMN pricing_tier TEXT;
+    UPDATE observations SET cost_source = 'given' WHERE cost_details IS NOT NULL;
     """
 
     static func countTriggers(_ table: String) -> String {

@@ -60,7 +60,9 @@ public enum IngestionStore {
                 }
                 traces.append(key.id)
             case .observation:
-                let record = Merge.observation(id: key.id, events: stored)
+                // Cost inference, in one place: a pure function of the folded row and the prices.
+                let record = CostInference.apply(Merge.observation(id: key.id, events: stored),
+                                                 prices: try ModelStore.resolver(projectID: projectID, on: db))
                 try upsert(record, projectID: projectID, now: now, on: db)
                 if let traceID = record.traceID { traces.append(traceID) }
             case .score:
@@ -188,8 +190,9 @@ public enum IngestionStore {
             INSERT INTO observations (project_id, observation_id, trace_id, type, parent_observation_id, name,
                 start_time, end_time, completion_start_time, model, model_parameters, input, output, metadata,
                 level, status_message, version, environment, usage_details, cost_details, input_tokens,
-                output_tokens, total_tokens, total_cost, prompt_name, prompt_version, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                output_tokens, total_tokens, total_cost, prompt_name, prompt_version, created_at, updated_at,
+                cost_source, internal_model_id, pricing_tier)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (project_id, observation_id) DO UPDATE SET
                 trace_id = excluded.trace_id, type = excluded.type,
                 parent_observation_id = excluded.parent_observation_id, name = excluded.name,
@@ -202,7 +205,8 @@ public enum IngestionStore {
                 input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
                 total_tokens = excluded.total_tokens, total_cost = excluded.total_cost,
                 prompt_name = excluded.prompt_name, prompt_version = excluded.prompt_version,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at, cost_source = excluded.cost_source,
+                internal_model_id = excluded.internal_model_id, pricing_tier = excluded.pricing_tier
             """).run([
                 .integer(projectID), .text(o.observationID), .optional(o.traceID), .text(o.type),
                 .optional(o.parentObservationID), .optional(o.name), .integer(o.startTimeMillis),
@@ -212,6 +216,7 @@ public enum IngestionStore {
                 .optional(o.usageDetails), .optional(o.costDetails), .optional(o.inputTokens),
                 .optional(o.outputTokens), .optional(o.totalTokens), .optional(o.totalCost),
                 .optional(o.promptName), .optional(o.promptVersion), .integer(now), .integer(now),
+                .optional(o.costSource), .optional(o.internalModelID), .optional(o.pricingTierName),
             ])
     }
 

@@ -243,12 +243,18 @@ public struct ObservationRow: Sendable, Equatable {
     public var promptVersion: Int64?
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// `given` or `inferred` (docs/DATA_MODEL.md, "Model prices and cost inference"), or nil.
+    public var costSource: String?
+    /// The model definition the model matched.
+    public var internalModelID: String?
+    /// The pricing tier an inferred cost used.
+    public var pricingTier: String?
 
     static let columns = """
         observation_id, trace_id, type, parent_observation_id, name, start_time, end_time,
         completion_start_time, model, model_parameters, input, output, metadata, level, status_message,
         version, environment, usage_details, cost_details, total_cost, prompt_name, prompt_version,
-        created_at, updated_at
+        created_at, updated_at, cost_source, internal_model_id, pricing_tier
         """
 
     init(_ row: Statement) {
@@ -276,6 +282,9 @@ public struct ObservationRow: Sendable, Equatable {
         promptVersion = row.optionalInt(21)
         createdAt = row.int(22)
         updatedAt = row.int(23)
+        costSource = row.text(24)
+        internalModelID = row.text(25)
+        pricingTier = row.text(26)
     }
 }
 

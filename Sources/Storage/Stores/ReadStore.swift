@@ -18,6 +18,12 @@ public enum ReadStore {
             values.append(contentsOf: bound)
         }
 
+        /// A clause with a list of bound values, in the order of its `?`s.
+        public mutating func add(_ clause: String, values bound: [SQLiteValue]) {
+            clauses.append(clause)
+            values.append(contentsOf: bound)
+        }
+
         /// `column IN (?, ?, …)`, skipped when `options` is empty.
         public mutating func any(_ column: String, _ options: [String]) {
             guard !options.isEmpty else { return }
@@ -275,7 +281,7 @@ public enum ReadStore {
         try db.statement("""
             SELECT \(ObservationRow.columns), id FROM observations WHERE \(conditions.sql)
             ORDER BY start_time DESC, id DESC LIMIT ?
-            """).query(conditions.values + [.integer(Int64(limit))]) { rows.append(($0.int(24), ObservationRow($0))) }
+            """).query(conditions.values + [.integer(Int64(limit))]) { rows.append(($0.int(27), ObservationRow($0))) }
         return rows
     }
 
