@@ -122,6 +122,10 @@ struct ServeCommand: ParsableCommand {
             // Printed unconditionally (not through the log level): scripts read the real port here.
             FileHandle.standardError.write(Data("listening on \(address)\n".utf8))
         }
+        if let first = addresses.first {
+            // The web console is served at the root (docs/CONSOLE.md).
+            FileHandle.standardError.write(Data("console: open \(first)/ and sign in with a project's key pair\n".utf8))
+        }
         logger.notice("parley \(ParleyVersion.current) serving \(databasePath) with \(configuration.eventLoopThreads) I/O thread(s)")
 
         let stop = DispatchSemaphore(value: 0)
