@@ -42,6 +42,7 @@ public final class Database: Sendable {
     /// background job that settles them.
     private let dirty: DirtySessions
     private let settler: SessionSettler
+    private let folds: FoldCounters
 
     /// Opens or creates the database at `path` and brings its schema up to date.
     public init(path: String, configuration: Configuration = Configuration()) throws {
@@ -52,6 +53,7 @@ public final class Database: Sendable {
         try connection.execute(synchronous)
         try connection.execute("PRAGMA foreign_keys=ON")
         try Migrations.apply(to: connection)
+        folds = connection.foldCache.counters
         let dirty = DirtySessions(try AggregateStore.dirtySessions(on: connection))
         self.dirty = dirty
         // Checkpoints leave the writer's commit path for a thread of their own (Checkpointer).
@@ -144,6 +146,12 @@ public final class Database: Sendable {
         let figures = settler.settledFigures
         return (figures.settled, figures.settled == 0 ? 0 : Double(figures.waitedMsTotal) / Double(figures.settled),
                 figures.waitedMsMax)
+    }
+
+    /// Entity folds since start: events applied as one step on the writer's cached fold, and
+    /// entities re-folded from all their stored events (`IngestionStore`).
+    public var foldFigures: (steps: Int, refolds: Int) {
+        (folds.steps.load(ordering: .relaxed), folds.refolds.load(ordering: .relaxed))
     }
 
     /// True when the database answers a trivial query; backs `GET /api/public/ready`.

@@ -109,6 +109,11 @@ public final class Metrics: Sendable {
         out += "# HELP parley_drilldown_cache_misses_total Session drill-downs built from the database.\n"
         out += "# TYPE parley_drilldown_cache_misses_total counter\n"
         out += "parley_drilldown_cache_misses_total \(drillDowns.misses)\n"
+        let folds = database.foldFigures
+        out += "# HELP parley_entity_folds_total Entities folded on ingestion: one step on the cached fold, or re-folded from their stored events.\n"
+        out += "# TYPE parley_entity_folds_total counter\n"
+        out += "parley_entity_folds_total{path=\"step\"} \(folds.steps)\n"
+        out += "parley_entity_folds_total{path=\"refold\"} \(folds.refolds)\n"
         out += "# HELP parley_sessions_dirty Sessions whose analytics are still to be settled.\n"
         out += "# TYPE parley_sessions_dirty gauge\n"
         out += "parley_sessions_dirty \(database.dirtySessionCount)\n"

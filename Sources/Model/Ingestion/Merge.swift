@@ -67,159 +67,38 @@ public enum Merge {
         return .object(members)
     }
 
+    /// The first event that names an environment fixes it.
+    static func firstEnvironment(_ current: inout String, set: inout Bool, _ body: JSONValue) {
+        guard !set, let environment = body["environment"]?.stringValue else { return }
+        current = EnvironmentName.normalise(environment)
+        set = true
+    }
+
     static func millis(_ body: JSONValue, _ key: String) -> Int64? {
         body[key]?.stringValue.flatMap(Timestamp.parseMicros).map { $0 / 1000 }
     }
 
-    // MARK: Trace
+    // MARK: Whole folds (any order)
 
     /// The trace `traceID` after `events` (any order).
     public static func trace(id traceID: String, events: [StoredEvent]) -> TraceRecord {
-        let events = ordered(events)
-        var record = TraceRecord(
-            traceID: traceID, timestampMillis: 0, name: nil, userID: nil, sessionID: nil, release: nil,
-            version: nil, input: nil, output: nil, metadata: nil, tags: [], isPublic: false,
-            environment: EnvironmentName.fallback)
-        var metadata: JSONValue?
-        var tags = Set<String>()
-        var environmentSet = false
-        for (index, event) in events.enumerated() {
-            let body = event.body
-            if index == 0 {
-                // Rule 8 + rule 2: the first event fixes the trace time.
-                record.timestampMillis = millis(body, "timestamp") ?? event.timestampMicros / 1000
-            }
-            overwrite(&record.name, body, "name")
-            overwrite(&record.userID, body, "userId")
-            overwrite(&record.sessionID, body, "sessionId")
-            overwrite(&record.release, body, "release")
-            overwrite(&record.version, body, "version")
-            lastTruthy(&record.input, body, "input")
-            lastTruthy(&record.output, body, "output")
-            mergeMetadata(&metadata, body)
-            for tag in body["tags"]?.arrayValue ?? [] {
-                if let text = tag.stringValue { tags.insert(text) }
-            }
-            // Rule 6: every trace event writes public (absent means false).
-            record.isPublic = body["public"]?.boolValue ?? false
-            if !environmentSet, let environment = body["environment"]?.stringValue {
-                record.environment = EnvironmentName.normalise(environment)
-                environmentSet = true
-            }
-        }
-        record.metadata = metadata?.jsonText
-        record.tracking = SessionTracking(metadata: metadata)
-        record.tags = tags.sorted()
-        return record
+        var fold = TraceFold(id: traceID)
+        for event in ordered(events) { fold.apply(event) }
+        return fold.record
     }
-
-    // MARK: Observation
 
     public static func observation(id observationID: String, events: [StoredEvent]) -> ObservationRecord {
-        let events = ordered(events)
-        var record = ObservationRecord(
-            observationID: observationID, traceID: nil, type: "SPAN", parentObservationID: nil, name: nil,
-            startTimeMillis: 0, endTimeMillis: nil, completionStartTimeMillis: nil, model: nil,
-            modelParameters: nil, input: nil, output: nil, metadata: nil, level: "DEFAULT", statusMessage: nil,
-            version: nil, environment: EnvironmentName.fallback, usageDetails: nil, costDetails: nil,
-            inputTokens: nil, outputTokens: nil, totalTokens: nil, totalCost: nil, promptName: nil, promptVersion: nil)
-        var metadata: JSONValue?
-        var environmentSet = false
-        var usage = UsageFold()
-        for (index, event) in events.enumerated() {
-            let body = event.body
-            if index == 0 {
-                record.startTimeMillis = millis(body, "startTime") ?? event.timestampMicros / 1000
-            }
-            if record.traceID == nil, let traceID = body["traceId"]?.stringValue {
-                record.traceID = traceID  // first wins
-            }
-            if let type = event.type.observationType ?? body["type"]?.stringValue.map({ $0.uppercased() }),
-               ObservationTypes.all.contains(type) {
-                record.type = type  // rule 7: last event wins
-            }
-            overwrite(&record.parentObservationID, body, "parentObservationId")
-            overwrite(&record.name, body, "name")
-            if let value = body["endTime"] { record.endTimeMillis = value.isNull ? nil : millis(body, "endTime") }
-            if let value = body["completionStartTime"] {
-                record.completionStartTimeMillis = value.isNull ? nil : millis(body, "completionStartTime")
-            }
-            overwrite(&record.model, body, "model")
-            if let value = body["modelParameters"] {
-                record.modelParameters = value.isNull ? nil : value.jsonText
-            }
-            lastTruthy(&record.input, body, "input")
-            lastTruthy(&record.output, body, "output")
-            mergeMetadata(&metadata, body)
-            if let level = body["level"] {
-                record.level = level.stringValue.map { $0.uppercased() }.flatMap { ObservationTypes.levels.contains($0) ? $0 : nil } ?? "DEFAULT"
-            }
-            overwrite(&record.statusMessage, body, "statusMessage")
-            overwrite(&record.version, body, "version")
-            overwrite(&record.promptName, body, "promptName")
-            if let value = body["promptVersion"] { record.promptVersion = value.intValue }
-            if !environmentSet, let environment = body["environment"]?.stringValue {
-                record.environment = EnvironmentName.normalise(environment)
-                environmentSet = true
-            }
-            usage.add(body)
-        }
-        if let end = record.endTimeMillis, end < record.startTimeMillis {
-            record.endTimeMillis = record.startTimeMillis  // rule 7
-        }
-        record.metadata = metadata?.jsonText
-        let (usageDetails, costDetails) = usage.result()
-        if !usageDetails.isEmpty {
-            record.usageDetails = JSONValue.object(usageDetails.map { ($0.0, JSONValue(Int($0.1))) }).jsonText
-            record.inputTokens = usageDetails.first { $0.0 == "input" }?.1
-            record.outputTokens = usageDetails.first { $0.0 == "output" }?.1
-            record.totalTokens = usageDetails.first { $0.0 == "total" }?.1
-        }
-        if !costDetails.isEmpty {
-            record.costDetails = JSONValue.object(costDetails.map { ($0.0, JSONValue($0.1)) }).jsonText
-            record.totalCost = costDetails.first { $0.0 == "total" }?.1
-        }
-        return record
+        var fold = ObservationFold(id: observationID)
+        for event in ordered(events) { fold.apply(event) }
+        return fold.record
     }
-
-    // MARK: Score
 
     /// The score after `events`; nil when no event carries the required fields (they were all
     /// validated, so this only happens for an empty list).
     public static func score(id scoreID: String, events: [StoredEvent]) -> ScoreRecord? {
-        let events = ordered(events)
-        guard let first = events.first else { return nil }
-        var record = ScoreRecord(
-            scoreID: scoreID, timestampMillis: millis(first.body, "timestamp") ?? first.timestampMicros / 1000, name: "", value: nil,
-            stringValue: nil, dataType: "NUMERIC", source: "API", traceID: nil, observationID: nil,
-            sessionID: nil, datasetRunID: nil, comment: nil, metadata: nil, configID: nil, queueID: nil,
-            environment: EnvironmentName.fallback)
-        var metadata: JSONValue?
-        var environmentSet = false
-        for event in events {
-            let body = event.body
-            if let name = body["name"]?.stringValue { record.name = name }
-            if let scored = ScoreValue(body: body) {
-                record.value = scored.value
-                record.stringValue = scored.stringValue
-                record.dataType = scored.dataType
-            }
-            if record.traceID == nil, let traceID = body["traceId"]?.stringValue { record.traceID = traceID }
-            overwrite(&record.observationID, body, "observationId")
-            overwrite(&record.sessionID, body, "sessionId")
-            overwrite(&record.datasetRunID, body, "datasetRunId")
-            overwrite(&record.comment, body, "comment")
-            overwrite(&record.configID, body, "configId")
-            overwrite(&record.queueID, body, "queueId")
-            if let source = body["source"]?.stringValue { record.source = source.uppercased() }
-            mergeMetadata(&metadata, body)
-            if !environmentSet, let environment = body["environment"]?.stringValue {
-                record.environment = EnvironmentName.normalise(environment)
-                environmentSet = true
-            }
-        }
-        record.metadata = metadata?.jsonText
-        return record
+        var fold = ScoreFold(id: scoreID)
+        for event in ordered(events) { fold.apply(event) }
+        return fold.record
     }
 }
 

@@ -23,6 +23,8 @@ public final class SQLiteConnection: @unchecked Sendable {
     var settledSessions: [Int64: Set<String>] = [:]
     /// Model price resolvers by project (`ModelStore.resolver`), for the connection's owner alone.
     let priceCache = PriceCache()
+    /// Recent entity folds (`IngestionStore`), for the connection's owner alone: the writer.
+    let foldCache = FoldCache()
 
     /// Opens (creating if needed, in read-write mode) the database at `path`.
     public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {

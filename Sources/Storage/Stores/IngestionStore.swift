@@ -3,8 +3,9 @@ import Model
 /// Applies validated ingestion events inside a writer transaction.
 ///
 /// Each event is first recorded in `events` under its envelope id; an id seen before is a
-/// re-delivery and changes nothing. Each entity touched is then re-folded from all its stored
-/// events (`Merge`), so the stored row depends only on the set of events, never on their
+/// re-delivery and changes nothing. Each entity touched is then folded (`Merge`): one step on
+/// its cached fold when the new events sort after all it has seen, else re-folded from all its
+/// stored events. Either way the stored row depends only on the set of events, never on their
 /// arrival order or on how often the SDK re-sent them.
 public enum IngestionStore {
     /// What became of one event.
@@ -22,51 +23,56 @@ public enum IngestionStore {
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(events.count)
         var touched: [EntityKey] = []
-        var seen = Set<EntityKey>()
         let insert = try db.statement("""
             INSERT INTO events (project_id, event_id, entity_kind, entity_id, type, timestamp_us, body, received_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, event_id) DO NOTHING
             """)
-        // Bodies applied in this call, already parsed: re-reading an entity's events then
-        // parses only the ones stored by earlier requests.
-        var fresh: [String: JSONValue] = [:]
+        // Events applied in this call, already parsed, by entity; and their bodies by event id:
+        // a re-fold then parses only the bodies stored by earlier requests.
+        var fresh: [EntityKey: [(event: StoredEvent, bytes: Int)]] = [:]
+        var freshBodies: [String: JSONValue] = [:]
         for event in events {
             guard let kind = event.type.entityKind, let entityID = event.entityID else {
                 outcomes.append(.applied)
                 continue
             }
+            let body = event.body.jsonText
             try insert.run([
                 .integer(projectID), .text(event.id), .integer(kind.rawValue), .text(entityID),
-                .text(event.type.rawValue), .integer(event.timestampMicros), .text(event.body.jsonText), .integer(now),
+                .text(event.type.rawValue), .integer(event.timestampMicros), .text(body), .integer(now),
             ])
             if db.changes == 0 {
                 outcomes.append(.duplicate)
                 continue
             }
             outcomes.append(.applied)
-            fresh[event.id] = event.body
+            freshBodies[event.id] = event.body
             let key = EntityKey(kind: kind, id: entityID)
-            if seen.insert(key).inserted { touched.append(key) }
+            if fresh[key] == nil { touched.append(key) }
+            fresh[key, default: []].append(
+                (StoredEvent(type: event.type, timestampMicros: event.timestampMicros, body: event.body), body.utf8.count))
         }
         // Traces and sessions whose aggregates the merged rows may change.
         var traces: [String] = []
         var sessions: [String] = []
         for key in touched {
-            let stored = try storedEvents(for: key, projectID: projectID, fresh: fresh, on: db)
+            let new = fresh[key] ?? []
             switch key.kind {
             case .trace:
-                if let previous = try upsert(Merge.trace(id: key.id, events: stored), projectID: projectID, now: now, on: db) {
+                let fold: TraceFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
+                if let previous = try upsert(fold.record, projectID: projectID, now: now, on: db) {
                     sessions.append(previous)
                 }
                 traces.append(key.id)
             case .observation:
+                let fold: ObservationFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
                 // Cost inference, in one place: a pure function of the folded row and the prices.
-                let record = CostInference.apply(Merge.observation(id: key.id, events: stored),
-                                                 prices: try ModelStore.resolver(projectID: projectID, on: db))
+                let record = CostInference.apply(fold.record, prices: try ModelStore.resolver(projectID: projectID, on: db))
                 try upsert(record, projectID: projectID, now: now, on: db)
                 if let traceID = record.traceID { traces.append(traceID) }
             case .score:
-                if let record = Merge.score(id: key.id, events: stored) {
+                let fold: ScoreFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
+                if let record = fold.record {
                     try upsert(record, projectID: projectID, now: now, on: db)
                     if let traceID = record.traceID { traces.append(traceID) }
                     if let sessionID = record.sessionID { sessions.append(sessionID) }
@@ -85,26 +91,66 @@ public enum IngestionStore {
         let id: String
     }
 
+    /// The entity's fold after every event stored for it, `new` (just inserted) included.
+    ///
+    /// When the writer's `FoldCache` holds the entity's fold, the log still has exactly the
+    /// events that fold saw plus `new`, and `new` sorts after all of them, `new` is applied on
+    /// it as one step each: no read or parse of the stored events. Otherwise the entity is
+    /// re-folded from the log. Both give `Merge`'s whole fold (tested in MergeOrderTests).
+    private static func folded<Fold: EntityFold>(
+        _ key: EntityKey, new: [(event: StoredEvent, bytes: Int)], projectID: Int64,
+        freshBodies: [String: JSONValue], on db: SQLiteConnection
+    ) throws -> Fold {
+        let cacheKey = FoldCache.Key(projectID: projectID, kind: key.kind, id: key.id)
+        let newEvents = Merge.ordered(new.map(\.event))
+        let newBytes = new.reduce(0) { $0 + $1.bytes }
+        if let entry = db.foldCache.take(cacheKey), var fold = entry.fold.as(Fold.self),
+           let first = newEvents.first, fold.acceptsNext(first),
+           try storedEventCount(for: key, projectID: projectID, on: db) == fold.eventCount + newEvents.count {
+            for event in newEvents { fold.apply(event) }
+            db.foldCache.countHit()
+            db.foldCache.put(cacheKey, FoldCache.Entry(fold: .init(fold), bytes: entry.bytes + newBytes))
+            return fold
+        }
+        let (stored, bytes) = try storedEvents(for: key, projectID: projectID, fresh: freshBodies, on: db)
+        var fold = Fold(id: key.id)
+        for event in Merge.ordered(stored) { fold.apply(event) }
+        db.foldCache.countRefold()
+        db.foldCache.put(cacheKey, FoldCache.Entry(fold: .init(fold), bytes: bytes))
+        return fold
+    }
+
+    private static func storedEventCount(for key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> Int {
+        var count = 0
+        try db.statement("SELECT count(*) FROM events WHERE project_id = ? AND entity_kind = ? AND entity_id = ?")
+            .query([.integer(projectID), .integer(key.kind.rawValue), .text(key.id)]) { row in count = Int(row.int(0)) }
+        return count
+    }
+
+    /// The entity's stored events and the total length of their bodies.
     private static func storedEvents(
         for key: EntityKey, projectID: Int64, fresh: [String: JSONValue], on db: SQLiteConnection
-    ) throws -> [StoredEvent] {
+    ) throws -> ([StoredEvent], Int) {
         let select = try db.statement("""
             SELECT type, timestamp_us, event_id, body FROM events
             WHERE project_id = ? AND entity_kind = ? AND entity_id = ?
             """)
         var events: [StoredEvent] = []
+        var bytes = 0
         try select.query([.integer(projectID), .integer(key.kind.rawValue), .text(key.id)]) { row in
             guard let type = row.text(0).flatMap(IngestionEventType.init(rawValue:)) else { return }
+            let text = row.text(3) ?? "{}"
+            bytes += text.utf8.count
             let body: JSONValue
             if let eventID = row.text(2), let parsed = fresh[eventID] {
                 body = parsed
             } else {
-                guard let parsed = try? JSONParser.parse(row.text(3) ?? "{}") else { return }
+                guard let parsed = try? JSONParser.parse(text) else { return }
                 body = parsed
             }
             events.append(StoredEvent(type: type, timestampMicros: row.int(1), body: body))
         }
-        return events
+        return (events, bytes)
     }
 
     // MARK: Upserts (created_at keeps its first value)

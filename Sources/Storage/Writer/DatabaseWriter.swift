@@ -214,6 +214,8 @@ public final class DatabaseWriter: Sendable {
                     try connection.execute("RELEASE job")
                 } catch {
                     outcomes[index] = error
+                    // Folds cached by the failed job may include its rolled-back events.
+                    connection.foldCache.removeAll()
                     // SQLite may have rolled the whole transaction back (a full disk does):
                     // then there is no savepoint to return to, and every job in the
                     // transaction fails with this job's error, the cause, rather than with
@@ -231,6 +233,7 @@ public final class DatabaseWriter: Sendable {
             // The transaction itself failed (disk full, I/O error): nothing in it is durable, so
             // every job in it fails and its caller answers with an error instead of an ack.
             try? connection.execute("ROLLBACK")
+            connection.foldCache.removeAll()
             connection.staleSessions = [:]
             connection.settledSessions = [:]
             afterTransaction(false)
