@@ -11,7 +11,10 @@ plus the idle loop's, which is negligible next to it). Workloads:
 
 * `single`: a one-event batch (a trace-create of a new trace in one of 20 sessions);
 * `batch100`: a 100-event batch in the SDK's shape (scripts/bench/ingest.lua's templates);
-* `turn`: one turn of one growing session (a trace and a generation), as `longsession` posts.
+* `turn`: one turn of one growing session (a trace and a generation), as `longsession` posts;
+* `growing`: one long trace, each request an update of the trace (its output and metadata) and
+  a new span in it, as an agent run flushed step by step: the cost of folding an entity that
+  already has many events.
 
 Prints a Markdown table: binary, workload, instructions per request.
 """
@@ -77,7 +80,18 @@ def turn(index: int) -> dict:
     ]}
 
 
-WORKLOADS = {"single": single, "batch100": batch100, "turn": turn}
+def growing(index: int) -> dict:
+    return {"batch": [
+        {"id": f"grow-e{index}", "type": "trace-create", "timestamp": stamp(index),
+         "body": {"id": "grow", "sessionId": "grow", "name": "agent-run", "output": f"step {index}",
+                  "metadata": {f"step{index % 5}": index}}},
+        {"id": f"grow-s{index}", "type": "span-create", "timestamp": stamp(index, 10),
+         "body": {"id": f"grow-s{index}", "traceId": "grow", "name": f"step-{index}",
+                  "startTime": stamp(index, 10), "endTime": stamp(index, 900)}},
+    ]}
+
+
+WORKLOADS = {"single": single, "batch100": batch100, "turn": turn, "growing": growing}
 
 
 def instructions(binary: str, workload: str | None, requests: int, work: Path) -> int:
