@@ -133,3 +133,31 @@ struct SettleQueryPlanTests {
         }
     }
 }
+
+/// The trace write of ingestion (issue #18, "keep unchanged keys from being rewritten"): SQLite
+/// rewrites an index entry for every indexed column an UPDATE sets, so the update of an existing
+/// trace sets only the indexed columns whose value changed. Read from the statements' bytecode.
+@Suite("Trace update bytecode")
+struct TraceUpdateBytecodeTests {
+    /// The index entries `sql` deletes (`IdxDelete`), by opcode count.
+    static func indexDeletes(_ sql: String, in test: TestDatabase) throws -> Int {
+        try test.database.readBlocking { db in
+            var count = 0
+            try db.statement("EXPLAIN " + sql).query { row in
+                if row.text(1) == "IdxDelete" { count += 1 }
+            }
+            return count
+        }
+    }
+
+    @Test func anUpdateThatChangesNoIndexedColumnTouchesNoIndexAndEachChangedOneItsOwn() async throws {
+        try await TestDatabase.with { test async throws in
+            #expect(try Self.indexDeletes(TraceColumns.update(changing: []), in: test) == 0)
+            // timestamp is in traces_by_time, traces_by_user, traces_by_session and traces_by_journey.
+            #expect(try Self.indexDeletes(TraceColumns.update(changing: [0]), in: test) == 4)
+            #expect(try Self.indexDeletes(TraceColumns.update(changing: [TraceColumns.userIndex]), in: test) == 1)
+            // Every indexed column: the five trace indexes, as the old upsert rewrote on every event.
+            #expect(try Self.indexDeletes(TraceColumns.update(changing: Array(TraceColumns.indexed.indices)), in: test) == 5)
+        }
+    }
+}

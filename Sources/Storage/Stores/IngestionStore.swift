@@ -155,24 +155,32 @@ public enum IngestionStore {
 
     // MARK: Upserts (created_at keeps its first value)
 
-    /// Upserts the trace; returns the session it belonged to before, when that differs (so the
-    /// old session's aggregates are refreshed too).
+    /// Writes the trace row; returns the session it belonged to before, when that differs (so
+    /// the old session's aggregates are refreshed too).
+    ///
+    /// An existing row is updated with only the indexed columns whose value changed (besides
+    /// every other column): SQLite rewrites an index entry for every indexed column an UPDATE
+    /// sets, changed or not, and the five indexed columns (`TraceColumns.indexed`) rarely change
+    /// after a trace's first event. At most 2^5 statement texts, each prepared once.
     @discardableResult
     private static func upsert(_ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws -> String? {
-        let tags = JSONValue.array(trace.tags.map(JSONValue.string)).jsonText
-        var previousUserID: String?
-        var previousSessionID: String?
-        try db.statement("SELECT user_id, session_id FROM traces WHERE project_id = ? AND trace_id = ?")
-            .query([.integer(projectID), .text(trace.traceID)]) { row in
-                previousUserID = row.text(0)
-                previousSessionID = row.text(1)
-            }
-        try db.statement(traceUpsert).run([
-            .integer(projectID), .text(trace.traceID), .integer(trace.timestampMillis), .optional(trace.name),
-            .optional(trace.userID), .optional(trace.sessionID), .optional(trace.release), .optional(trace.version),
-            .optional(trace.input), .optional(trace.output), .optional(trace.metadata), .text(tags),
-            .integer(trace.isPublic ? 1 : 0), .text(trace.environment), .integer(now), .integer(now),
-        ] + TrackingColumns.values(trace.tracking))
+        let values = TraceColumns.values(trace, now: now)
+        var stored: (rowID: Int64, indexed: [SQLiteValue])?
+        try db.statement(TraceColumns.selectIndexed).query([.integer(projectID), .text(trace.traceID)]) { row in
+            stored = (row.int(0), TraceColumns.indexed.indices.map { row.value(Int32($0 + 1)) })
+        }
+        let previousUserID: String?
+        let previousSessionID: String?
+        if let stored {
+            previousUserID = stored.indexed[TraceColumns.userIndex].text
+            previousSessionID = stored.indexed[TraceColumns.sessionIndex].text
+            let changed = TraceColumns.indexed.indices.filter { stored.indexed[$0] != values[TraceColumns.indexed[$0]] }
+            try db.statement(TraceColumns.update(changing: changed)).run(
+                TraceColumns.updated(changing: changed).map { values[$0] } + [.integer(stored.rowID)])
+        } else {
+            (previousUserID, previousSessionID) = (nil, nil)
+            try db.statement(TraceColumns.insert).run([.integer(projectID), .text(trace.traceID)] + values + [.integer(now)])
+        }
         if let sessionID = trace.sessionID {
             // Langfuse: only traces create sessions, insert-if-absent (langfuse-api.md §3.8).
             try db.statement("""
@@ -193,20 +201,6 @@ public enum IngestionStore {
         }
         return previousSessionID == trace.sessionID ? nil : previousSessionID
     }
-
-    private static let traceUpsert = """
-        INSERT INTO traces (project_id, trace_id, timestamp, name, user_id, session_id, release, version,
-                            input, output, metadata, tags, public, environment, created_at, updated_at,
-                            \(TrackingColumns.names.joined(separator: ", ")))
-        VALUES (\(Array(repeating: "?", count: 16 + TrackingColumns.names.count).joined(separator: ", ")))
-        ON CONFLICT (project_id, trace_id) DO UPDATE SET
-            timestamp = excluded.timestamp, name = excluded.name, user_id = excluded.user_id,
-            session_id = excluded.session_id, release = excluded.release, version = excluded.version,
-            input = excluded.input, output = excluded.output, metadata = excluded.metadata,
-            tags = excluded.tags, public = excluded.public, environment = excluded.environment,
-            updated_at = excluded.updated_at,
-            \(TrackingColumns.names.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
-        """
 
     /// Sets a user's first and last seen to the earliest and latest time of the traces that name
     /// it now, and forgets a user no trace names any more (docs/DATA_MODEL.md).
