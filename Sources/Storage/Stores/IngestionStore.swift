@@ -60,10 +60,17 @@ public enum IngestionStore {
             switch key.kind {
             case .trace:
                 let fold: TraceFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
-                if let previous = try upsert(fold.record, projectID: projectID, now: now, on: db) {
-                    sessions.append(previous)
+                let record = fold.record
+                let written = try upsert(record, projectID: projectID, now: now, on: db)
+                if let previous = written.previousSessionID { sessions.append(previous) }
+                if written.inserted {
+                    // Observations may have arrived before their trace: its aggregate starts now.
+                    traces.append(key.id)
+                } else if let sessionID = record.sessionID {
+                    // An existing trace's aggregate is over its observations, which only their own
+                    // events change (and refresh); its session still sees the trace's new values.
+                    sessions.append(sessionID)
                 }
-                traces.append(key.id)
             case .observation:
                 let fold: ObservationFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
                 // Cost inference, in one place: a pure function of the folded row and the prices.
@@ -155,15 +162,16 @@ public enum IngestionStore {
 
     // MARK: Upserts (created_at keeps its first value)
 
-    /// Writes the trace row; returns the session it belonged to before, when that differs (so
-    /// the old session's aggregates are refreshed too).
+    /// Writes the trace row; returns whether it was new, and the session it belonged to before
+    /// when that differs (so the old session's aggregates are refreshed too).
     ///
     /// An existing row is updated with only the indexed columns whose value changed (besides
     /// every other column): SQLite rewrites an index entry for every indexed column an UPDATE
     /// sets, changed or not, and the five indexed columns (`TraceColumns.indexed`) rarely change
     /// after a trace's first event. At most 2^5 statement texts, each prepared once.
-    @discardableResult
-    private static func upsert(_ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection) throws -> String? {
+    private static func upsert(
+        _ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection
+    ) throws -> (inserted: Bool, previousSessionID: String?) {
         let values = TraceColumns.values(trace, now: now)
         var stored: (rowID: Int64, indexed: [SQLiteValue])?
         try db.statement(TraceColumns.selectIndexed).query([.integer(projectID), .text(trace.traceID)]) { row in
@@ -199,7 +207,7 @@ public enum IngestionStore {
         if let previousUserID, previousUserID != trace.userID {
             try refreshUser(previousUserID, projectID: projectID, on: db)
         }
-        return previousSessionID == trace.sessionID ? nil : previousSessionID
+        return (stored == nil, previousSessionID == trace.sessionID ? nil : previousSessionID)
     }
 
     /// Sets a user's first and last seen to the earliest and latest time of the traces that name
