@@ -122,4 +122,36 @@ struct FoldCacheTests {
             try Self.expectTables(of: test, equal: expected)
         }
     }
+    /// An earlier event arriving late can move an observation to another trace (its first
+    /// traceId wins), and a score update can move a score to another session: the trace or
+    /// session left behind must stop counting it, whichever path folded it.
+    @Test func anObservationOrScoreThatMovesIsNoLongerCountedWhereItWas() async throws {
+        try await TestDatabase.with { test async throws in
+            let project = try await test.createProject()
+            _ = try await test.apply([
+                try makeEvent("t1", .traceCreate, at: 0, #"{"id":"t1","sessionId":"s1"}"#),
+                try makeEvent("t2", .traceCreate, at: 0, #"{"id":"t2","sessionId":"s2"}"#),
+                try makeEvent("o-late", .spanCreate, at: 10, #"{"id":"o1","traceId":"t1","name":"step"}"#),
+                try makeEvent("score-1", .scoreCreate, at: 10, #"{"id":"sc1","sessionId":"s1","name":"quality","value":1}"#),
+            ], projectID: project)
+            // Settled now, so that only a mark from the second request can change the sessions.
+            try await test.database.settle(projectID: project)
+            let before = test.database.foldFigures
+            _ = try await test.apply([
+                try makeEvent("o-early", .spanCreate, at: 5, #"{"id":"o1","traceId":"t2"}"#),
+                try makeEvent("score-2", .scoreCreate, at: 20, #"{"id":"sc1","sessionId":"s2","name":"quality","value":1}"#),
+            ], projectID: project)
+            let figures = test.database.foldFigures
+            // The late span event re-folds (the row read for its old trace); the score update is a
+            // step on its cached fold (the old session taken from the fold).
+            #expect(figures.refolds - before.refolds == 1 && figures.steps - before.steps == 1, "\(before) → \(figures)")
+            #expect(try test.rows(of: "observations").allSatisfy { $0.contains("trace_id='t2'") })
+            let traces = try test.rows(of: "traces")
+            #expect(traces.contains { $0.contains("trace_id='t1'") && $0.contains("observation_count=0") }, "\(traces)")
+            #expect(traces.contains { $0.contains("trace_id='t2'") && $0.contains("observation_count=1") }, "\(traces)")
+            let sessions = try test.rows(of: "sessions")
+            #expect(sessions.contains { $0.contains("session_id='s1'") && $0.contains("scores='{}'") }, "\(sessions)")
+            #expect(sessions.contains { $0.contains("session_id='s2'") && $0.contains("quality") }, "\(sessions)")
+        }
+    }
 }

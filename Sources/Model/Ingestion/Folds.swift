@@ -154,6 +154,9 @@ public struct ObservationFold: EntityFold {
         lastKey = MergeKey(event)
     }
 
+    /// The trace the observation belongs to so far (what `record` would say, without building it).
+    public var traceID: String? { state.traceID }
+
     /// The observation as stored after the events applied so far (before cost inference).
     public var record: ObservationRecord {
         var record = state
@@ -217,6 +220,10 @@ public struct ScoreFold: EntityFold {
         eventCount += 1
         lastKey = MergeKey(event)
     }
+
+    /// The trace and the session the score belongs to so far.
+    public var traceID: String? { state.traceID }
+    public var sessionID: String? { state.sessionID }
 
     /// The score as stored after the events applied so far; nil before the first.
     public var record: ScoreRecord? {

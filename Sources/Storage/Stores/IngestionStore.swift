@@ -59,7 +59,7 @@ public enum IngestionStore {
             let new = fresh[key] ?? []
             switch key.kind {
             case .trace:
-                let fold: TraceFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
+                let (fold, _): (TraceFold, _) = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
                 let record = fold.record
                 let written = try upsert(record, projectID: projectID, now: now, on: db)
                 if let previous = written.previousSessionID { sessions.append(previous) }
@@ -72,17 +72,28 @@ public enum IngestionStore {
                     sessions.append(sessionID)
                 }
             case .observation:
-                let fold: ObservationFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
+                let (fold, previous): (ObservationFold, Previous<ObservationFold>) =
+                    try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
+                // An earlier event arriving late can move the observation to another trace (the
+                // first traceId wins): the trace it leaves is refreshed too.
+                let before = try previous.value(\.traceID) { try storedText("trace_id", of: key, projectID: projectID, on: db) }
                 // Cost inference, in one place: a pure function of the folded row and the prices.
                 let record = CostInference.apply(fold.record, prices: try ModelStore.resolver(projectID: projectID, on: db))
                 try upsert(record, projectID: projectID, now: now, on: db)
                 if let traceID = record.traceID { traces.append(traceID) }
+                if let before, before != record.traceID { traces.append(before) }
             case .score:
-                let fold: ScoreFold = try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
+                let (fold, previous): (ScoreFold, Previous<ScoreFold>) =
+                    try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
+                let traceBefore = try previous.value(\.traceID) { try storedText("trace_id", of: key, projectID: projectID, on: db) }
+                let sessionBefore = try previous.value(\.sessionID) { try storedText("session_id", of: key, projectID: projectID, on: db) }
                 if let record = fold.record {
                     try upsert(record, projectID: projectID, now: now, on: db)
                     if let traceID = record.traceID { traces.append(traceID) }
                     if let sessionID = record.sessionID { sessions.append(sessionID) }
+                    // The trace or session a score leaves drops it from its summary.
+                    if let traceBefore, traceBefore != record.traceID { traces.append(traceBefore) }
+                    if let sessionBefore, sessionBefore != record.sessionID { sessions.append(sessionBefore) }
                 }
             }
         }
@@ -107,24 +118,53 @@ public enum IngestionStore {
     private static func folded<Fold: EntityFold>(
         _ key: EntityKey, new: [(event: StoredEvent, bytes: Int)], projectID: Int64,
         freshBodies: [String: JSONValue], on db: SQLiteConnection
-    ) throws -> Fold {
+    ) throws -> (Fold, Previous<Fold>) {
         let cacheKey = FoldCache.Key(projectID: projectID, kind: key.kind, id: key.id)
         let newEvents = Merge.ordered(new.map(\.event))
         let newBytes = new.reduce(0) { $0 + $1.bytes }
         if let entry = db.foldCache.take(cacheKey), var fold = entry.fold.as(Fold.self),
            let first = newEvents.first, fold.acceptsNext(first),
            try storedEventCount(for: key, projectID: projectID, on: db) == fold.eventCount + newEvents.count {
+            let previous = fold
             for event in newEvents { fold.apply(event) }
             db.foldCache.countHit()
             db.foldCache.put(cacheKey, FoldCache.Entry(fold: .init(fold), bytes: entry.bytes + newBytes))
-            return fold
+            return (fold, .fold(previous))
         }
         let (stored, bytes) = try storedEvents(for: key, projectID: projectID, fresh: freshBodies, on: db)
         var fold = Fold(id: key.id)
         for event in Merge.ordered(stored) { fold.apply(event) }
         db.foldCache.countRefold()
         db.foldCache.put(cacheKey, FoldCache.Entry(fold: .init(fold), bytes: bytes))
-        return fold
+        // Only this request's events are stored: the entity had no row before.
+        return (fold, stored.count == newEvents.count ? .none : .unknown)
+    }
+
+    /// What the entity's stored row was before this request, as far as `folded` knows it.
+    private enum Previous<Fold: EntityFold> {
+        /// There was no row.
+        case none
+        /// The row was this fold's record (the cached fold the new events were applied on).
+        case fold(Fold)
+        /// A re-fold: read the row when it matters.
+        case unknown
+
+        func value(_ field: (Fold) -> String?, read: () throws -> String?) rethrows -> String? {
+            switch self {
+            case .none: nil
+            case .fold(let fold): field(fold)
+            case .unknown: try read()
+            }
+        }
+    }
+
+    /// One text column of the stored observation or score `key` (nil when there is no row).
+    private static func storedText(_ column: String, of key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> String? {
+        let (table, idColumn) = key.kind == .score ? ("scores", "score_id") : ("observations", "observation_id")
+        var value: String?
+        try db.statement("SELECT \(column) FROM \(table) WHERE project_id = ? AND \(idColumn) = ?")
+            .query([.integer(projectID), .text(key.id)]) { row in value = row.text(0) }
+        return value
     }
 
     private static func storedEventCount(for key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> Int {
