@@ -150,14 +150,28 @@ struct TraceUpdateBytecodeTests {
         }
     }
 
+    @Test func tracesKeepOnlyTheIndexesAQueryNeeds() async throws {
+        try await TestDatabase.with { test async throws in
+            let indexes = try test.database.readBlocking { db in
+                var names: [String] = []
+                try db.statement("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traces' AND sql IS NOT NULL ORDER BY name")
+                    .query { names.append($0.text(0) ?? "") }
+                return names
+            }
+            // docs/DATA_MODEL.md, "Indexes": v12 dropped traces_by_conversation and traces_by_journey.
+            #expect(indexes == ["traces_by_session", "traces_by_time", "traces_by_user"])
+        }
+    }
+
     @Test func anUpdateThatChangesNoIndexedColumnTouchesNoIndexAndEachChangedOneItsOwn() async throws {
         try await TestDatabase.with { test async throws in
             #expect(try Self.indexDeletes(TraceColumns.update(changing: []), in: test) == 0)
-            // timestamp is in traces_by_time, traces_by_user, traces_by_session and traces_by_journey.
-            #expect(try Self.indexDeletes(TraceColumns.update(changing: [0]), in: test) == 4)
+            // timestamp is in traces_by_time, traces_by_user and traces_by_session.
+            #expect(try Self.indexDeletes(TraceColumns.update(changing: [0]), in: test) == 3)
             #expect(try Self.indexDeletes(TraceColumns.update(changing: [TraceColumns.userIndex]), in: test) == 1)
-            // Every indexed column: the five trace indexes, as the old upsert rewrote on every event.
-            #expect(try Self.indexDeletes(TraceColumns.update(changing: Array(TraceColumns.indexed.indices)), in: test) == 5)
+            // Every indexed column: the three trace indexes (the upsert before issue #18 rewrote
+            // five, two of which served no query and are gone since schema v12).
+            #expect(try Self.indexDeletes(TraceColumns.update(changing: Array(TraceColumns.indexed.indices)), in: test) == 3)
         }
     }
 }

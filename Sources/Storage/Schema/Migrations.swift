@@ -27,6 +27,8 @@ enum Migrations {
         Migration(version: 9, sql: schemaV9),
         Migration(version: 10, sql: schemaV10),
         Migration(version: 11, sql: schemaV11, backfill: AggregateStore.refreshEverySession(on:)),
+        // v12 adds no column, so v11's backfill (today's code) still finds every column it writes.
+        Migration(version: 12, sql: schemaV12),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -478,6 +480,15 @@ enum Migrations {
     ALTER TABLE observations ADD COLUMN internal_model_id TEXT;
     ALTER TABLE observations ADD COLUMN pricing_tier TEXT;
     UPDATE observations SET cost_source = 'given' WHERE cost_details IS NOT NULL;
+    """
+
+    /// Version 12: indexes that earn their place (issue #18). Two trace indexes served no query
+    /// (no read filters or sorts traces by conversation or journey; journeys are read from
+    /// `sessions`), yet every trace write that set those columns rewrote their entries. Every
+    /// remaining index and the query that needs it is listed in docs/DATA_MODEL.md ("Indexes").
+    static let schemaV12 = """
+    DROP INDEX traces_by_conversation;
+    DROP INDEX traces_by_journey;
     """
 
     static func countTriggers(_ table: String) -> String {

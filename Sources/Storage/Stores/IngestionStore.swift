@@ -207,8 +207,8 @@ public enum IngestionStore {
     ///
     /// An existing row is updated with only the indexed columns whose value changed (besides
     /// every other column): SQLite rewrites an index entry for every indexed column an UPDATE
-    /// sets, changed or not, and the five indexed columns (`TraceColumns.indexed`) rarely change
-    /// after a trace's first event. At most 2^5 statement texts, each prepared once.
+    /// sets, changed or not, and the three indexed columns (`TraceColumns.indexed`) rarely change
+    /// after a trace's first event. At most 2^3 statement texts, each prepared once.
     private static func upsert(
         _ trace: TraceRecord, projectID: Int64, now: Int64, on db: SQLiteConnection
     ) throws -> (inserted: Bool, previousSessionID: String?) {

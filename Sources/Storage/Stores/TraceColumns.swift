@@ -21,8 +21,8 @@ enum TraceColumns {
     }
 
     /// Positions in `names` of the columns an index holds: `traces_by_time` (timestamp),
-    /// `traces_by_user`, `traces_by_session`, `traces_by_conversation` and `traces_by_journey`.
-    static let indexed = ["timestamp", "user_id", "session_id", "conversation_id", "journey_name"].map { column in
+    /// `traces_by_user` (user_id, timestamp) and `traces_by_session` (session_id, timestamp).
+    static let indexed = ["timestamp", "user_id", "session_id"].map { column in
         names.firstIndex(of: column)!
     }
     /// Positions in `indexed` of the user and the session id.
@@ -31,7 +31,7 @@ enum TraceColumns {
 
     /// The row id and the indexed columns (in `indexed` order) of one trace.
     static let selectIndexed = """
-        SELECT id, timestamp, user_id, session_id, conversation_id, journey_name FROM traces
+        SELECT id, timestamp, user_id, session_id FROM traces
         WHERE project_id = ? AND trace_id = ?
         """
 
@@ -47,7 +47,7 @@ enum TraceColumns {
         return names.indices.filter { !skipped.contains($0) }
     }
 
-    /// `UPDATE traces SET … WHERE id = ?` for `updated(changing: changed)`, from the 2^5 texts
+    /// `UPDATE traces SET … WHERE id = ?` for `updated(changing: changed)`, from the 2^3 texts
     /// made once.
     static func update(changing changed: [Int]) -> String {
         updates[changed.reduce(0) { $0 | 1 << $1 }]
