@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import BENCH, REPO, Parley, active_sessions, log  # noqa: E402
+from run import REPO, Parley, generate_dataset, log  # noqa: E402
 
 AUTH = base64.b64encode(b"pk-lf-bench:sk-lf-bench").decode()
 
@@ -86,21 +86,7 @@ def dataset(binary: str, work: Path, sessions: int, observations: int) -> Path:
     cache.parent.mkdir(exist_ok=True)
     log(f"generating {cache} with schema v{version} (several minutes)…")
     db = work / "gen.sqlite"
-    parley = Parley(binary, work, db, extra=["--inactivity-timeout", str(10 * 365 * 86_400)])
-    try:
-        subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url(), "pk-lf-bench", "sk-lf-bench",
-                        str(sessions), str(observations)], check=True, stdout=sys.stderr)
-    finally:
-        parley.stop()
-    parley = Parley(binary, work, db)  # the default timeout ends the (30-day-old) sessions
-    try:
-        deadline = time.time() + 1800
-        while active_sessions(parley.url()) > 0:
-            if time.time() > deadline:
-                raise RuntimeError("the sweeper did not end the dataset's sessions within 30 minutes")
-            time.sleep(1)
-    finally:
-        parley.stop()
+    generate_dataset(binary, work, db, sessions, observations)
     shutil.copy(db, cache)
     return cache
 

@@ -404,25 +404,7 @@ class Harness:
             cache.parent.mkdir(exist_ok=True)
             log(f"generating {cache} once (several minutes)…")
             db = self.work / "gen.sqlite"
-            # The dataset's turns are 30 days old: with the default timeout the sweeper would time
-            # sessions out while their later turns are still arriving. Generate with a timeout
-            # longer than that, then let a server with the default timeout end them all, so the
-            # measured reads run on a settled database, as a long-running server has.
-            parley = Parley(self.args.parley, self.work, db, extra=["--inactivity-timeout", str(10 * 365 * 86_400)])
-            try:
-                subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url(), "pk-lf-bench", "sk-lf-bench",
-                                str(sessions), str(observations)], check=True, stdout=sys.stderr)
-            finally:
-                parley.stop()
-            parley = Parley(self.args.parley, self.work, db)
-            try:
-                deadline = time.time() + 1800
-                while active_sessions(parley.url()) > 0:
-                    if time.time() > deadline:
-                        raise RuntimeError("the sweeper did not time out the dataset's sessions within 30 minutes")
-                    time.sleep(1)
-            finally:
-                parley.stop()
+            generate_dataset(self.args.parley, self.work, db, sessions, observations)
             shutil.copy(db, cache)
         copy = self.work / f"reads-{time.time_ns()}.sqlite"
         shutil.copy(cache, copy)
@@ -839,6 +821,30 @@ def git_revision() -> str:
 # Taken when the run starts: the binary measured is the one built from this revision, even if
 # commits land while the run goes on.
 REVISION = git_revision()
+
+
+def generate_dataset(binary: str, work: Path, db: Path, sessions: int, observations: int) -> None:
+    """Fills `db` with gen_dataset.py's sessions through `binary`, every session ended.
+
+    The dataset's turns are 30 days old: with the default timeout the sweeper would time
+    sessions out while their later turns are still arriving. So it is generated with a timeout
+    longer than that, then a server with the default timeout ends them all, and reads run on a
+    settled database, as a long-running server has."""
+    parley = Parley(binary, work, db, extra=["--inactivity-timeout", str(10 * 365 * 86_400)])
+    try:
+        subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url(), "pk-lf-bench", "sk-lf-bench",
+                        str(sessions), str(observations)], check=True, stdout=sys.stderr)
+    finally:
+        parley.stop()
+    parley = Parley(binary, work, db)
+    try:
+        deadline = time.time() + 1800
+        while active_sessions(parley.url()) > 0:
+            if time.time() > deadline:
+                raise RuntimeError("the sweeper did not time out the dataset's sessions within 30 minutes")
+            time.sleep(1)
+    finally:
+        parley.stop()
 
 
 def active_sessions(base: str) -> int:
