@@ -830,7 +830,7 @@ def generate_dataset(binary: str, work: Path, db: Path, sessions: int, observati
     sessions out while their later turns are still arriving. So it is generated with a timeout
     longer than that, then a server with the default timeout ends them all, and reads run on a
     settled database, as a long-running server has."""
-    parley = Parley(binary, work, db, extra=["--inactivity-timeout", str(10 * 365 * 86_400)])
+    parley = Parley(binary, work, db, extra=["--inactivity-timeout", str(365 * 86_400)])
     try:
         subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url(), "pk-lf-bench", "sk-lf-bench",
                         str(sessions), str(observations)], check=True, stdout=sys.stderr)
