@@ -94,14 +94,9 @@ struct ModelPriceAPITests {
             // Accepted (it is in the subset), and matched in linear time against a long name.
             _ = try await api.json(post: "/api/public/models", #"{"modelName":"evil","matchPattern":"^(a+)+$","inputPrice":1}"#, status: 200)
             let name = String(repeating: "a", count: 900) + "!"
-            let clock = ContinuousClock()
-            let elapsed = try await clock.measure {
-                _ = try await api.json(post: "/api/public/ingestion", Self.generation("g", model: name, usage: #"{"input":1}"#), status: 207)
-            }
-            // A backtracking engine would take longer than the universe's age here; the bound is
-            // loose because the suite runs in parallel on a loaded machine (the step budget itself
-            // is tested in ModelTests).
-            #expect(elapsed < .seconds(30))
+            // A backtracking engine would take longer than the universe's age here; the request
+            // is answered (its steps are counted in ModelTests, SafePatternTests, not timed here).
+            _ = try await api.json(post: "/api/public/ingestion", Self.generation("g", model: name, usage: #"{"input":1}"#), status: 207)
             #expect(try await api.json("/api/public/observations/g")["calculatedTotalCost"]?.doubleValue == 0)
         }
     }

@@ -37,14 +37,20 @@ struct SafePatternTests {
     }
 
     @Test func catastrophicBacktrackingPatternsRunInLinearTime() throws {
-        // Each of these takes a backtracking engine exponential time on the text below.
-        let text = String(repeating: "a", count: 5_000) + "!"
-        let clock = ContinuousClock()
+        // Each of these takes a backtracking engine exponential time on the texts below. Counted
+        // in the matcher's steps, not in time: doubling the text at most doubles the steps (plus
+        // a little), where a backtracking engine's would square or worse.
+        func steps(_ pattern: SafePattern, _ length: Int) -> Int {
+            var budget = Int.max
+            _ = pattern.matches(Array(repeating: 97, count: length) + [33], budget: &budget)
+            return Int.max - budget
+        }
         for pattern in ["(a+)+$", "(a|aa)+$", "(a*)*b", "^(([a-z])+.)+[A-Z]([a-z])+$", "(.*a){20}$"] {
             let compiled = try SafePattern(pattern)
-            let elapsed = clock.measure { _ = compiled.matches(text) }
-            #expect(elapsed < .seconds(2), "\(pattern) took \(elapsed)")
+            let (short, long) = (steps(compiled, 2_500), steps(compiled, 5_000))
+            #expect(short > 0 && long <= 2 * short + 1_000, "\(pattern): \(short) steps for 2,500, \(long) for 5,000")
         }
+        let text = String(repeating: "a", count: 5_000) + "!"
         #expect(try SafePattern("(a+)+$").matches(text) == false)
         #expect(try SafePattern("(a+)+!$").matches(text) == true)
     }
@@ -80,11 +86,19 @@ struct SafePatternBudgetTests {
                                        id: "m\(index)", createdAtMillis: 0)
         }
         let table = PriceTable(custom: models, builtIn: BuiltInPrices.definitions)
-        let clock = ContinuousClock()
-        var candidates: [ModelDefinition] = [ModelDefinition]()
-        let elapsed = clock.measure { candidates = table.candidates(for: String(repeating: "a", count: ValueBounds.pricedModelNameLength)) }
-        #expect(candidates.isEmpty)
-        #expect(elapsed < .seconds(2), "\(elapsed)")
+        let name = String(repeating: "a", count: ValueBounds.pricedModelNameLength)
+        #expect(table.candidates(for: name).isEmpty)
+        // What stopped the search is the per-name step budget, a constant: shared as the table
+        // shares it, it runs out before the project's models are all tried, so the work is
+        // bounded by the budget, not by the models' count or cost.
+        var budget = ValueBounds.patternStepsPerName
+        var tried = 0
+        let scalars = Array(name.unicodeScalars).map(\.value)
+        for model in models {
+            guard model.pattern.matches(scalars, budget: &budget) != nil else { break }
+            tried += 1
+        }
+        #expect(tried < models.count, "all \(tried) models fit in \(ValueBounds.patternStepsPerName) steps")
     }
 
     @Test func aThousandOrdinaryProjectModelsFitTheBudget() throws {

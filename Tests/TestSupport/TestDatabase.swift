@@ -39,13 +39,25 @@ public final class TestDatabase: Sendable {
 
     /// Runs `body` with a fresh database and closes it afterwards, also when `body` throws, so
     /// no writer thread outlives its test.
+    ///
+    /// Opening (the migrations) and closing (settling, joining six threads) block, so both run
+    /// on a thread of their own (`onOwnThread`): on the cooperative pool, hundreds of tests
+    /// opening databases at once would hold its threads while the servers of other tests wait
+    /// for them.
     public static func with<Result>(
         configuration: Database.Configuration = TestDatabase.testing,
         _ body: (TestDatabase) async throws -> Result
     ) async throws -> Result {
-        let test = try TestDatabase(configuration: configuration)
-        defer { test.database.close() }
-        return try await body(test)
+        let test = try await onOwnThread { try TestDatabase(configuration: configuration) }
+        let result: Result
+        do {
+            result = try await body(test)
+        } catch {
+            _ = try? await onOwnThread { test.database.close() }
+            throw error
+        }
+        _ = try? await onOwnThread { test.database.close() }
+        return result
     }
 
     /// Creates a project with a fixed public id and returns its row id.

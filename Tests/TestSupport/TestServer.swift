@@ -127,17 +127,18 @@ public func withApplicationServer<Result>(
     configuration: ServerConfiguration = .testing, publicKey: String? = nil, secretKey: String? = nil,
     _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
-    let directory = try TempDirectory(prefix: "parley-db")
-    let database = try Database(path: directory.file("parley.sqlite"), configuration: TestDatabase.testing)
-    defer { database.close() }
-    if let publicKey, let secretKey {
-        _ = try await KeyService.create(projectName: "test", publicKey: publicKey, secretKey: secretKey, database: database)
+    // Opened and closed off the cooperative pool, as `TestDatabase.with` does.
+    try await TestDatabase.with { test async throws in
+        let database = test.database
+        if let publicKey, let secretKey {
+            _ = try await KeyService.create(projectName: "test", publicKey: publicKey, secretKey: secretKey, database: database)
+        }
+        let stats = TransportStats()
+        let application = Routes.application(
+            database: database, transportStats: stats, logger: .test, maxRequestWait: .seconds(600))
+        return try await withTestServer(
+            configuration: configuration, responder: application, observer: application, stats: stats, body)
     }
-    let stats = TransportStats()
-    let application = Routes.application(
-        database: database, transportStats: stats, logger: .test, maxRequestWait: .seconds(600))
-    return try await withTestServer(
-        configuration: configuration, responder: application, observer: application, stats: stats, body)
 }
 
 /// Runs blocking client code on a thread of its own and awaits the result.
