@@ -29,6 +29,7 @@ final class EventLoop: @unchecked Sendable {
     private let wakeFD: Int32
     private let queue = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
+    private let wakes = Atomic<Int>(0)
     private var slots: [Slot?] = []
     private var nextGeneration: UInt32 = 1
     private var thread: Thread?
@@ -99,12 +100,23 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Runs `task` on the loop thread, soon. Safe from any thread.
+    ///
+    /// Only the task that finds the queue empty writes the eventfd: the loop takes the whole
+    /// queue at once (`runQueuedTasks`), so a task queued behind another runs with it, and a
+    /// burst of completions (a group commit resuming many requests) costs one wake-up.
     func execute(_ task: @escaping @Sendable () -> Void) {
-        queue.withLock { $0.append(task) }
-        wake()
+        let first = queue.withLock { queue -> Bool in
+            queue.append(task)
+            return queue.count == 1
+        }
+        if first { wake() }
     }
 
+    /// eventfd writes so far (`execute` and stop), for tests.
+    var wakeCount: Int { wakes.load(ordering: .relaxed) }
+
     private func wake() {
+        wakes.add(1, ordering: .relaxed)
         var one: UInt64 = 1
         _ = Glibc.write(wakeFD, &one, 8)
     }
