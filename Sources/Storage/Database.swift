@@ -28,6 +28,10 @@ public final class Database: Sendable {
         public var settleDelay: Duration = .milliseconds(500)
         /// Sessions settled per writer job.
         public var settleBatch = 64
+        /// Dirty sessions a read settles at most before it answers, besides the ones it names
+        /// (`settleForRead`): past this backlog a list or analytics read answers from the figures
+        /// last settled while the settler catches up, instead of waiting for all of them.
+        public var readSettleLimit = 1_000
 
         public init() {}
     }
@@ -43,6 +47,7 @@ public final class Database: Sendable {
     private let dirty: DirtySessions
     private let settler: SessionSettler
     private let folds: FoldCounters
+    private let readSettleLimit: Int
 
     /// Opens or creates the database at `path` and brings its schema up to date.
     public init(path: String, configuration: Configuration = Configuration()) throws {
@@ -54,6 +59,7 @@ public final class Database: Sendable {
         try connection.execute("PRAGMA foreign_keys=ON")
         try Migrations.apply(to: connection)
         folds = connection.foldCache.counters
+        readSettleLimit = max(0, configuration.readSettleLimit)
         let dirty = DirtySessions(try AggregateStore.dirtySessions(on: connection))
         self.dirty = dirty
         // Checkpoints leave the writer's commit path for a thread of their own (Checkpointer).
@@ -116,8 +122,24 @@ public final class Database: Sendable {
     /// acknowledged before this call is then reflected in every session figure. Only the
     /// sessions dirty now are settled (later writes are not waited for), in writer jobs of at
     /// most 500; a project with none costs one lookup.
-    public func settle(projectID: Int64) async throws {
-        let sessions = Array(dirty.sessions(of: projectID))
+    ///
+    /// `sessions` (those of them that are dirty) are settled first, whatever `limit` says; then at
+    /// most `limit` others, so that a read after a large backlog (a restart whose sweeper ends
+    /// thousands of sessions at once, an ingestion burst the settler trails) waits for a bounded
+    /// amount of work, not for all of it. Returns how many of the project's sessions stay dirty.
+    /// `settle` as every read does it first: at most `Configuration.readSettleLimit` of the
+    /// project's dirty sessions. Returns how many stay dirty.
+    @discardableResult
+    public func settleForRead(projectID: Int64) async throws -> Int {
+        try await settle(projectID: projectID, limit: readSettleLimit)
+    }
+
+    @discardableResult
+    public func settle(projectID: Int64, sessions wanted: [String] = [], limit: Int = .max) async throws -> Int {
+        let dirtyNow = dirty.sessions(of: projectID)
+        let first = wanted.filter { dirtyNow.contains($0) }
+        let others = dirtyNow.subtracting(first).prefix(max(0, limit))
+        let sessions = first + Array(others)
         for start in stride(from: 0, to: sessions.count, by: 500) {
             let chunk = Array(sessions[start..<min(start + 500, sessions.count)])
             let settled = try await writer.write(admitted: false) { db in
@@ -125,6 +147,7 @@ public final class Database: Sendable {
             }
             settler.record(settled)
         }
+        return dirty.sessions(of: projectID).count
     }
 
     /// Settles every dirty session now, blocking the calling thread (for the CLI and test

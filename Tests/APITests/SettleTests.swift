@@ -64,6 +64,34 @@ struct SettleTests {
         }
     }
 
+    /// After a backlog larger than `readSettleLimit` (a restart whose sweeper ended thousands of
+    /// sessions at once), a list read settles that many and answers; a read of one session
+    /// always settles that session first.
+    @Test func aReadSettlesABoundedBacklogAndAlwaysTheSessionItNames() async throws {
+        var configuration = Self.readsOnly
+        configuration.readSettleLimit = 2
+        try await APIHarness.with(configuration: configuration) { api in
+            for index in 1...6 {
+                try await api.ingest(Build.turn("t\(index)", session: "s\(index)", number: 1, at: Int64(index) * 1000))
+            }
+            #expect(api.database.dirtySessionCount == 6)
+            _ = try await api.json("/api/public/sessions?limit=50")
+            #expect(api.database.dirtySessionCount == 4)
+            let stillDirty = try api.database.readBlocking { db -> String? in
+                try db.scalarText("SELECT session_id FROM dirty_sessions ORDER BY session_id LIMIT 1")
+            }
+            let named = try #require(stillDirty)
+            let session = try await api.session(named)
+            #expect(session["turnCount"]?.intValue == 1, "\(session)")
+            // Two others for the read's bound, then the one it names.
+            #expect(api.database.dirtySessionCount == 1)
+            let marked = try api.database.readBlocking { db in
+                try db.scalarText("SELECT count(*) FROM dirty_sessions WHERE session_id = '\(named)'")
+            }
+            #expect(marked == "0")
+        }
+    }
+
     @Test func theSettlerSettlesWithoutAnyRead() async throws {
         var configuration = TestDatabase.testing
         configuration.settleDelay = .milliseconds(10)

@@ -136,12 +136,18 @@ func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPu
     return auth
 }
 
-/// Settles the project's dirty sessions, with storage failures mapped as for writes, except a
-/// full disk: settling writes, and reads must keep answering while the disk is full
-/// (docs/RELIABILITY.md), so they then answer from the figures last settled.
-func settle(_ database: Database, projectID: Int64) async throws {
+/// Settles for a read: with no `sessions`, a bounded number of the project's dirty sessions
+/// (`Database.settleForRead`, as every read does in `authenticate`); with `sessions`, just those
+/// (a read of one session, which must see it settled whatever the backlog). Storage failures are
+/// mapped as for writes, except a full disk: settling writes, and reads must keep answering
+/// while the disk is full (docs/RELIABILITY.md), so they then answer from the figures last settled.
+func settle(_ database: Database, projectID: Int64, sessions: [String] = []) async throws {
     do {
-        try await database.settle(projectID: projectID)
+        if sessions.isEmpty {
+            try await database.settleForRead(projectID: projectID)
+        } else {
+            try await database.settle(projectID: projectID, sessions: sessions, limit: 0)
+        }
     } catch let error as SQLiteError where error.isDiskFull {
         StorageFailure.diskFullWarning.warn(detail: error.description)
     } catch {

@@ -57,6 +57,7 @@ extension SessionHandlers {
             let paging = try Paging(request.query)
             let sessionID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
+            try await settle(database, projectID: projectID, sessions: [sessionID])  // as `get` does
             let publicID = auth.project.publicID
             let found = try await database.read { db -> (ReadStore.Page<TraceRow>, [String: [String]], [String: [ScoreRow]])? in
                 guard try ReadStore.session(sessionID, projectID: projectID, on: db) != nil else { return nil }

@@ -62,7 +62,7 @@ enum SessionHandlers {
                 try SessionStore.end(sessionID, reason: reason, endTime: endTime, projectID: projectID, now: now, on: db)
             }
             guard found else { throw APIError.notFound("Session not found within authorized project") }
-            try await settle(database, projectID: projectID)  // drop-off is judged at the end
+            try await settle(database, projectID: projectID, sessions: [sessionID])  // drop-off is judged at the end
             let row = try await database.read { try ReadStore.session(sessionID, projectID: projectID, on: $0) }
             guard let row else { throw APIError.notFound("Session not found within authorized project") }
             return jsonResponse(.object(ReadJSON.session(row, projectID: auth.project.publicID)))
@@ -102,6 +102,8 @@ enum SessionHandlers {
     static func get(database: Database, authenticator: Authenticator, cache: DrillDownCache) -> RouteHandler {
         .async { request in
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
+            // Past a large backlog `authenticate` settled only some sessions: this one always.
+            try await settle(database, projectID: auth.project.rowID, sessions: [request.parameters["id"] ?? ""])
             if request.query["fields"] == "summary" {
                 return try await summary(request, auth: auth, database: database, cache: cache)
             }
