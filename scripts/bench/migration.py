@@ -49,9 +49,10 @@ READS = [
     "/api/public/users?limit=50",
     "/api/public/analytics/sessions",
     "/api/public/analytics/dropoff?groupBy=lastIntent",
-    "/api/public/analytics/dropoff?groupBy=journeyStage",
+    "/api/public/analytics/dropoff?groupBy=lastTurn",
+    "/api/public/analytics/journeys/checkout",
     "/api/public/analytics/journeys",
-    "/api/public/quality",
+    "/api/public/quality?fromTimestamp=2020-01-01T00:00:00Z&toTimestamp=2030-01-01T00:00:00Z",
 ]
 VOLATILE = {"age", "ageSeconds", "generatedAt", "computedAt", "asOf"}
 
