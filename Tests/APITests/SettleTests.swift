@@ -83,8 +83,9 @@ struct SettleTests {
             let named = try #require(stillDirty)
             let session = try await api.session(named)
             #expect(session["turnCount"]?.intValue == 1, "\(session)")
-            // Two others for the read's bound, then the one it names.
-            #expect(api.database.dirtySessionCount == 1)
+            // Two for the read's bound (any two of the four: the named one may be among them),
+            // then the one it names if it was not: one or two stay marked, never all settled.
+            #expect((1...2).contains(api.database.dirtySessionCount), "\(api.database.dirtySessionCount)")
             let marked = try api.database.readBlocking { db in
                 try db.scalarText("SELECT count(*) FROM dirty_sessions WHERE session_id = '\(named)'")
             }
