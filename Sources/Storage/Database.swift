@@ -138,8 +138,9 @@ public final class Database: Sendable {
     public func settle(projectID: Int64, sessions wanted: [String] = [], limit: Int = .max) async throws -> Int {
         let dirtyNow = dirty.sessions(of: projectID)
         let first = wanted.filter { dirtyNow.contains($0) }
-        let others = dirtyNow.subtracting(first).prefix(max(0, limit))
-        let sessions = first + Array(others)
+        // Taken lazily: after a backlog the set holds 100,000 sessions, and a read wants `limit`.
+        let others = dirtyNow.lazy.filter { !first.contains($0) }.prefix(max(0, limit))
+        let sessions = first + others
         for start in stride(from: 0, to: sessions.count, by: 500) {
             let chunk = Array(sessions[start..<min(start + 500, sessions.count)])
             let settled = try await writer.write(admitted: false) { db in
@@ -147,7 +148,7 @@ public final class Database: Sendable {
             }
             settler.record(settled)
         }
-        return dirty.sessions(of: projectID).count
+        return dirty.count(of: projectID)
     }
 
     /// Settles every dirty session now, blocking the calling thread (for the CLI and test

@@ -74,8 +74,6 @@ final class FoldCache {
         older = [:]
         newerBytes = 0
     }
-
-    var count: Int { newer.count + older.count }
 }
 
 /// `FoldCache`'s counters.

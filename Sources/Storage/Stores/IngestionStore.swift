@@ -76,7 +76,7 @@ public enum IngestionStore {
                     try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
                 // An earlier event arriving late can move the observation to another trace (the
                 // first traceId wins): the trace it leaves is refreshed too.
-                let before = try previous.value(\.traceID) { try storedText("trace_id", of: key, projectID: projectID, on: db) }
+                let before = try previous.values([\.traceID]) { try storedTexts(["trace_id"], of: key, projectID: projectID, on: db) }[0]
                 // Cost inference, in one place: a pure function of the folded row and the prices.
                 let record = CostInference.apply(fold.record, prices: try ModelStore.resolver(projectID: projectID, on: db))
                 try upsert(record, projectID: projectID, now: now, on: db)
@@ -85,8 +85,10 @@ public enum IngestionStore {
             case .score:
                 let (fold, previous): (ScoreFold, Previous<ScoreFold>) =
                     try folded(key, new: new, projectID: projectID, freshBodies: freshBodies, on: db)
-                let traceBefore = try previous.value(\.traceID) { try storedText("trace_id", of: key, projectID: projectID, on: db) }
-                let sessionBefore = try previous.value(\.sessionID) { try storedText("session_id", of: key, projectID: projectID, on: db) }
+                let before = try previous.values([\.traceID, \.sessionID]) {
+                    try storedTexts(["trace_id", "session_id"], of: key, projectID: projectID, on: db)
+                }
+                let (traceBefore, sessionBefore) = (before[0], before[1])
                 if let record = fold.record {
                     try upsert(record, projectID: projectID, now: now, on: db)
                     if let traceID = record.traceID { traces.append(traceID) }
@@ -149,22 +151,26 @@ public enum IngestionStore {
         /// A re-fold: read the row when it matters.
         case unknown
 
-        func value(_ field: (Fold) -> String?, read: () throws -> String?) rethrows -> String? {
+        /// `fields` of the row before: none, the cached fold's, or what `read` reads.
+        func values(_ fields: [(Fold) -> String?], read: () throws -> [String?]) rethrows -> [String?] {
             switch self {
-            case .none: nil
-            case .fold(let fold): field(fold)
+            case .none: fields.map { _ in nil }
+            case .fold(let fold): fields.map { $0(fold) }
             case .unknown: try read()
             }
         }
     }
 
-    /// One text column of the stored observation or score `key` (nil when there is no row).
-    private static func storedText(_ column: String, of key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> String? {
+    /// Text `columns` of the stored observation or score `key`, in one query (nils when there
+    /// is no row).
+    private static func storedTexts(_ columns: [String], of key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> [String?] {
         let (table, idColumn) = key.kind == .score ? ("scores", "score_id") : ("observations", "observation_id")
-        var value: String?
-        try db.statement("SELECT \(column) FROM \(table) WHERE project_id = ? AND \(idColumn) = ?")
-            .query([.integer(projectID), .text(key.id)]) { row in value = row.text(0) }
-        return value
+        var values = [String?](repeating: nil, count: columns.count)
+        try db.statement("SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE project_id = ? AND \(idColumn) = ?")
+            .query([.integer(projectID), .text(key.id)]) { row in
+                values = columns.indices.map { row.text(Int32($0)) }
+            }
+        return values
     }
 
     private static func storedEventCount(for key: EntityKey, projectID: Int64, on db: SQLiteConnection) throws -> Int {

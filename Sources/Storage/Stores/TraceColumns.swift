@@ -41,22 +41,25 @@ enum TraceColumns {
         """
 
     /// Positions in `names` an update sets when the indexed columns at `changed` (positions in
-    /// `indexed`) changed: every column no index holds, and those.
+    /// `indexed`) changed: every column no index holds, and those. Made once per combination.
     static func updated(changing changed: [Int]) -> [Int] {
-        let skipped = Set(indexed.indices.filter { !changed.contains($0) }.map { indexed[$0] })
-        return names.indices.filter { !skipped.contains($0) }
+        updates[mask(changed)].columns
     }
 
     /// `UPDATE traces SET … WHERE id = ?` for `updated(changing: changed)`, from the 2^3 texts
     /// made once.
     static func update(changing changed: [Int]) -> String {
-        updates[changed.reduce(0) { $0 | 1 << $1 }]
+        updates[mask(changed)].sql
     }
 
-    private static let updates: [String] = (0..<(1 << indexed.count)).map { mask in
-        let changed = indexed.indices.filter { mask & (1 << $0) != 0 }
-        return "UPDATE traces SET " + updated(changing: changed).map { "\(names[$0]) = ?" }.joined(separator: ", ")
-            + " WHERE id = ?"
+    private static func mask(_ changed: [Int]) -> Int {
+        changed.reduce(0) { $0 | 1 << $1 }
+    }
+
+    private static let updates: [(columns: [Int], sql: String)] = (0..<(1 << indexed.count)).map { mask in
+        let skipped = Set(indexed.indices.filter { mask & (1 << $0) == 0 }.map { indexed[$0] })
+        let columns = names.indices.filter { !skipped.contains($0) }
+        return (columns, "UPDATE traces SET " + columns.map { "\(names[$0]) = ?" }.joined(separator: ", ") + " WHERE id = ?")
     }
 }
 

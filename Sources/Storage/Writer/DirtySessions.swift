@@ -26,6 +26,11 @@ final class DirtySessions: Sendable {
         state.withLock { $0.dirty[projectID] ?? [] }
     }
 
+    /// How many sessions of `projectID` are dirty now.
+    func count(of projectID: Int64) -> Int {
+        state.withLock { $0.dirty[projectID]?.count ?? 0 }
+    }
+
     var isEmpty: Bool { state.withLock { $0.dirty.isEmpty } }
 
     /// How many sessions are dirty, in all projects.
