@@ -46,6 +46,19 @@ struct SessionTrackingTests {
         #expect(t.journeyName == "checkout" && t.journeyConverted == true)
     }
 
+    @Test func aNestedPathThatStopsPartwayOrEndsInNullIsNotSent() throws {
+        let t = try Self.tracking("""
+            {"turn": 5, "journey": {"stage": null, "name": {"x": 1}}, "user": {"tier": "pro", "org_id": {"id": "o"}},
+             "context": {"tokens": 9}, "conversation": {"context": {"tokens": 3}}}
+            """)
+        // "turn" is a number, so turn.role finds no object to look into; the bare key is the legacy turn number.
+        #expect(t.turnNumber == 5 && t.turnRole == nil)
+        #expect(t.journeyStage == nil && t.journeyName == nil)
+        #expect(t.userTier == "pro" && t.userOrgID == nil)
+        // conversation.context_tokens is a key of "conversation", not a path through "context".
+        #expect(t.contextTokens == 9)
+    }
+
     @Test func numbersSentAsTextAndListsOfToolCallsAreAccepted() throws {
         let t = try Self.tracking("""
             {"conversation.turn_number": "7", "context.tokens": " 1200 ", "turn.tool_calls": ["search", "lookup"],

@@ -94,33 +94,43 @@ def growing(index: int) -> dict:
 WORKLOADS = {"single": single, "batch100": batch100, "turn": turn, "growing": growing}
 
 
-def instructions(binary: str, workload: str | None, requests: int, work: Path) -> int:
-    """Total instructions of one server run with `requests` requests of `workload`."""
-    out = work / f"callgrind-{time.time_ns()}.out"
+def serve(binary: str, work: Path, wrapper: list[str] | None = None) -> tuple[subprocess.Popen, int]:
+    """`parley serve --threads 1` on a fresh database in `work` (under `wrapper`, e.g. valgrind),
+    with the bench key; returns the process and its port once it listens."""
     log = work / f"parley-{time.time_ns()}.log"
     env = dict(os.environ, PARLEY_INIT_PUBLIC_KEY="pk-lf-bench", PARLEY_INIT_SECRET_KEY="sk-lf-bench")
     with open(log, "w") as stderr:
         process = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "serve", "--port", "0",
-             "--log-level", "warning", "--threads", "1", "--db", str(work / f"db-{time.time_ns()}.sqlite")],
+            (wrapper or []) + [binary, "serve", "--port", "0", "--log-level", "warning", "--threads", "1",
+                               "--db", str(work / f"db-{time.time_ns()}.sqlite")],
             stderr=stderr, stdout=subprocess.DEVNULL, env=env)
     deadline = time.time() + 300
-    port = None
-    while time.time() < deadline and port is None:
+    while time.time() < deadline:
         if match := re.search(r"listening on http://[^:]+:(\d+)", log.read_text()):
-            port = int(match.group(1))
-        elif process.poll() is not None:
+            return process, int(match.group(1))
+        if process.poll() is not None:
             raise RuntimeError(log.read_text())
         time.sleep(0.2)
-    if port is None:
-        raise RuntimeError("parley did not start under valgrind")
+    process.kill()
+    raise RuntimeError("parley did not start")
+
+
+def post(connection: http.client.HTTPConnection, workload: str, index: int) -> None:
+    """Request `index` of `workload`; raises unless it was acknowledged (207)."""
+    connection.request("POST", "/api/public/ingestion", body=json.dumps(WORKLOADS[workload](index)), headers=HEADERS)
+    answer = connection.getresponse()
+    answer.read()
+    if answer.status != 207:
+        raise RuntimeError(f"{workload} {index}: {answer.status}")
+
+
+def instructions(binary: str, workload: str | None, requests: int, work: Path) -> int:
+    """Total instructions of one server run with `requests` requests of `workload`."""
+    out = work / f"callgrind-{time.time_ns()}.out"
+    process, port = serve(binary, work, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     for index in range(requests if workload else 0):
-        connection.request("POST", "/api/public/ingestion", body=json.dumps(WORKLOADS[workload](index)), headers=HEADERS)
-        answer = connection.getresponse()
-        answer.read()
-        if answer.status != 207:
-            raise RuntimeError(f"{workload} {index}: {answer.status}")
+        post(connection, workload, index)
     connection.close()
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=600)

@@ -113,15 +113,22 @@ public struct SessionTracking: Sendable, Equatable {
         init(_ root: JSONValue) { self.root = root }
 
         /// `key` flat (`{"turn.number": 3}`) or as a path of nested objects
-        /// (`{"turn": {"number": 3}}`). Split on UTF-8 dots: splitting the String by Character
-        /// walked grapheme breaks and was a third of single-event ingestion in the profile
-        /// (docs/BENCHMARKS.md).
+        /// (`{"turn": {"number": 3}}`). The path is walked on UTF-8 dots and gives up at the first
+        /// missing part, without building the parts first: these lookups run about 40 times per
+        /// trace write, and splitting every key into an array was a tenth of single-event
+        /// ingestion (docs/BENCHMARKS.md; splitting by Character, before that, a third).
         func value(_ key: String) -> JSONValue? {
             if let flat = root[key], !flat.isNull { return flat }
+            var rest = key.utf8[...]
+            // Without a dot the nested form is the flat one, already looked up.
+            guard rest.contains(UInt8(ascii: ".")) else { return nil }
             var current = root
-            for part in key.utf8.split(separator: UInt8(ascii: ".")) {
-                guard let next = current[String(decoding: part, as: UTF8.self)] else { return nil }
+            while true {
+                let dot = rest.firstIndex(of: UInt8(ascii: ".")) ?? rest.endIndex
+                guard let next = current[String(Substring(rest[..<dot]))] else { return nil }
                 current = next
+                guard dot < rest.endIndex else { break }
+                rest = rest[rest.index(after: dot)...]
             }
             return current.isNull ? nil : current
         }

@@ -63,12 +63,13 @@ public enum IngestionStore {
                 let record = fold.record
                 let written = try upsert(record, projectID: projectID, now: now, on: db)
                 if let previous = written.previousSessionID { sessions.append(previous) }
-                if written.inserted {
-                    // Observations may have arrived before their trace: its aggregate starts now.
+                if written.inserted, try hasObservations(key.id, projectID: projectID, on: db) {
+                    // Observations arrived before their trace: its aggregate starts now. Without
+                    // any, the inserted row's defaults are already the aggregate of none.
                     traces.append(key.id)
                 } else if let sessionID = record.sessionID {
-                    // An existing trace's aggregate is over its observations, which only their own
-                    // events change (and refresh); its session still sees the trace's new values.
+                    // A trace's aggregate is over its observations, which only their own events
+                    // change (and refresh); its session still sees the trace's new values.
                     sessions.append(sessionID)
                 }
             case .observation:
@@ -104,6 +105,14 @@ public enum IngestionStore {
         sessions += try AggregateStore.refreshTraces(traces, projectID: projectID, on: db)
         AggregateStore.markStale(sessions, projectID: projectID, on: db)
         return outcomes
+    }
+
+    /// Whether any observation names `traceID` (one probe of `observations_by_trace`).
+    private static func hasObservations(_ traceID: String, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
+        var found = false
+        try db.statement("SELECT 1 FROM observations WHERE project_id = ? AND trace_id = ? LIMIT 1")
+            .query([.integer(projectID), .text(traceID)]) { _ in found = true }
+        return found
     }
 
     private struct EntityKey: Hashable {

@@ -16,7 +16,8 @@ final class ConnectionThread: Sendable {
     private let wakeSignal: DispatchSemaphore
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Takes the connection; nothing runs until `start`. `wake` may be shared by several threads
+    /// Takes the connection; nothing runs until `start`. `name` is also the kernel's name of the
+    /// thread when it fits in 15 bytes (Linux refuses longer ones). `wake` may be shared by several threads
     /// (readers serving one queue: each signal wakes one of them); by default the thread has its own.
     init(name: String, connection: sending SQLiteConnection, wake: DispatchSemaphore = DispatchSemaphore(value: 0)) {
         self.name = name
@@ -26,9 +27,12 @@ final class ConnectionThread: Sendable {
 
     /// Starts the thread (once), which runs `turn` after each wake-up until it returns false.
     func start(_ turn: @escaping @Sendable (SQLiteConnection) -> Bool) {
-        let (box, wake, finished) = (box, wakeSignal, finished)
+        let (box, wake, finished, name) = (box, wakeSignal, finished, name)
         let thread = Thread {
             let connection = box.connection
+            // Set from the thread itself, Foundation also gives the kernel the name (top -H, perf,
+            // /proc/…/comm: 15 bytes); set before `start`, only Foundation knows it.
+            Thread.current.name = name
             while true {
                 wake.wait()
                 guard turn(connection) else { break }

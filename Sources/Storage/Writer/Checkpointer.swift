@@ -41,7 +41,7 @@ final class Checkpointer: Sendable {
     /// used only on the checkpointer's thread from now on.
     init(connection: sending SQLiteConnection, configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        thread = ConnectionThread(name: "parley-checkpoint", connection: connection)
+        thread = ConnectionThread(name: "parley-ckpt", connection: connection)
         thread.start { [self] connection in turn(connection) }
     }
 

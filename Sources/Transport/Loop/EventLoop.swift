@@ -89,6 +89,9 @@ final class EventLoop: @unchecked Sendable {
     /// Starts the loop thread.
     func start(name: String) {
         let thread = Thread { [self] in
+            // Set from the thread itself, Foundation also gives the kernel the name (top -H, perf,
+            // /proc/…/comm: 15 bytes); set before `start`, only Foundation knows it.
+            Thread.current.name = name
             pthread_setspecific(Self.currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
             run()
             threadFinished.signal()
