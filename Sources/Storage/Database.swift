@@ -84,6 +84,7 @@ public final class Database: Sendable {
         writer = DatabaseWriter(
             connection: connection, configuration: configuration.writer,
             beforeCommit: { db in
+                try AggregateStore.flushStaleTraces(on: db)
                 commits.stage(db.staleSessions)
                 dirty.stage(marked: db.staleSessions, settled: db.settledSessions)
                 db.settledSessions = [:]

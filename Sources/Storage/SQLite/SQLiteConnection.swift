@@ -16,6 +16,10 @@ public final class SQLiteConnection: @unchecked Sendable {
     public let path: String
     /// Prepared statements by SQL text, kept for the life of the connection.
     private var statements: [String: Statement] = [:]
+    /// Traces whose observations or scores the current transaction changed, by project;
+    /// their aggregates are recomputed once just before COMMIT (`AggregateStore.flushStaleTraces`),
+    /// however many requests of the transaction touched them. Writer thread only.
+    var staleTraces: [Int64: Set<String>] = [:]
     /// Sessions whose aggregates the current transaction changed, by project; marked dirty once
     /// just before COMMIT (`AggregateStore.flushStaleSessions`). Writer thread only.
     var staleSessions: [Int64: Set<String>] = [:]

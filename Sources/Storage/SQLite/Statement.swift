@@ -30,6 +30,12 @@ public final class Statement {
         sqlite3_finalize(handle)
     }
 
+    /// How many times the statement has run to completion or to a row since it was prepared
+    /// (`SQLITE_STMTSTATUS_RUN`): lets a test count how often a write path ran a statement.
+    var runCount: Int {
+        Int(sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_RUN, 0))
+    }
+
     /// Resets the statement and clears its bindings, ready for the next use.
     public func reset() {
         sqlite3_reset(handle)

@@ -3,14 +3,25 @@ import Model
 
 /// Keeps per-trace and per-session aggregates current on write.
 ///
-/// Called in the same writer transaction as the events it reflects, after the entity rows are
-/// merged. Each touched trace is recomputed from its observations (one indexed range), and each
-/// touched session from its traces' rows, so an aggregate is always a function of the stored
-/// rows: a re-sent event, which changes no row, cannot count twice.
+/// Each touched trace is recomputed from its observations (one indexed range) once per writer
+/// transaction, just before its COMMIT, and each touched session from its traces' rows when it
+/// is settled, so an aggregate is always a function of the stored rows: a re-sent event, which
+/// changes no row, cannot count twice.
 public enum AggregateStore {
     /// Recomputes `traceIDs`; returns the sessions they belong to.
     static func refreshTraces(_ traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String] {
-        let update = try db.statement("""
+        let update = try db.statement(refreshTrace)
+        var sessions: [String] = []
+        for traceID in traceIDs {
+            try update.query([.integer(projectID), .text(traceID)]) { row in
+                if let session = row.text(0) { sessions.append(session) }
+            }
+        }
+        return sessions
+    }
+
+    /// One trace's aggregate from its observations (`?1` project, `?2` trace id); returns its session.
+    static let refreshTrace = """
             UPDATE traces SET
                 observation_count = a.n, generation_count = a.generations, tool_count = a.tools,
                 error_count = a.errors, input_tokens = a.input_tokens, output_tokens = a.output_tokens,
@@ -37,14 +48,23 @@ public enum AggregateStore {
             ) AS a
             WHERE traces.project_id = ?1 AND traces.trace_id = ?2
             RETURNING traces.session_id
-            """)
-        var sessions: [String] = []
-        for traceID in traceIDs {
-            try update.query([.integer(projectID), .text(traceID)]) { row in
-                if let session = row.text(0) { sessions.append(session) }
-            }
+            """
+
+    /// Notes traces whose aggregates the transaction changed; `flushStaleTraces` recomputes each
+    /// once, before COMMIT, and marks its session. A trace noted by a job that then rolls back
+    /// is recomputed anyway, which changes nothing: the aggregate is a function of stored rows.
+    static func markTracesStale(_ traceIDs: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) {
+        db.staleTraces[projectID, default: []].formUnion(traceIDs)
+    }
+
+    /// Recomputes the traces the transaction noted and marks their sessions stale; the writer
+    /// calls it before COMMIT, before `flushStaleSessions`.
+    public static func flushStaleTraces(on db: SQLiteConnection) throws {
+        let stale = db.staleTraces
+        db.staleTraces = [:]
+        for (projectID, traceIDs) in stale {
+            markStale(try refreshTraces(traceIDs.sorted(), projectID: projectID, on: db), projectID: projectID, on: db)
         }
-        return sessions
     }
 
     /// Notes sessions whose aggregates the transaction changed. Recomputing a session costs a

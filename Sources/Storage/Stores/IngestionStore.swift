@@ -100,9 +100,9 @@ public enum IngestionStore {
                 }
             }
         }
-        var seenTraces = Set<String>()
-        traces.removeAll { !seenTraces.insert($0).inserted }
-        sessions += try AggregateStore.refreshTraces(traces, projectID: projectID, on: db)
+        // Trace aggregates once per transaction, before its COMMIT, however many of its
+        // requests touched the trace.
+        AggregateStore.markTracesStale(traces, projectID: projectID, on: db)
         AggregateStore.markStale(sessions, projectID: projectID, on: db)
         return outcomes
     }

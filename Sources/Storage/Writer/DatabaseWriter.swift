@@ -234,6 +234,7 @@ public final class DatabaseWriter: Sendable {
             // every job in it fails and its caller answers with an error instead of an ack.
             try? connection.execute("ROLLBACK")
             connection.foldCache.removeAll()
+            connection.staleTraces = [:]
             connection.staleSessions = [:]
             connection.settledSessions = [:]
             afterTransaction(false)
