@@ -144,7 +144,8 @@ public final class Database: Sendable {
         let sessions = first + others
         for start in stride(from: 0, to: sessions.count, by: 500) {
             let chunk = Array(sessions[start..<min(start + 500, sessions.count)])
-            let settled = try await writer.write(admitted: false) { db in
+            // Urgent: a read is waiting, and the ingestion queued meanwhile is not its to see.
+            let settled = try await writer.write(admitted: false, urgent: true) { db in
                 try AggregateStore.settle(projectID: projectID, sessions: chunk, limit: chunk.count, on: db)
             }
             settler.record(settled)

@@ -66,6 +66,11 @@ struct AnalyticsCacheTests {
         let f = Fixture()
         f.cost.store(100, ordering: .relaxed)
         #expect(try await f.answer(generation: 1) == .fresh(1))
+        // Stale within refreshEvery (500) of its computation: served, and nothing recomputed.
+        #expect(try await f.answer(generation: 2) == .stale(1))
+        await f.cache.settle()
+        #expect(f.computed.load(ordering: .relaxed) == 1)
+        f.now.add(500)
         let stale = try await f.answer(generation: 2)
         #expect(stale == .stale(1))
         await f.cache.settle()
@@ -75,6 +80,25 @@ struct AnalyticsCacheTests {
         // Past maxStaleness a stale answer is not served: recomputed on the spot.
         f.now.add(5_000)
         #expect(try await f.answer(generation: 3) == .fresh(3))
+    }
+
+    /// Staleness counts from the last time the answer was known exact, not from its computation:
+    /// after a quiet spell a dashboard gets the last answer at once when writes resume.
+    @Test func anAnswerServedExactlyLaterIsThatMuchYoungerWhenWritesResume() async throws {
+        let f = Fixture()
+        f.cost.store(100, ordering: .relaxed)
+        #expect(try await f.answer(generation: 1) == .fresh(1))
+        f.now.add(900)
+        #expect(try await f.answer(generation: 1) == .fresh(1))  // still exact: nothing committed
+        f.now.add(900)
+        // 1,800 after its computation, 900 after it was last exact: within maxStaleness (1,000).
+        let stale = try await f.cache.answer(key: "k", generation: 2) { Array("recomputed".utf8) }
+        #expect(stale.staleAge == 900)
+        #expect(String(decoding: stale.body, as: UTF8.self) == "1")
+        await f.cache.settle()
+        f.now.add(2_000)
+        // Exact since the background refresh, then 2,000 without a request: past the bound.
+        #expect(try await f.answer(generation: 3) == .fresh(2))
     }
 
     @Test func failuresAreNotCachedAndTheLeastRecentlyUsedAnswerIsEvicted() async throws {

@@ -10,6 +10,11 @@ import TestSupport
 struct DatabaseWriterTests {
     struct Boom: Error, Equatable {}
 
+    /// Names recorded by jobs on the writer thread, read by the test afterwards.
+    final class Names: Sendable {
+        let names = Mutex<[String]>([])
+    }
+
     static func createTable(_ database: Database) async throws {
         try await database.writer.write { db in try db.execute("CREATE TABLE t (name TEXT NOT NULL UNIQUE)") }
     }
@@ -195,6 +200,44 @@ struct DatabaseWriterTests {
             #expect(!database.writer.isOverloaded)
             try await database.writer.write { db in try Self.insert("later", on: db) }
             #expect(try Self.names(database) == ["later", "queued"])
+        }
+    }
+
+    /// Urgent jobs (a read waiting on a settle) run before the jobs queued without it, in their
+    /// own order; the others keep theirs.
+    @Test func urgentJobsRunAheadOfTheQueueInTheirOrder() async throws {
+        try await TestDatabase.with { test async throws in
+            let database = test.database
+            let order = Names()
+            let gate = await WriterGate(database.writer)
+            let jobs = [("a", false), ("b", false), ("u1", true), ("c", false), ("u2", true)].map { name, urgent in
+                Task.immediate {
+                    try await database.writer.write(admitted: !urgent, urgent: urgent) { _ in order.names.withLock { $0.append(name) } }
+                }
+            }
+            gate.release()
+            _ = try await gate.blocker.value
+            for job in jobs { try await job.value }
+            #expect(order.names.withLock { $0 } == ["u1", "u2", "a", "b", "c"])
+        }
+    }
+
+    /// An urgent job queued at the front does not hide how long the oldest other job has waited.
+    @Test func anUrgentJobDoesNotMakeAnOldQueueLookYoung() async throws {
+        var configuration = Database.Configuration()
+        configuration.writer.maxQueueDelay = .milliseconds(100)
+        try await TestDatabase.with(configuration: configuration) { test async throws in
+            let database = test.database
+            let gate = await WriterGate(database.writer)
+            let queued = Task.immediate { try await database.writer.write { _ in } }
+            try await Task.sleep(for: .milliseconds(200))
+            let urgent = Task.immediate { try await database.writer.write(admitted: false, urgent: true) { _ in } }
+            #expect(database.writer.isOverloaded)
+            gate.release()
+            _ = try await gate.blocker.value
+            try await queued.value
+            try await urgent.value
+            #expect(!database.writer.isOverloaded)
         }
     }
 

@@ -397,8 +397,9 @@ class Harness:
 
     def dataset(self) -> Path:
         sessions, observations = self.args.sessions, self.args.observations
-        # v3: turns carry journey, intent and conversation attributes (gen_dataset.py); made with
-        # schema v7, so no run pays for a migration.
+        # v3: turns carry journey, intent and conversation attributes (gen_dataset.py). Made by
+        # the binary measured; a cache left by an older schema is migrated by every run's copy
+        # (seconds, before the server listens): delete it to make a new one.
         cache = REPO / ".bench-data" / f"dataset-v3-{sessions}-{observations}.sqlite"
         if not cache.exists():
             cache.parent.mkdir(exist_ok=True)

@@ -118,8 +118,13 @@ func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 ///
 /// A GET or HEAD is a read, and reads see every write acknowledged before them: sessions whose
 /// analytics are not settled yet (docs/ARCHITECTURE.md, "Settling sessions") are settled here,
-/// for the authenticated project, before the handler reads.
-func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool) async throws -> AuthContext {
+/// for the authenticated project, before the handler reads. A handler that reads one session
+/// only passes `settlingProject: false` and settles that session itself (`settle(_:projectID:sessions:)`):
+/// its answer depends on no other session, and under ingestion the project's backlog would
+/// make it wait for the writer for nothing.
+func authenticate(
+    _ request: APIRequest, _ authenticator: Authenticator, allowPublicKeyOnly: Bool, settlingProject: Bool = true
+) async throws -> AuthContext {
     let auth: AuthContext
     let isRead = request.http.method == "GET" || request.http.method == "HEAD"
     do {
@@ -132,7 +137,7 @@ func authenticate(_ request: APIRequest, _ authenticator: Authenticator, allowPu
     } catch let error as AuthError {
         throw error.apiError
     }
-    if isRead { try await settle(authenticator.database, projectID: auth.project.rowID) }
+    if isRead, settlingProject { try await settle(authenticator.database, projectID: auth.project.rowID) }
     return auth
 }
 

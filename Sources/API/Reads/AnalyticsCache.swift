@@ -10,7 +10,10 @@ import Synchronization
 /// * an answer that was cheap to compute (under `expensiveAfter`) is recomputed, so small
 ///   projects always get exact answers;
 /// * an expensive one is served stale while it is younger than `maxStaleness`, with an `Age`
-///   header; an older one is recomputed before answering;
+///   header; an older one is recomputed before answering. Its age counts from the last time it
+///   was known exact (computed, or served while nothing had been committed since): an answer a
+///   dashboard polled through a quiet hour is seconds old when ingestion resumes, not an hour.
+///   Serving it stale starts a background computation when none ran for `refreshEvery`;
 /// * an expensive answer someone asked for within `watchWindow` is recomputed in the
 ///   background after commits, at most every `refreshEvery`, so while a dashboard watches it,
 ///   it stays younger than `maxStaleness` and no request waits for a scan.
@@ -54,6 +57,9 @@ public final class AnalyticsCache: Sendable {
         var body: [UInt8]
         var generation: Int
         var startedAt: UInt64
+        /// When the answer was last known exact: `startedAt`, or a later request that found
+        /// nothing committed since. Its age counts from here.
+        var validatedAt: UInt64
         var computeNanos: UInt64
         var lastUsed: UInt64
     }
@@ -129,11 +135,18 @@ public final class AnalyticsCache: Sendable {
         let decision = state.withLock { state -> Decision in
             guard var entry = state.entries[key] else { return .compute }
             entry.lastUsed = now
+            if entry.generation >= generation {
+                entry.validatedAt = max(entry.validatedAt, now)
+                state.entries[key] = entry
+                return .fresh(entry.body)
+            }
             state.entries[key] = entry
-            if entry.generation >= generation { return .fresh(entry.body) }
-            let age = now &- entry.startedAt
+            let age = now &- entry.validatedAt
             guard entry.computeNanos >= settings.expensiveAfter, age <= settings.maxStaleness else { return .compute }
-            if state.flights[key] == nil {
+            // At most one background computation per `refreshEvery`, as for watched answers:
+            // under steady ingestion every request finds the answer stale, and starting one each
+            // time kept a core busy recomputing (a 700 ms scan, back to back).
+            if state.flights[key] == nil, now &- entry.startedAt >= settings.refreshEvery {
                 state.flights[key] = Flight(generation: generation)
                 queue.async { self.run(key: key, generation: generation, compute: compute) }
             }
@@ -193,8 +206,8 @@ public final class AnalyticsCache: Sendable {
         let started = clock()
         let body = try compute()
         var entry = Entry(
-            compute: compute, body: body, generation: generation, startedAt: started, computeNanos: clock() &- started,
-            lastUsed: started)
+            compute: compute, body: body, generation: generation, startedAt: started, validatedAt: started,
+            computeNanos: clock() &- started, lastUsed: started)
         state.withLock { state in
             // A computation that began earlier must not replace a newer answer.
             if let existing = state.entries[key] {

@@ -53,7 +53,7 @@ extension SessionHandlers {
     /// as ids (the tree is `GET /api/public/traces/{id}`).
     static func turns(database: Database, authenticator: Authenticator) -> RouteHandler {
         .async { request in
-            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false, settlingProject: false)
             let paging = try Paging(request.query)
             let sessionID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID

@@ -101,8 +101,8 @@ enum SessionHandlers {
     /// aggregates and observation tree, and the session's scores.
     static func get(database: Database, authenticator: Authenticator, cache: DrillDownCache) -> RouteHandler {
         .async { request in
-            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
-            // Past a large backlog `authenticate` settled only some sessions: this one always.
+            // The drill-down shows this session alone: it settles this session, not the project.
+            let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false, settlingProject: false)
             try await settle(database, projectID: auth.project.rowID, sessions: [request.parameters["id"] ?? ""])
             if request.query["fields"] == "summary" {
                 return try await summary(request, auth: auth, database: database, cache: cache)

@@ -45,7 +45,10 @@ public final class DatabaseWriter: Sendable {
     }
 
     private struct State {
+        /// Waiting jobs: the first `urgent` ones were queued with `urgent: true` (in their order),
+        /// the others follow in theirs.
         var jobs: [Job] = []
+        var urgent = 0
         var closed = false
         /// Recent writer time per job, in nanoseconds (a moving average over transactions).
         var nanosPerJob: Double = 0
@@ -54,7 +57,9 @@ public final class DatabaseWriter: Sendable {
         /// waited too long, or the jobs waiting (more than one: a single slow transaction must
         /// not refuse the next request on its own) would take too long to run.
         func isOverloaded(now: ContinuousClock.Instant, _ configuration: Configuration) -> Bool {
-            guard let oldest = jobs.first else { return false }
+            // The oldest job is the first urgent one or the first of the others.
+            guard let first = jobs.first else { return false }
+            let oldest = jobs.count > urgent && jobs[urgent].enqueued < first.enqueued ? jobs[urgent] : first
             let limit = configuration.maxQueueDelay
             return jobs.count >= configuration.maxPendingJobs
                 || now - oldest.enqueued > limit
@@ -106,8 +111,11 @@ public final class DatabaseWriter: Sendable {
     /// Runs `work` inside the next group transaction; returns after that transaction committed.
     /// `admitted: false` skips the overload check (`Configuration.maxQueueDelay`): for the
     /// database's own bounded upkeep (settling sessions), which a busy writer must still do.
+    /// `urgent: true` queues the job ahead of every job not queued so: for a read waiting on a
+    /// settle, which would otherwise wait behind the ingestion queued before it (writes it
+    /// need not see: they are not acknowledged yet). It still waits for the transaction running.
     public func write<T: Sendable>(
-        admitted: Bool = true, _ work: @escaping @Sendable (SQLiteConnection) throws -> T
+        admitted: Bool = true, urgent: Bool = false, _ work: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let result = Mutex<T?>(nil)
@@ -127,7 +135,7 @@ public final class DatabaseWriter: Sendable {
                 },
                 enqueued: .now)
             do {
-                try enqueue(job, admitted: admitted)
+                try enqueue(job, admitted: admitted, urgent: urgent)
             } catch {
                 continuation.resume(throwing: error)
             }
@@ -161,11 +169,16 @@ public final class DatabaseWriter: Sendable {
         let done = DispatchSemaphore(value: 0)
     }
 
-    private func enqueue(_ job: Job, admitted: Bool) throws(StorageError) {
+    private func enqueue(_ job: Job, admitted: Bool, urgent: Bool = false) throws(StorageError) {
         try state.withLock { state throws(StorageError) in
             if state.closed { throw .closed }
             if admitted, state.isOverloaded(now: job.enqueued, configuration) { throw .overloaded }
-            state.jobs.append(job)
+            if urgent {
+                state.jobs.insert(job, at: state.urgent)
+                state.urgent += 1
+            } else {
+                state.jobs.append(job)
+            }
         }
         thread.wake()
     }
@@ -188,6 +201,7 @@ public final class DatabaseWriter: Sendable {
             let count = min(state.jobs.count, configuration.maxJobsPerTransaction)
             let batch = Array(state.jobs.prefix(count))
             state.jobs.removeFirst(count)
+            state.urgent = max(0, state.urgent - count)
             return (batch, state.closed && state.jobs.isEmpty)
         }
         if !batch.isEmpty {
