@@ -8,7 +8,8 @@ import Model
 /// is settled, so an aggregate is always a function of the stored rows: a re-sent event, which
 /// changes no row, cannot count twice.
 public enum AggregateStore {
-    /// Recomputes `traceIDs`; returns the sessions they belong to.
+    /// Recomputes `traceIDs`; returns the sessions they belong to. Writes note traces with
+    /// `markTracesStale` instead, so each is recomputed once per transaction.
     static func refreshTraces(_ traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String] {
         let update = try db.statement(refreshTrace)
         var sessions: [String] = []

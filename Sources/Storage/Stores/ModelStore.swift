@@ -132,10 +132,9 @@ public enum ModelStore {
             if let traceID = row.traceID { traces[row.projectID, default: []].append(traceID) }
         }
         for (project, ids) in traces {
-            let unique = Array(Set(ids))
+            let unique = Set(ids)
             changed.traces += unique.count
-            let sessions = try AggregateStore.refreshTraces(unique, projectID: project, on: db)
-            AggregateStore.markStale(sessions, projectID: project, on: db)
+            AggregateStore.markTracesStale(unique, projectID: project, on: db)
         }
         return (rows.count < limit ? nil : rows.last?.rowID, changed)
     }

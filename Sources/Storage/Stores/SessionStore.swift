@@ -157,11 +157,8 @@ public enum SessionStore {
             .run([.integer(projectID), .text(scoreID)])
         try db.statement("DELETE FROM scores WHERE project_id = ? AND score_id = ?").run([.integer(projectID), .text(scoreID)])
         let deleted = db.changes > 0
-        var sessions: [String] = sessionID.map { [$0] } ?? []
-        if let traceID {
-            sessions += try AggregateStore.refreshTraces([traceID], projectID: projectID, on: db)
-        }
-        AggregateStore.markStale(sessions, projectID: projectID, on: db)
+        if let traceID { AggregateStore.markTracesStale([traceID], projectID: projectID, on: db) }
+        AggregateStore.markStale(sessionID.map { [$0] } ?? [], projectID: projectID, on: db)
         return deleted
     }
 }
