@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import REPO, Parley, generate_dataset, log  # noqa: E402
+from run import REPO, Parley, durable_copy, generate_dataset, log  # noqa: E402
 
 AUTH = base64.b64encode(b"pk-lf-bench:sk-lf-bench").decode()
 
@@ -101,9 +101,9 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="parley-migration-"))
     original = work / "original.sqlite"
-    shutil.copy(dataset(args.old, work, args.sessions, args.observations), original)
+    durable_copy(dataset(args.old, work, args.sessions, args.observations), original)
     migrated = work / "migrated.sqlite"
-    shutil.copy(original, migrated)
+    durable_copy(original, migrated)
     before = subprocess.run(["sqlite3", str(migrated), "PRAGMA user_version"], capture_output=True, text=True).stdout.strip()
     started = time.monotonic()
     subprocess.run([args.new, "keys", "list", "--db", str(migrated)], check=True, capture_output=True)
