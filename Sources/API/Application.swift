@@ -61,8 +61,9 @@ public final class Application: HTTPResponder, TransportObserver {
         }
     }
 
+    /// The one place a thrown error becomes an answer (`AnswerableError`).
     private func errorResponse(_ error: any Error, requestID: String?) -> HTTPResponse {
-        if let error = error as? APIError { return error.response }
+        if let answer = (error as? any AnswerableError)?.answer { return answer.response }
         logger.error("unhandled error: \(error)", metadata: requestID.map { ["request_id": .string($0)] })
         return APIError.internal.response
     }

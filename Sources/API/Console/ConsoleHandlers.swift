@@ -125,12 +125,7 @@ enum ConsoleHandlers {
                   publicKey.utf8.count <= 200, secretKey.utf8.count <= 200 else {
                 throw APIError.badRequest("Invalid request data: publicKey and secretKey must be strings of at most 200 bytes")
             }
-            let auth: AuthContext
-            do {
-                auth = try await authenticator.authenticate(publicKey: publicKey, secretKey: secretKey)
-            } catch let error as AuthError {
-                throw error.apiError
-            }
+            let auth = try await authenticator.authenticate(publicKey: publicKey, secretKey: secretKey)
             let sessions = authenticator.consoleSessions
             let token = sessions.create(publicKey: auth.publicKey)
             var response = jsonResponse(signedIn(auth, expiresIn: sessions.configuration.lifetimeSeconds))
@@ -179,11 +174,7 @@ enum ConsoleHandlers {
         guard let token = ConsoleSessions.token(in: request.http.headers) else {
             throw APIError(status: 401, code: "UnauthorizedError", message: "Not signed in to the console")
         }
-        do {
-            return try await authenticator.authenticate(consoleToken: token)
-        } catch let error as AuthError {
-            throw error.apiError
-        }
+        return try await authenticator.authenticate(consoleToken: token)
     }
 
     // MARK: Live events

@@ -82,7 +82,7 @@ func applyEvents(
     let projectID = auth.project.rowID
     let policy = auth.privacy
     let stored = policy.isPassThrough ? events : events.map(policy.apply)
-    _ = try await write(database) { db in
+    _ = try await database.writer.write { db in
         if !rejected.isEmpty { try QualityStore.record(rejected, projectID: projectID, now: now, on: db) }
         return try IngestionStore.apply(stored, projectID: projectID, now: now, on: db)
     }
@@ -96,7 +96,7 @@ func applyEvents(
 func refuseWhenOverloaded(_ database: Database, _ request: APIRequest, maxWait: Duration) throws {
     let waited = Duration.nanoseconds(Int64(clamping: MonotonicClock.nanos() &- request.http.receivedAtNanos))
     if database.writer.isOverloaded || waited > maxWait {
-        throw StorageFailure.apiError(StorageError.overloaded)
+        throw StorageError.overloaded
     }
 }
 
@@ -127,15 +127,11 @@ func authenticate(
 ) async throws -> AuthContext {
     let auth: AuthContext
     let isRead = request.http.method == "GET" || request.http.method == "HEAD"
-    do {
-        let header = request.http.headers["Authorization"]
-        if header == nil, isRead, let token = ConsoleSessions.token(in: request.http.headers) {
-            auth = try await authenticator.authenticate(consoleToken: token)
-        } else {
-            auth = try await authenticator.authenticate(header, allowPublicKeyOnly: allowPublicKeyOnly)
-        }
-    } catch let error as AuthError {
-        throw error.apiError
+    let header = request.http.headers["Authorization"]
+    if header == nil, isRead, let token = ConsoleSessions.token(in: request.http.headers) {
+        auth = try await authenticator.authenticate(consoleToken: token)
+    } else {
+        auth = try await authenticator.authenticate(header, allowPublicKeyOnly: allowPublicKeyOnly)
     }
     if isRead, settlingProject { try await settle(authenticator.database, projectID: auth.project.rowID) }
     return auth
@@ -144,8 +140,9 @@ func authenticate(
 /// Settles for a read: with no `sessions`, a bounded number of the project's dirty sessions
 /// (`Database.settleForRead`, as every read does in `authenticate`); with `sessions`, just those
 /// (a read of one session, which must see it settled whatever the backlog). Storage failures are
-/// mapped as for writes, except a full disk: settling writes, and reads must keep answering
-/// while the disk is full (docs/RELIABILITY.md), so they then answer from the figures last settled.
+/// answered as for writes (`AnswerableError`), except a full disk: settling writes, and reads
+/// must keep answering while the disk is full (docs/RELIABILITY.md), so they then answer from
+/// the figures last settled.
 func settle(_ database: Database, projectID: Int64, sessions: [String] = []) async throws {
     do {
         if sessions.isEmpty {
@@ -155,8 +152,6 @@ func settle(_ database: Database, projectID: Int64, sessions: [String] = []) asy
         }
     } catch let error as SQLiteError where error.isDiskFull {
         StorageFailure.diskFullWarning.warn(detail: error.description)
-    } catch {
-        throw StorageFailure.apiError(error)
     }
 }
 
@@ -173,33 +168,3 @@ func jsonResponse(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
     HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: value.jsonBytes)
 }
 
-/// Maps storage failures to answers SDKs handle well: anything transient is 503 with
-/// Retry-After (exporters retry it; they drop data on 500). 503 rather than 507 for a full
-/// disk too: OTLP/HTTP exporters retry only 429, 502, 503 and 504.
-enum StorageFailure {
-    /// Retry-After on a full disk: freeing space takes an operator, not a second.
-    static let diskFullRetryAfterSeconds = 5
-    /// The operator learns of a full disk from the log (at most once a minute), not only from
-    /// 503s in the access log, which is off below level info.
-    static let diskFullWarning = RateLimitedWarning(
-        intervalSeconds: 60, logger: Logger(label: "parley"),
-        message: "the database disk is full: writes are answered 503 until space is freed")
-
-    static func apiError(_ error: any Error) -> any Error {
-        if let error = error as? StorageError {
-            switch error {
-            case .overloaded: return APIError.unavailable("Write queue is full; retry later")
-            case .closed: return APIError.unavailable("Server is shutting down; retry later")
-            default: return error
-            }
-        }
-        if let error = error as? SQLiteError, error.isDiskFull {
-            diskFullWarning.warn(detail: error.description)
-            return APIError.unavailable("Storage is full; retry later", retryAfter: diskFullRetryAfterSeconds)
-        }
-        if let error = error as? SQLiteError, error.isTransient {
-            return APIError.unavailable("Storage is busy; retry later")
-        }
-        return error
-    }
-}

@@ -91,8 +91,7 @@ extension BackgroundJob {
             try await work()
         } catch {
             if error is StorageError || error is CancellationError { throw error }
-            if let error = error as? SQLiteError, error.isDiskFull || error.isTransient { throw error }
-            if let error = error as? APIError, error.status == 503 { throw error }  // `write`'s form of the above
+            if let error = error as? any AnswerableError, error.answer?.status == 503 { throw error }
             logger.warning("\(part()) failed, skipped until the next run: \(error)")
         }
     }

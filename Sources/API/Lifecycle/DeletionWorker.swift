@@ -33,7 +33,7 @@ public final class DeletionWorker: Sendable {
         database: Database, batchSize: Int, jobID: String, target: DeletionStore.Target, projectID: Int64
     ) async throws -> Bool {
         let now = nowMillis()
-        return try await write(database) { db in
+        return try await database.writer.write { db in
             let step = try DeletionStore.step(target, projectID: projectID, limit: batchSize, on: db)
             try DeletionStore.record(step, jobID: jobID, finishedAt: step.done ? now : nil, on: db)
             return step.done

@@ -48,7 +48,7 @@ public final class RetentionSweeper: Sendable {
                 var size = StepSize(initial: initialStepRows, bounds: 1...maxStepRows, target: stepTarget)
                 try await BackgroundJob.paced {
                     let rows = size.rows
-                    let (deleted, took) = try await write(database) { db in
+                    let (deleted, took) = try await database.writer.write { db in
                         let clock = ContinuousClock()
                         let began = clock.now
                         let deleted = try DeletionStore.expire(projectID: projectID, before: cutoff, limit: rows, on: db)

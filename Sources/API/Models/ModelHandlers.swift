@@ -44,7 +44,7 @@ enum ModelHandlers {
             let projectID = auth.project.rowID
             let now = nowMillis()
             do {
-                try await write(database) { db in try ModelStore.insert(definition, projectID: projectID, now: now, on: db) }
+                try await database.writer.write { db in try ModelStore.insert(definition, projectID: projectID, now: now, on: db) }
             } catch ModelStore.Failure.tooMany {
                 throw APIError.badRequest("Invalid request data: a project has at most \(ValueBounds.modelsPerProject) models; delete one first")
             }
@@ -57,7 +57,7 @@ enum ModelHandlers {
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let id = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
-            let deleted = try await write(database) { db in try ModelStore.delete(id: id, projectID: projectID, on: db) }
+            let deleted = try await database.writer.write { db in try ModelStore.delete(id: id, projectID: projectID, on: db) }
             guard deleted else {
                 if BuiltInPrices.definitions.contains(where: { $0.id == id }) {
                     throw APIError.badRequest(

@@ -52,7 +52,7 @@ enum DeletionHandlers {
         }
         let jobID = UUID().uuidString.lowercased()
         let now = nowMillis()
-        try await write(database) { db in
+        try await database.writer.write { db in
             try DeletionStore.createJob(jobID: jobID, target: target, projectID: projectID, now: now, on: db)
         }
         for _ in 0..<inlineSteps {

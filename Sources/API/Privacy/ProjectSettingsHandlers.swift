@@ -24,7 +24,7 @@ enum ProjectSettingsHandlers {
             let changes = try members.map { key, value in (key: key, value: try validated(key, value)) }
             let projectID = auth.project.rowID
             let frozen = changes
-            _ = try await write(database) { db in try ProjectSettingsStore.update(projectID: projectID, frozen, on: db) }
+            _ = try await database.writer.write { db in try ProjectSettingsStore.update(projectID: projectID, frozen, on: db) }
             // Cached keys carry the settings: drop them so the next request sees the change.
             authenticator.invalidate()
             if changes.contains(where: { $0.key == "contextWindows" }) {

@@ -40,7 +40,7 @@ enum SessionHandlers {
             let projectID = auth.project.rowID
             let now = nowMillis()
             let frozen = attributes
-            _ = try await write(database) { db in
+            _ = try await database.writer.write { db in
                 try SessionStore.upsert(sessionID, frozen, projectID: projectID, now: now, on: db)
             }
             return jsonResponse(.object([("id", .string(sessionID))]), status: 201)
@@ -58,7 +58,7 @@ enum SessionHandlers {
             let now = nowMillis()
             let endTime = try optionalTime(body, "endTime") ?? now
             let projectID = auth.project.rowID
-            let found = try await write(database) { db in
+            let found = try await database.writer.write { db in
                 try SessionStore.end(sessionID, reason: reason, endTime: endTime, projectID: projectID, now: now, on: db)
             }
             guard found else { throw APIError.notFound("Session not found within authorized project") }
@@ -170,15 +170,6 @@ enum SessionHandlers {
         out.member("sessionScores", .array(sessionScores.map { ReadJSON.score($0, projectID: publicID) }))
         out.endObject()
         return out.bytes
-    }
-}
-
-/// Runs `work` on the writer and maps storage failures to 503 where a retry helps.
-func write<T: Sendable>(_ database: Database, _ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-    do {
-        return try await database.writer.write(work)
-    } catch {
-        throw StorageFailure.apiError(error)
     }
 }
 

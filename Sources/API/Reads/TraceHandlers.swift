@@ -120,7 +120,7 @@ enum TraceHandlers {
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let traceID = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
-            try await write(database) { db in try SessionStore.deleteTraces([traceID], projectID: projectID, on: db) }
+            try await database.writer.write { db in try SessionStore.deleteTraces([traceID], projectID: projectID, on: db) }
             return jsonResponse(.object([("message", .string("Trace deleted successfully"))]))
         }
     }
@@ -138,7 +138,7 @@ enum TraceHandlers {
                 throw APIError.badRequest("Invalid request data: traceIds must hold 1 to 1000 strings")
             }
             let projectID = auth.project.rowID
-            try await write(database) { db in try SessionStore.deleteTraces(ids, projectID: projectID, on: db) }
+            try await database.writer.write { db in try SessionStore.deleteTraces(ids, projectID: projectID, on: db) }
             return jsonResponse(.object([("message", .string("Traces deleted successfully"))]))
         }
     }
@@ -265,7 +265,7 @@ enum ObservationHandlers {
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let id = request.parameters["id"] ?? ""
             let projectID = auth.project.rowID
-            let deleted = try await write(database) { db in try SessionStore.deleteScore(id, projectID: projectID, on: db) }
+            let deleted = try await database.writer.write { db in try SessionStore.deleteScore(id, projectID: projectID, on: db) }
             guard deleted else { throw APIError.notFound("Score not found") }
             return HTTPResponse(status: 204)
         }
