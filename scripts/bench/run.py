@@ -78,7 +78,7 @@ def start_parley(binary: str, work: Path, db: Path, threads: int | None = None, 
     harness's certificate (work/certs) too. `options` go to parleykit's Parley."""
     args = ["--log-level", "warning"] + (["--threads", str(threads)] if threads else []) + (extra or [])
     certificate = (work / "certs/server.pem", work / "certs/server-key.pem") if tls else None
-    return start_parley(binary, db, args, keys=KEYS, tls=certificate, log_path=work / f"parley-{time.time_ns()}.log",
+    return Parley(binary, db, args, keys=KEYS, tls=certificate, log_path=work / f"parley-{time.time_ns()}.log",
                   **options).start()
 
 
