@@ -1,5 +1,5 @@
 import Foundation
-import Storage
+@testable import Storage
 import Synchronization
 import Testing
 import TestSupport
@@ -27,18 +27,32 @@ struct CheckpointTests {
         return writer
     }
 
+    /// The WAL sizes a writer's hook reported, one per commit.
+    final class ReportedFrames: Sendable {
+        private let frames = Mutex<[Int]>([])
+        func add(_ count: Int) { frames.withLock { $0.append(count) } }
+        var all: [Int] { frames.withLock { $0 } }
+        var last: Int? { frames.withLock { $0.last } }
+    }
+
+    /// `walWriter` with a WAL hook that records what it reports.
+    static func reportingWALWriter(_ path: String) throws -> (SQLiteConnection, ReportedFrames) {
+        let writer = try walWriter(path)
+        let reported = ReportedFrames()
+        writer.onWALCommit { reported.add($0) }
+        return (writer, reported)
+    }
+
     @Test func aWALHookReplacesTheAutomaticCheckpointAndARestartRewindsTheWAL() throws {
         let directory = try TempDirectory(prefix: "parley-wal")
         let path = directory.file("wal.sqlite")
-        let writer = try Self.walWriter(path)
+        let (writer, reported) = try Self.reportingWALWriter(path)
         defer { writer.close() }
-        let reported = Mutex<[Int]>([])
-        writer.onWALCommit { frames in reported.withLock { $0.append(frames) } }
 
         // SQLite's own automatic checkpoint would rewind the WAL after 1,000 frames; with the
         // hook in its place the WAL only grows, one or more frames per commit.
         try Self.commitRows(1_200, on: writer)
-        let frames = reported.withLock { $0 }
+        let frames = reported.all
         #expect(frames.count == 1_200)
         #expect(zip(frames, frames.dropFirst()).allSatisfy { $0 < $1 })
         let walFrames = try #require(frames.last)
@@ -51,7 +65,7 @@ struct CheckpointTests {
         #expect(result.walFrames == walFrames)
         #expect(result.checkpointed == walFrames)
         try Self.commitRows(1, from: 1_200, on: writer)
-        let afterRestart = try #require(reported.withLock { $0.last })
+        let afterRestart = try #require(reported.last)
         #expect(afterRestart < 10)
         #expect(try writer.scalarText("SELECT count(*) FROM t") == "1201")
     }
@@ -101,5 +115,46 @@ struct CheckpointTests {
         let reopened = try Database(path: path)
         defer { reopened.close() }
         #expect(try reopened.readBlocking { try $0.scalarText("SELECT count(*) FROM t") } == "500")
+    }
+
+    /// Past `maxWALFrames` the checkpointer rewinds the WAL (RESTART), after a PASSIVE copy
+    /// that leaves the RESTART only the frames committed meanwhile; below it, PASSIVE alone.
+    @Test func pastTheBoundAPassiveCheckpointIsFollowedByARestartThatRewindsTheWAL() async throws {
+        let directory = try TempDirectory(prefix: "parley-wal")
+        let path = directory.file("wal.sqlite")
+        let (writer, reported) = try Self.reportingWALWriter(path)
+        defer { writer.close() }
+        let checkpointer = Checkpointer(
+            connection: try SQLiteConnection(path: path), configuration: .init(framesPerCheckpoint: 10, maxWALFrames: 100))
+        defer { checkpointer.close() }
+
+        /// Reports the WAL's size as the writer's hook would, and waits for the checkpoint.
+        func report(_ frames: Int) async throws {
+            let before = checkpointer.checkpointCount
+            checkpointer.walCommitted(frames: frames)
+            var waited = 0
+            while checkpointer.checkpointCount == before && waited < 1_000 {
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            #expect(checkpointer.checkpointCount == before + 1)
+        }
+
+        // Below the bound: a passive checkpoint copies the frames, and the WAL is not rewound
+        // by it (a rewind waits for the next write to find every frame copied).
+        try Self.commitRows(30, on: writer)
+        try await report(try #require(reported.last))
+        #expect(checkpointer.restartCount == 0)
+
+        // Past it: the same passive copy, then a RESTART (counted: with no reader in the way the
+        // passive copy alone would let the next commit start the WAL over too).
+        try Self.commitRows(120, from: 30, on: writer)
+        let grown = try #require(reported.last)
+        #expect(grown >= 100)
+        try await report(grown)
+        #expect(checkpointer.restartCount == 1)
+        try Self.commitRows(1, from: 150, on: writer)
+        #expect(try #require(reported.last) < 10)
+        #expect(try writer.scalarText("SELECT count(*) FROM t") == "151")
     }
 }

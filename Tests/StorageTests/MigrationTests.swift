@@ -1,3 +1,4 @@
+import Foundation
 @testable import Storage
 import Testing
 import TestSupport
@@ -79,11 +80,7 @@ struct MigrationTests {
     @Test func version4BackfillsSessionTrackingColumnsFromMetadata() throws {
         let directory = try TempDirectory(prefix: "parley-db")
         let path = directory.file("v3.sqlite")
-        do {
-            let connection = try SQLiteConnection(path: path)
-            for migration in Migrations.all where migration.version <= 3 { try connection.execute(migration.sql) }
-            try connection.execute("""
-                PRAGMA user_version = 3;
+        try Self.file(path, atSchema: 3, then: """
                 INSERT INTO projects (id, public_id, name, created_at) VALUES (1, 'p', 'p', 0);
                 INSERT INTO traces (project_id, trace_id, timestamp, session_id, metadata, created_at, updated_at) VALUES
                     (1, 't1', 0, 's1', '{"turn":{"number":2},"conversation.id":"c1","journey.converted":true,"context.tokens":"900"}', 0, 0),
@@ -91,7 +88,6 @@ struct MigrationTests {
                     (1, 't3', 0, 's1', NULL, 0, 0);
                 INSERT INTO sessions (project_id, session_id, created_at, updated_at, type) VALUES (1, 's1', 0, 0, 'declared');
                 """)
-        }
         let database = try Database(path: path)
         defer { database.close() }
         let rows = try database.readBlocking { db in
@@ -109,6 +105,70 @@ struct MigrationTests {
 
     @Test func migrationsAreNumberedInOrderWithoutGaps() {
         #expect(Migrations.all.map(\.version) == Array(1...Migrations.latestVersion))
+        #expect(Derivations.all.map(\.version) == Array(1...Derivations.latestVersion))
+    }
+
+    /// A file as a binary of schema `version` left it: that schema's migrations, then `sql`.
+    static func file(_ path: String, atSchema version: Int, then sql: String) throws {
+        let connection = try SQLiteConnection(path: path)
+        defer { connection.close() }
+        for migration in Migrations.all where migration.version <= version { try connection.execute(migration.sql) }
+        try connection.execute("PRAGMA user_version = \(version);\n" + sql)
+    }
+
+    /// Derived data is recomputed by today's code after every migration, once: a file from
+    /// before schema v11 (whose binary did not fill v11's session aggregates) gets every session
+    /// recomputed; a file from v12 already had it, and its sessions are left as they are (the
+    /// wrong turn count planted here survives); both end with the newest derivation recorded.
+    @Test(arguments: [(schema: 10, turnCount: "1"), (schema: 12, turnCount: "99")])
+    func derivationsRunOnceAfterEveryMigrationForFilesThatLackThem(schema: Int, turnCount: String) throws {
+        let directory = try TempDirectory(prefix: "parley-db")
+        let path = directory.file("old.sqlite")
+        try Self.file(path, atSchema: schema, then: """
+            INSERT INTO projects (id, public_id, name, created_at) VALUES (1, 'p', 'p', 0);
+            INSERT INTO traces (project_id, trace_id, timestamp, session_id, created_at, updated_at) VALUES (1, 't1', 0, 's1', 0, 0);
+            INSERT INTO sessions (project_id, session_id, created_at, updated_at, turn_count) VALUES (1, 's1', 0, 0, 99);
+            """)
+        do {
+            let database = try Database(path: path)
+            defer { database.close() }
+            #expect(try database.readBlocking { try $0.scalarText("SELECT turn_count FROM sessions") } == turnCount)
+            #expect(try database.readBlocking { try $0.scalarText("PRAGMA user_version") } == String(Migrations.latestVersion))
+            #expect(try database.readBlocking {
+                try $0.scalarText("SELECT value FROM storage_meta WHERE key = 'derived_version'")
+            } == String(Derivations.latestVersion))
+            try database.writer.writeBlocking(admitted: false) { db in try db.execute("UPDATE sessions SET turn_count = 99") }
+        }
+        // Opened again, the file has every derivation: the planted count stays.
+        let reopened = try Database(path: path)
+        defer { reopened.close() }
+        #expect(try reopened.readBlocking { try $0.scalarText("SELECT turn_count FROM sessions") } == "99")
+    }
+
+    /// The schema the migrations produce is the one checked in (`Tests/Fixtures/schema/schema.sql`),
+    /// so a change to it shows in review as a change to that file. After an intended change,
+    /// run this test with `PARLEY_UPDATE_SCHEMA_SNAPSHOT=1` to rewrite the file, and read its diff.
+    @Test func theSchemaIsTheCheckedInSnapshot() throws {
+        let directory = try TempDirectory(prefix: "parley-db")
+        let database = try Database(path: directory.file("fresh.sqlite"))
+        defer { database.close() }
+        let schema = try database.readBlocking { db in
+            var text = "-- The schema of a new Parley database (schema version \(Migrations.latestVersion)), as\n"
+                + "-- sqlite_master holds it. Written by MigrationTests.theSchemaIsTheCheckedInSnapshot.\n"
+            try db.statement("""
+                SELECT sql FROM sqlite_master WHERE sql IS NOT NULL
+                ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, tbl_name, name
+                """).query { row in text += "\n" + (row.text(0) ?? "") + ";\n" }
+            return text
+        }
+        let snapshot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/schema/schema.sql")
+        if ProcessInfo.processInfo.environment["PARLEY_UPDATE_SCHEMA_SNAPSHOT"] == "1" {
+            try FileManager.default.createDirectory(at: snapshot.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try schema.write(to: snapshot, atomically: true, encoding: .utf8)
+        }
+        let checkedIn = try String(contentsOf: snapshot, encoding: .utf8)
+        #expect(schema == checkedIn, "the schema differs from \(snapshot.path); if intended, rerun with PARLEY_UPDATE_SCHEMA_SNAPSHOT=1")
     }
 }
 

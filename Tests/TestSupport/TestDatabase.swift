@@ -20,7 +20,7 @@ public final class TestDatabase: Sendable {
     /// Every table of the schema, in dependency order.
     public static let allTables = [
         "projects", "api_keys", "traces", "observations", "scores", "sessions", "users", "events", "row_counts",
-        "rejected_events", "deletion_jobs", "dirty_sessions", "models",
+        "rejected_events", "deletion_jobs", "dirty_sessions", "models", "storage_meta",
     ]
     /// The tables ingestion writes.
     public static let ingestionTables = ["traces", "observations", "scores", "sessions", "users", "events"]

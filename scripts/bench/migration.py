@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import AUTHORIZATION, REPO, generate_dataset, log, start_parley  # noqa: E402
+from run import AUTHORIZATION, REPO, durable_copy, generate_dataset, log, start_parley  # noqa: E402
 
 READS = [
     "/api/public/sessions?limit=50",
@@ -98,9 +98,9 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="parley-migration-"))
     original = work / "original.sqlite"
-    shutil.copy(dataset(args.old, work, args.sessions, args.observations), original)
+    durable_copy(dataset(args.old, work, args.sessions, args.observations), original)
     migrated = work / "migrated.sqlite"
-    shutil.copy(original, migrated)
+    durable_copy(original, migrated)
     before = subprocess.run(["sqlite3", str(migrated), "PRAGMA user_version"], capture_output=True, text=True).stdout.strip()
     started = time.monotonic()
     subprocess.run([args.new, "keys", "list", "--db", str(migrated)], check=True, capture_output=True)

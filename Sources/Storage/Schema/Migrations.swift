@@ -3,37 +3,38 @@ import Model
 /// The schema, as an ordered list of migrations. `PRAGMA user_version` records how many have
 /// been applied; each runs in its own transaction at start. A file whose version is newer than
 /// this list is refused, so an old binary never writes into a schema it does not understand.
+///
+/// A migration is SQL only. Data that today's code derives from stored rows (columns lifted out
+/// of metadata, session aggregates) is recomputed by `Derivations` once every migration has run,
+/// so that such code always finds the columns it writes.
+/// `Tests/Fixtures/schema/schema.sql` holds the schema the list produces, and a test
+/// compares them: a change to the schema is a change to that file too.
 enum Migrations {
     struct Migration: Sendable {
         let version: Int
         let sql: String
-        /// Data changes SQL alone cannot express, run after `sql` in the same transaction.
-        var backfill: (@Sendable (SQLiteConnection) throws -> Void)?
     }
 
     static let all: [Migration] = [
         Migration(version: 1, sql: schemaV1),
         Migration(version: 2, sql: schemaV2),
         Migration(version: 3, sql: schemaV3),
-        Migration(version: 4, sql: schemaV4, backfill: TrackingColumns.backfill(on:)),
+        Migration(version: 4, sql: schemaV4),
         Migration(version: 5, sql: schemaV5),
-        // v6, v7 and v10 columns are filled by recomputing every session with today's code,
-        // which writes all of them (and reads what v11 added): so only the newest migration
-        // does it (a backfill that runs current code must sit in the newest migration, or it
-        // touches columns that do not exist yet). A file already at v7 to v9 is recomputed once more.
         Migration(version: 6, sql: schemaV6),
         Migration(version: 7, sql: schemaV7),
         Migration(version: 8, sql: schemaV8),
         Migration(version: 9, sql: schemaV9),
         Migration(version: 10, sql: schemaV10),
-        Migration(version: 11, sql: schemaV11, backfill: AggregateStore.refreshEverySession(on:)),
-        // v12 adds no column, so v11's backfill (today's code) still finds every column it writes.
+        Migration(version: 11, sql: schemaV11),
         Migration(version: 12, sql: schemaV12),
+        Migration(version: 13, sql: schemaV13),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
 
-    /// Applies every migration newer than the file's version.
+    /// Applies every migration newer than the file's version, then the derivations the file
+    /// still lacks (`Derivations.apply`).
     static func apply(to connection: SQLiteConnection) throws {
         let current = Int(try connection.scalarText("PRAGMA user_version") ?? "0") ?? 0
         if current > latestVersion {
@@ -43,7 +44,9 @@ enum Migrations {
             try connection.execute("BEGIN IMMEDIATE")
             do {
                 try connection.execute(migration.sql)
-                try migration.backfill?(connection)
+                // In the transaction that creates the record's table: a file migrated from an
+                // older schema that stops before its derivations still knows it lacks them.
+                try Derivations.recordIfMissing(schemaVersionBefore: current, on: connection)
                 try connection.execute("PRAGMA user_version = \(migration.version)")
                 try connection.execute("COMMIT")
             } catch {
@@ -51,6 +54,7 @@ enum Migrations {
                 throw error
             }
         }
+        try Derivations.apply(to: connection)
     }
 
     /// Version 1. Times are INTEGER milliseconds since the Unix epoch (UTC) unless named `_us`
@@ -489,6 +493,14 @@ enum Migrations {
     static let schemaV12 = """
     DROP INDEX traces_by_conversation;
     DROP INDEX traces_by_journey;
+    """
+
+    /// Version 13: the version of the derived data (`Derivations`), apart from the schema's.
+    static let schemaV13 = """
+    CREATE TABLE storage_meta (
+        key   TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
     """
 
     static func countTriggers(_ table: String) -> String {

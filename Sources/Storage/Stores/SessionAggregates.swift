@@ -13,7 +13,7 @@ extension AggregateStore {
         }
     }
 
-    /// Recomputes every session of every project (the v10 migration's backfill, which fills the
+    /// Recomputes every session of every project (`Derivations`, version 2, which fills the
     /// v6 and v7 columns).
     static func refreshEverySession(on db: SQLiteConnection) throws {
         for (projectID, _) in try ProjectSettingsStore.all(on: db) {

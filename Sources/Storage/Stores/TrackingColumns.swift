@@ -58,7 +58,7 @@ enum TrackingColumns {
     static let updateByRowID = "UPDATE traces SET "
         + names.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE id = ?"
 
-    /// Schema v4 backfill: lifts the attributes of every trace stored before v4 from its
+    /// Derivation 1 (`Derivations`): lifts the attributes of every trace stored before v4 from its
     /// metadata, with the same rules as ingestion.
     static func backfill(on db: SQLiteConnection) throws {
         var rows: [(Int64, String)] = []

@@ -13,9 +13,17 @@ import Synchronization
 /// `synchronous=FULL`, fsynced) before it is acknowledged, whoever later copies it.
 ///
 /// PASSIVE never waits, so a reader holding an old snapshot, or a writer faster than the disk,
-/// can keep the WAL from being reused. Past `maxWALFrames` the checkpoint switches to RESTART,
-/// which waits (up to the busy timeout) for the writer lock and for readers: writes stall for
-/// that one checkpoint, and the WAL stays bounded.
+/// can keep the WAL from being reused. Past `maxWALFrames` a RESTART follows the PASSIVE one:
+/// it waits (up to the busy timeout) for the writer lock and for readers, so writes stall while
+/// it runs, and the WAL stays bounded. The PASSIVE checkpoint first copies what it can while the
+/// writer goes on, so the RESTART holds writers only for the frames committed meanwhile.
+///
+/// How the WAL gets there: a PASSIVE checkpoint that finishes while the writer keeps committing
+/// leaves the newest frames uncopied, and SQLite reuses the WAL from its start only when a
+/// write begins with every frame copied. Under steady writes the WAL therefore keeps growing,
+/// and a checkpoint slowed by the disk (a 2 s fsync while the page cache writes back a large
+/// file) lets it grow fast: RESTART alone then copied 17,000 frames with writes stalled for
+/// 0.57 s (docs/BENCHMARKS.md, "Retention p99, explained").
 final class Checkpointer: Sendable {
     struct Configuration: Sendable {
         /// WAL frames that start a passive checkpoint (SQLite's own default is 1,000).
@@ -36,6 +44,7 @@ final class Checkpointer: Sendable {
     private let state = Mutex(State())
     private let thread: ConnectionThread
     private let runs = Atomic<Int>(0)
+    private let restarts = Atomic<Int>(0)
 
     /// Takes ownership of `connection` (read-write, on the same file as the writer), which is
     /// used only on the checkpointer's thread from now on.
@@ -45,8 +54,9 @@ final class Checkpointer: Sendable {
         thread.start { [self] connection in turn(connection) }
     }
 
-    /// Checkpoints run so far (for tests).
+    /// Checkpoints run so far, and how many of them were followed by a RESTART (for tests).
     var checkpointCount: Int { runs.load(ordering: .relaxed) }
+    var restartCount: Int { restarts.load(ordering: .relaxed) }
 
     /// Called by the writer after each commit with the WAL's size in frames; starts a
     /// checkpoint when the WAL has grown enough and none is running. Cheap: one lock, no I/O.
@@ -77,8 +87,12 @@ final class Checkpointer: Sendable {
         if closed { return false }
         // A failed checkpoint (busy, I/O error) loses nothing: the frames stay in the WAL,
         // readers still see them, and the next commit asks again.
-        _ = try? connection.checkpoint(frames >= configuration.maxWALFrames ? .restart : .passive)
+        _ = try? connection.checkpoint(.passive)
         runs.add(1, ordering: .relaxed)
+        if frames >= configuration.maxWALFrames {
+            _ = try? connection.checkpoint(.restart)
+            restarts.add(1, ordering: .relaxed)
+        }
         state.withLock { $0.requested = false }
         return true
     }
