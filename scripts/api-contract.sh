@@ -49,7 +49,7 @@ time_limit="${API_CONTRACT_TIME_LIMIT:-170}"
 checks="${API_CONTRACT_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}"
 
 # --- tools venv, reused while requirements-tools.txt and the interpreter are unchanged
-scripts/venv-ensure.sh "$python" "$venv" "$requirements" "openapi_spec_validator, schemathesis"
+"$python" scripts/parleykit/venvs.py "$venv" "$requirements" "openapi_spec_validator, schemathesis"
 
 # --- 1. the document itself
 echo "== openapi-spec-validator openapi.yaml"

@@ -74,4 +74,25 @@ struct SecretKeyTests {
             }
         }
     }
+
+    /// The comparison's timing is a property of the code, so the code is read: `Authenticator`
+    /// compares the secret's digest with `Digest.constantTimeEqual` and nowhere with `==` or
+    /// `!=`, and `constantTimeEqual` is `CRYPTO_memcmp`, which "takes an amount of time dependent
+    /// on len, but independent of the contents of the memory regions" (OpenSSL `CRYPTO_memcmp(3)`).
+    @Test func secretDigestsAreComparedInConstantTimeInTheSource() throws {
+        let sources = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent()  // APITests
+            .deletingLastPathComponent()  // Tests
+            .deletingLastPathComponent()  // the package
+            .appendingPathComponent("Sources")
+        let authenticator = try String(contentsOf: sources.appendingPathComponent("API/Auth/Authenticator.swift"), encoding: .utf8)
+        let digest = try String(contentsOf: sources.appendingPathComponent("Crypto/Digest.swift"), encoding: .utf8)
+        #expect(authenticator.contains("Digest.constantTimeEqual(hash, key.secretHash)"))
+        #expect(try authenticator.firstMatch(of: Regex(#"secretHash\s*[!=]=|[!=]=\s*key\.secretHash"#)) == nil)
+        let function = try #require(digest.range(of: "func constantTimeEqual"))
+        let rest = digest[function.upperBound...]
+        let body = rest[..<(rest.range(of: "\n    }\n")?.lowerBound ?? rest.endIndex)]
+        #expect(body.contains("CRYPTO_memcmp("))
+        #expect(body.contains("lhs.count == rhs.count"), "unequal lengths answer false before any byte is compared")
+    }
 }

@@ -21,24 +21,23 @@ Prints a Markdown table: binary, workload, instructions per request.
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-AUTH = base64.b64encode(b"pk-lf-bench:sk-lf-bench").decode()
-HEADERS = {"Content-Type": "application/json", "Authorization": f"Basic {AUTH}"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import AUTHORIZATION, iso, start_parley  # noqa: E402
+from parleykit.server import Parley  # noqa: E402  (run.py put scripts/ on sys.path)
+
+HEADERS = {"Content-Type": "application/json", "Authorization": AUTHORIZATION}
 
 
 def stamp(seconds: int, millis: int = 0) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_772_442_000 + seconds)) + ".%03dZ" % millis
+    return iso(1_772_442_000 + seconds + millis / 1000)
 
 
 def single(index: int) -> dict:
@@ -94,25 +93,11 @@ def growing(index: int) -> dict:
 WORKLOADS = {"single": single, "batch100": batch100, "turn": turn, "growing": growing}
 
 
-def serve(binary: str, work: Path, wrapper: list[str] | None = None) -> tuple[subprocess.Popen, int]:
-    """`parley serve --threads 1` on a fresh database in `work` (under `wrapper`, e.g. valgrind),
-    with the bench key; returns the process and its port once it listens."""
-    log = work / f"parley-{time.time_ns()}.log"
-    env = dict(os.environ, PARLEY_INIT_PUBLIC_KEY="pk-lf-bench", PARLEY_INIT_SECRET_KEY="sk-lf-bench")
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            (wrapper or []) + [binary, "serve", "--port", "0", "--log-level", "warning", "--threads", "1",
-                               "--db", str(work / f"db-{time.time_ns()}.sqlite")],
-            stderr=stderr, stdout=subprocess.DEVNULL, env=env)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if match := re.search(r"listening on http://[^:]+:(\d+)", log.read_text()):
-            return process, int(match.group(1))
-        if process.poll() is not None:
-            raise RuntimeError(log.read_text())
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("parley did not start")
+def serve(binary: str, work: Path, wrapper: list[str] | None = None) -> Parley:
+    """`parley serve --threads 1` on a fresh database in `work` (under `wrapper`, e.g. valgrind,
+    which is slow to start), with the bench key, once it listens."""
+    return start_parley(binary, work, work / f"db-{time.time_ns()}.sqlite", threads=1, wrapper=wrapper or [],
+                        start_timeout=300)
 
 
 def post(connection: http.client.HTTPConnection, workload: str, index: int) -> None:
@@ -127,13 +112,12 @@ def post(connection: http.client.HTTPConnection, workload: str, index: int) -> N
 def instructions(binary: str, workload: str | None, requests: int, work: Path) -> int:
     """Total instructions of one server run with `requests` requests of `workload`."""
     out = work / f"callgrind-{time.time_ns()}.out"
-    process, port = serve(binary, work, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    server = serve(binary, work, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
+    connection = server.connection(timeout=600)
     for index in range(requests if workload else 0):
         post(connection, workload, index)
     connection.close()
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=600)
+    server.stop(timeout=600)
     totals = re.search(r"^(?:summary|totals):\s+(\d+)", out.read_text(), re.M)
     if not totals:
         raise RuntimeError(f"no totals in {out}")

@@ -14,7 +14,6 @@ three sessions of exactly 10, 100 and 1,000 turns (`bench-drill-10`,
 `bench-drill-100`, `bench-drill-1000`) for drill-down measurements. Only the standard library
 is used; batches of 500 events go out over keep-alive connections from several threads.
 """
-import base64
 import http.client
 import json
 import random
@@ -22,6 +21,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/, for parleykit
+from parleykit.client import basic_auth, iso as iso_time  # noqa: E402
 
 JOURNEYS = {"checkout": ["browse", "cart", "pay"], "support": ["identify", "diagnose", "resolve"]}
 INTENTS = ["question", "clarification", "follow_up", "confirm"]
@@ -42,14 +45,14 @@ def main():
     rng.shuffle(plan)
 
     url = urllib.parse.urlparse(base)
-    auth = "Basic " + base64.b64encode(f"{pk}:{sk}".encode()).decode()
+    auth = basic_auth(pk, sk)
     start_ms = int(time.time() * 1000) - 30 * 86_400_000
     queue = []
     lock = threading.Lock()
     counters = {"events": 0, "batches": 0}
 
     def iso(ms):
-        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + ".%03dZ" % (ms % 1000)
+        return iso_time(ms / 1000)
 
     def events_for(session, turns, session_index):
         t0 = start_ms + session_index * 25_000

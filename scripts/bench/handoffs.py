@@ -18,7 +18,6 @@ Prints a Markdown table: binary, workload, thread, switches per request.
 from __future__ import annotations
 
 import argparse
-import http.client
 import re
 import shutil
 import sys
@@ -47,20 +46,19 @@ def switches(pid: int) -> dict[str, int]:
 
 
 def measure(binary: str, workload: str, requests: int, work: Path) -> dict[str, float]:
-    process, port = serve(binary, work)
+    server = serve(binary, work)
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection = server.connection(timeout=60)
         for index in range(20):  # warm: the key cache, prepared statements, the pool's threads
             post(connection, workload, requests + index)
-        before = switches(process.pid)
+        before = switches(server.pid)
         for index in range(requests):
             post(connection, workload, index)
-        after = switches(process.pid)
+        after = switches(server.pid)
         connection.close()
         return {name: (after[name] - before.get(name, 0)) / requests for name in after}
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def main() -> int:

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import shutil
 import subprocess
@@ -26,9 +25,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import REPO, Parley, durable_copy, generate_dataset, log  # noqa: E402
-
-AUTH = base64.b64encode(b"pk-lf-bench:sk-lf-bench").decode()
+from run import AUTHORIZATION, REPO, durable_copy, generate_dataset, log, start_parley  # noqa: E402
 
 READS = [
     "/api/public/sessions?limit=50",
@@ -58,7 +55,7 @@ VOLATILE = {"age", "ageSeconds", "generatedAt", "computedAt", "asOf"}
 
 
 def get(base: str, path: str) -> object:
-    request = urllib.request.Request(base + path, headers={"Authorization": f"Basic {AUTH}"})
+    request = urllib.request.Request(base + path, headers={"Authorization": AUTHORIZATION})
     with urllib.request.urlopen(request, timeout=300) as response:
         return json.load(response)
 
@@ -73,7 +70,7 @@ def strip(value: object) -> object:
 
 def schema_version(binary: str, work: Path) -> int:
     db = work / f"probe-{time.time_ns()}.sqlite"
-    parley = Parley(binary, work, db)
+    parley = start_parley(binary, work, db)
     parley.stop()
     out = subprocess.run(["sqlite3", str(db), "PRAGMA user_version"], capture_output=True, text=True, check=True)
     return int(out.stdout.strip())
@@ -114,12 +111,12 @@ def main() -> int:
     print(f"migration v{before} -> v{after}: {took:.2f} s (observations|traces|sessions: {rows}); "
           f"file {original.stat().st_size / 1e6:.0f} MB before, {migrated.stat().st_size / 1e6:.0f} MB after")
 
-    old = Parley(args.old, work, original)
-    new = Parley(args.new, work, migrated)
+    old = start_parley(args.old, work, original)
+    new = start_parley(args.new, work, migrated)
     differences = 0
     try:
         for path in READS:
-            a, b = strip(get(old.url(), path)), strip(get(new.url(), path))
+            a, b = strip(get(old.url, path)), strip(get(new.url, path))
             same = a == b
             differences += not same
             print(f"{'same' if same else 'DIFFERENT'}: {path}")

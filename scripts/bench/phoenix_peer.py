@@ -13,25 +13,21 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from run import AUTH, BENCH, REPO, Parley, Stats, fmt, free_port, log, rss_kb, wait_port, wrk
+from parleykit import venvs
+from parleykit.server import free_port, rss_kb, wait_port
+from run import AUTH, BENCH, REPO, log, start_parley, wrk
 
-PHOENIX_VERSION = "20.26.1"
+REQUIREMENTS = BENCH / "requirements-phoenix.txt"
+PHOENIX_VERSION = REQUIREMENTS.read_text().split("==", 1)[1].strip()
 VENV = REPO / ".venv-phoenix"
 
 
 def ensure_phoenix() -> Path:
-    binary = VENV / "bin" / "phoenix"
-    marker = VENV / f".arize-phoenix-{PHOENIX_VERSION}"
-    if not marker.exists():
-        log(f"installing arize-phoenix=={PHOENIX_VERSION} into {VENV} (once)…")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", f"arize-phoenix=={PHOENIX_VERSION}"], check=True)
-        marker.touch()
-    return binary
+    venvs.ensure(VENV, REQUIREMENTS, "phoenix")
+    return VENV / "bin" / "phoenix"
 
 
 def tree_rss_kb(pid: int, field: str) -> int:
@@ -119,13 +115,13 @@ def run_phoenix(harness) -> tuple[str, str, list[str]]:
 
     # Parley, same load
     db = harness.fresh_db("peer")
-    parley = Parley(harness.args.parley, harness.work, db)
+    parley = start_parley(harness.args.parley, harness.work, db)
     try:
         time.sleep(1)
         idle = rss_kb(parley.pid, "VmRSS")
         peak = [idle]
         started = time.time()
-        result = load(parley.url(), seconds, template, parley.pid, peak)
+        result = load(parley.url, seconds, template, parley.pid, peak)
         stored, until = drain(db, "observations", started, limit_s=60)
         peak[0] = max(peak[0], rss_kb(parley.pid, "VmHWM"))
         accepted = (result["requests"] - result["non2xx"]) * 100

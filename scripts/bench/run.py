@@ -14,14 +14,12 @@ Benchmarks: http, ingest, otlp, reads, mixed, drilldown, longsession, handshakes
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
 import resource
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -31,9 +29,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/, for parleykit
+from parleykit.client import basic_auth, iso  # noqa: E402
+from parleykit.server import Endpoint, Parley, dev_certificates, free_port, rss_kb, wait_port  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "scripts" / "bench"
-AUTH = base64.b64encode(b"pk-lf-bench:sk-lf-bench").decode()
+KEYS = ("pk-lf-bench", "sk-lf-bench")
+AUTHORIZATION = basic_auth(*KEYS)
+AUTH = AUTHORIZATION.removeprefix("Basic ")  # what the wrk scripts (*.lua) read from $AUTH
 HEALTH_BODY = '{"status":"OK","version":"0.1.0"}'
 
 
@@ -49,20 +53,6 @@ def durable_copy(source: Path, destination: Path) -> None:
     shutil.copy(source, destination)
     with open(destination, "rb+") as file:
         os.fsync(file.fileno())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kb(pid: int, field: str = "VmRSS") -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 class Stats:
@@ -92,55 +82,17 @@ def fmt(value: float | None, pattern: str = "{:.0f}") -> str:
 # MARK: servers
 
 
-class Parley:
-    def __init__(self, binary: str, work: Path, db: Path, threads: int | None = None, tls: bool = False,
-                 extra: list[str] | None = None) -> None:
-        args = [binary, "serve", "--port", "0", "--log-level", "warning", "--db", str(db)]
-        if threads:
-            args += ["--threads", str(threads)]
-        if tls:
-            args += ["--tls-port", "0", "--tls-cert", str(work / "certs/server.pem"),
-                     "--tls-key", str(work / "certs/server-key.pem")]
-        args += extra or []
-        env = dict(os.environ, PARLEY_INIT_PUBLIC_KEY="pk-lf-bench", PARLEY_INIT_SECRET_KEY="sk-lf-bench")
-        self.log_path = work / f"parley-{time.time_ns()}.log"
-        self.log_file = open(self.log_path, "w")
-        self.process = subprocess.Popen(args, stderr=self.log_file, stdout=subprocess.DEVNULL, env=env)
-        self.port = self.tls_port = None
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            text = self.log_path.read_text()
-            http = re.search(r"listening on http://[^:]+:(\d+)", text)
-            https = re.search(r"listening on https://[^:]+:(\d+)", text)
-            if http and (https or not tls):
-                self.port = int(http.group(1))
-                self.tls_port = int(https.group(1)) if https else None
-                break
-            if self.process.poll() is not None:
-                raise RuntimeError(f"parley exited: {text}")
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("parley did not start")
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def url(self, tls: bool = False) -> str:
-        return f"https://127.0.0.1:{self.tls_port}" if tls else f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_file.close()
+def start_parley(binary: str, work: Path, db: Path, threads: int | None = None, tls: bool = False,
+                 extra: list[str] | None = None, **options) -> Parley:
+    """`parley serve` on `db` with the bench keys, warnings only, started; `tls` serves the
+    harness's certificate (work/certs) too. `options` go to parleykit's Parley."""
+    args = ["--log-level", "warning"] + (["--threads", str(threads)] if threads else []) + (extra or [])
+    certificate = (work / "certs/server.pem", work / "certs/server-key.pem") if tls else None
+    return Parley(binary, db, args, keys=KEYS, tls=certificate, log_path=work / f"parley-{time.time_ns()}.log",
+                  **options).start()
 
 
-class Nginx:
+class Nginx(Endpoint):
     """One worker, access log off, answering Parley's paths: GET health 200 with the same body,
     POST ingestion and OTLP 204 after reading the body."""
 
@@ -192,8 +144,6 @@ http {{
     def pid(self) -> int:
         return self.process.pid
 
-    def url(self, tls: bool = False) -> str:
-        return f"https://127.0.0.1:{self.tls_port}" if tls else f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGQUIT)
@@ -201,17 +151,6 @@ http {{
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-
-
-def wait_port(port: int) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 # MARK: wrk
@@ -259,11 +198,10 @@ class Harness:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.work = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-        subprocess.run(["bash", str(REPO / "scripts/gen-dev-cert.sh"), str(self.work / "certs")], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dev_certificates(self.work / "certs")
         self.sections: list[str] = []
         self.targets: list[tuple[str, str, str, str, str]] = []  # what, target, measured, ratio, met
-        template = Parley(args.parley, self.work, self.work / "template.sqlite")
+        template = start_parley(args.parley, self.work, self.work / "template.sqlite")
         template.stop()
         self.template = self.work / "template.sqlite"
         self.otlp_template = self.work / "otlp100.bin"
@@ -285,13 +223,13 @@ class Harness:
     def http(self) -> None:
         runs, seconds = self.args.runs, self.args.seconds
         nginx = Nginx(self.work)
-        parley = Parley(self.args.parley, self.work, self.fresh_db("http"), threads=1, tls=True)
+        parley = start_parley(self.args.parley, self.work, self.fresh_db("http"), threads=1, tls=True)
         stats = {key: Stats() for key in ("nginx_http", "parley_http", "nginx_https", "parley_https")}
         try:
             for run in range(runs):
                 for name, server in (("nginx", nginx), ("parley", parley)):
-                    stats[f"{name}_http"].add(wrk(server.url() + "/api/public/health", seconds, 64)["rps"])
-                    stats[f"{name}_https"].add(wrk(server.url(True) + "/api/public/health", seconds, 64)["rps"])
+                    stats[f"{name}_http"].add(wrk(server.url + "/api/public/health", seconds, 64)["rps"])
+                    stats[f"{name}_https"].add(wrk(server.tls_url + "/api/public/health", seconds, 64)["rps"])
                 log(f"http: run {run + 1}/{runs}")
         finally:
             parley.stop()
@@ -312,13 +250,13 @@ class Harness:
     def handshakes(self) -> None:
         runs, seconds = self.args.runs, self.args.seconds
         nginx = Nginx(self.work)
-        parley = Parley(self.args.parley, self.work, self.fresh_db("tls"), threads=1, tls=True)
+        parley = start_parley(self.args.parley, self.work, self.fresh_db("tls"), threads=1, tls=True)
         stats = {"nginx": Stats(), "parley": Stats()}
         try:
             for run in range(runs):
                 for name, server in (("nginx", nginx), ("parley", parley)):
                     # `Connection: close` makes wrk open (and handshake) a new connection per request.
-                    stats[name].add(wrk(server.url(True) + "/api/public/health", seconds, 16,
+                    stats[name].add(wrk(server.tls_url + "/api/public/health", seconds, 16,
                                         headers=["Connection: close"])["rps"])
                 log(f"handshakes: run {run + 1}/{runs}")
         finally:
@@ -344,20 +282,20 @@ class Harness:
         lua = str(BENCH / "ingest.lua")
         try:
             for run in range(runs):
-                single["nginx"].add(wrk(nginx.url(), seconds, 16, lua, {"BATCH": "1", "EXPECT": "204"})["rps"])
-                parley = Parley(self.args.parley, self.work, self.fresh_db("single"))
+                single["nginx"].add(wrk(nginx.url, seconds, 16, lua, {"BATCH": "1", "EXPECT": "204"})["rps"])
+                parley = start_parley(self.args.parley, self.work, self.fresh_db("single"))
                 try:
-                    single["parley"].add(wrk(parley.url(), seconds, 16, lua, {"BATCH": "1"})["rps"])
+                    single["parley"].add(wrk(parley.url, seconds, 16, lua, {"BATCH": "1"})["rps"])
                 finally:
                     parley.stop()
                 db = self.fresh_db("ceiling")
                 out = subprocess.run([self.args.ceiling, str(db), "100", "300000"], capture_output=True, text=True, check=True)
                 batch["sqlite"].add(float(out.stdout.split()[0]))
-                parley = Parley(self.args.parley, self.work, self.fresh_db("batch"))
+                parley = start_parley(self.args.parley, self.work, self.fresh_db("batch"))
                 try:
-                    result = wrk(parley.url(), seconds, 16, lua, {"BATCH": "100"})
+                    result = wrk(parley.url, seconds, 16, lua, {"BATCH": "100"})
                     batch["parley"].add(result["rps"] * 100 if result["rps"] else None)
-                    peak.add(rss_kb(parley.pid, "VmHWM") / 1024)
+                    peak.add(parley.rss_kb("VmHWM") / 1024)
                 finally:
                     parley.stop()
                 log(f"ingest: run {run + 1}/{runs}")
@@ -387,9 +325,9 @@ class Harness:
         stats, stored = Stats(), Stats()
         for run in range(runs):
             db = self.fresh_db("otlp")
-            parley = Parley(self.args.parley, self.work, db)
+            parley = start_parley(self.args.parley, self.work, db)
             try:
-                result = wrk(parley.url(), seconds, 8, str(BENCH / "otlp.lua"), {"TEMPLATE": str(self.otlp_template)})
+                result = wrk(parley.url, seconds, 8, str(BENCH / "otlp.lua"), {"TEMPLATE": str(self.otlp_template)})
             finally:
                 parley.stop()
             stats.add(result["rps"] * 100 if result["rps"] else None)
@@ -423,7 +361,7 @@ class Harness:
 
     def reads(self) -> None:
         runs, seconds = self.args.runs, self.args.seconds
-        parley = Parley(self.args.parley, self.work, self.dataset())
+        parley = start_parley(self.args.parley, self.work, self.dataset())
         paths = [("session list, 50 newest", "/api/public/sessions?limit=50"),
                  ("session list, 50 by cost", "/api/public/sessions?limit=50&orderBy=cost.desc"),
                  ("drill-down, 10 turns", "/api/public/sessions/bench-drill-10"),
@@ -434,7 +372,7 @@ class Harness:
                  ("analytics: session distributions, one channel", "/api/public/analytics/sessions?channel=mobile"),
                  ("analytics: journey funnel", "/api/public/analytics/journeys/checkout")]
         stats = {(mode, i, q): Stats() for mode in ("idle", "loaded") for i in range(len(paths)) for q in ("p50", "p99")}
-        auth = [f"Authorization: Basic {AUTH}"]
+        auth = [f"Authorization: {AUTHORIZATION}"]
         cold: dict[str, float] = {}
         try:
             # Analytics answers are kept between requests (docs/ANALYTICS.md, "Freshness"): the
@@ -442,24 +380,24 @@ class Harness:
             for label, path in paths:
                 if "/analytics/" in path:
                     began = time.perf_counter()
-                    request = urllib.request.Request(parley.url() + path, headers={"Authorization": f"Basic {AUTH}"})
+                    request = urllib.request.Request(parley.url + path, headers={"Authorization": AUTHORIZATION})
                     with urllib.request.urlopen(request, timeout=120) as response:
                         response.read()
                     cold[label] = (time.perf_counter() - began) * 1000
-            capacity = wrk(parley.url(), 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "100"})["rps"] or 100
+            capacity = wrk(parley.url, 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "100"})["rps"] or 100
             half = max(1, int(capacity / 2))
             for run in range(runs):
                 for mode in ("idle", "loaded"):
                     load = None
                     if mode == "loaded":
                         load = subprocess.Popen(
-                            ["wrk", "-t1", "-c4", f"-d{seconds * len(paths) + 30}s", "-s", str(BENCH / "ingest_paced.lua"), parley.url()],
+                            ["wrk", "-t1", "-c4", f"-d{seconds * len(paths) + 30}s", "-s", str(BENCH / "ingest_paced.lua"), parley.url],
                             env=dict(os.environ, AUTH=AUTH, RATE=str(half), CONNECTIONS="4", BATCH="100"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
                         time.sleep(1)
                     try:
                         for i, (_, path) in enumerate(paths):
-                            result = wrk(parley.url() + path, seconds, 4, headers=auth, latency=True)
+                            result = wrk(parley.url + path, seconds, 4, headers=auth, latency=True)
                             stats[(mode, i, "p50")].add(result["p50"])
                             stats[(mode, i, "p99")].add(result["p99"])
                     finally:
@@ -470,7 +408,7 @@ class Harness:
             self.read_capacity = (capacity, half)
         finally:
             parley.stop()
-        with sqlite3.connect(parley_db_path(parley)) as connection:
+        with sqlite3.connect(parley.db) as connection:
             counts = [connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("sessions", "traces", "observations")]
         lines = [f"Dataset: {counts[0]} sessions, {counts[1]} traces, {counts[2]} observations. Loaded = 100-event batches "
                  f"paced at half the measured capacity ({half} of {capacity:.0f} req/s).", "",
@@ -498,10 +436,10 @@ class Harness:
         runs, seconds = self.args.runs, self.args.seconds
         rps, p99 = Stats(), Stats()
         for run in range(runs):
-            parley = Parley(self.args.parley, self.work, self.dataset())
+            parley = start_parley(self.args.parley, self.work, self.dataset())
             try:
-                result = wrk(parley.url(), seconds, 8, str(BENCH / "mixed.lua"), {"BATCH": "10"},
-                             headers=[f"Authorization: Basic {AUTH}"], latency=True)
+                result = wrk(parley.url, seconds, 8, str(BENCH / "mixed.lua"), {"BATCH": "10"},
+                             headers=[f"Authorization: {AUTHORIZATION}"], latency=True)
             finally:
                 parley.stop()
             rps.add(result["rps"])
@@ -526,9 +464,9 @@ class Harness:
         p50 = {mode: Stats() for mode in modes}
         reads, rate = Stats(), None
         db = self.fresh_db("drilldown")
-        parley = Parley(self.args.parley, self.work, db)
+        parley = start_parley(self.args.parley, self.work, db)
         try:
-            post_long_session(parley.url(), "long-session", 1000)
+            post_long_session(parley.url, "long-session", 1000)
         finally:
             parley.stop()
         script = str(BENCH / "get_path.lua")
@@ -536,20 +474,20 @@ class Harness:
             for mode in modes:
                 run_db = self.work / f"drilldown-run-{time.time_ns()}.sqlite"
                 durable_copy(db, run_db)
-                parley = Parley(self.args.parley, self.work, run_db)
+                parley = start_parley(self.args.parley, self.work, run_db)
                 try:
                     if rate is None:
-                        capacity = wrk(parley.url(), 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "1"})["rps"] or 100
+                        capacity = wrk(parley.url, 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "1"})["rps"] or 100
                         rate = max(1, int(capacity / 2))
                     reader = None
                     if mode != "alone":
                         pace = {"RATE": "10", "CONNECTIONS": "2"} if mode == "with drill-downs" else {}
                         reader = subprocess.Popen(
-                            ["wrk", "-t1", "-c2", f"-d{seconds + 2}s", "-s", script, parley.url()],
+                            ["wrk", "-t1", "-c2", f"-d{seconds + 2}s", "-s", script, parley.url],
                             env=dict(os.environ, AUTH=AUTH, PATH_TO_GET="/api/public/sessions/long-session", **pace),
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                         time.sleep(1)
-                    result = wrk(parley.url(), seconds, 4, str(BENCH / "ingest_paced.lua"),
+                    result = wrk(parley.url, seconds, 4, str(BENCH / "ingest_paced.lua"),
                                  {"RATE": str(rate), "CONNECTIONS": "4", "BATCH": "1"}, latency=True)
                     if reader is not None:
                         out, _ = reader.communicate(timeout=seconds * 4 + 60)
@@ -590,7 +528,7 @@ class Harness:
         runs = self.args.runs
         buckets = [Stats() for _ in range(10)]
         for run in range(runs):
-            parley = Parley(self.args.parley, self.work, self.fresh_db("longsession"))
+            parley = start_parley(self.args.parley, self.work, self.fresh_db("longsession"))
             try:
                 post_turn_by_turn(parley.port, f"warm-up-{run}", 1000)
                 times = post_turn_by_turn(parley.port, f"turn-by-turn-{run}", 1000)
@@ -629,12 +567,12 @@ class Harness:
                 db = self.dataset()
                 cutoff = int(time.time() * 1000) - days * 86_400_000
                 old_before = count_older(db, cutoff)
-                parley = Parley(self.args.parley, self.work, db, extra=["--retention-days", str(days)] if mode == "retention" else [])
+                parley = start_parley(self.args.parley, self.work, db, extra=["--retention-days", str(days)] if mode == "retention" else [])
                 try:
                     if rate is None:
-                        capacity = wrk(parley.url(), 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "100"})["rps"] or 100
+                        capacity = wrk(parley.url, 5, 8, str(BENCH / "ingest.lua"), {"BATCH": "100"})["rps"] or 100
                         rate = max(1, int(capacity / 2))
-                    result = wrk(parley.url(), seconds, 4, str(BENCH / "ingest_paced.lua"),
+                    result = wrk(parley.url, seconds, 4, str(BENCH / "ingest_paced.lua"),
                                  {"RATE": str(rate), "CONNECTIONS": "4", "BATCH": "100"}, latency=True)
                 finally:
                     parley.stop()
@@ -645,9 +583,9 @@ class Harness:
             log(f"lifecycle: run {run + 1}/{runs}")
         erase_answer, erase_done = Stats(), Stats()
         for run in range(runs):
-            parley = Parley(self.args.parley, self.work, self.fresh_db("erase"))
+            parley = start_parley(self.args.parley, self.work, self.fresh_db("erase"))
             try:
-                answer_ms, done_ms = erase_big_user(parley.url(), 10_000)
+                answer_ms, done_ms = erase_big_user(parley.url, 10_000)
             finally:
                 parley.stop()
             erase_answer.add(answer_ms)
@@ -677,19 +615,19 @@ class Harness:
         idle, held, served = Stats(), Stats(), []
         count = 10_000
         for run in range(runs):
-            parley = Parley(self.args.parley, self.work, self.fresh_db("memory"))
+            parley = start_parley(self.args.parley, self.work, self.fresh_db("memory"))
             try:
                 wait_port(parley.port)
                 time.sleep(1)
-                idle.add(rss_kb(parley.pid) / 1024)
+                idle.add(parley.rss_kb() / 1024)
                 holder = subprocess.Popen([sys.executable, str(BENCH / "idle_conns.py"), "127.0.0.1", str(parley.port), str(count), "300"],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
                 opened = holder.stdout.readline().split()
                 failed = holder.stdout.readline().split()
                 time.sleep(1)
-                held.add(rss_kb(parley.pid) / 1024)
+                held.add(parley.rss_kb() / 1024)
                 # A normal client is still served while the idle connections are held.
-                probe = wrk(parley.url() + "/api/public/health", 3, 4, latency=True)
+                probe = wrk(parley.url + "/api/public/health", 3, 4, latency=True)
                 served.append((int(opened[1]), int(failed[1]), probe["rps"], probe["p99"]))
                 holder.stdin.close()
                 holder.wait(timeout=60)
@@ -734,7 +672,7 @@ class Harness:
 def post_long_session(base: str, session: str, turns: int) -> None:
     """`turns` turns of one session, a trace and a generation each, posted 50 turns a batch."""
     def time_of(turn: int, offset_ms: int = 0) -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_772_442_000 + turn * 60 + offset_ms // 1000)) + ".%03dZ" % (offset_ms % 1000)
+        return iso(1_772_442_000 + turn * 60 + offset_ms / 1000)
     for start in range(0, turns, 50):
         events = []
         for turn in range(start, min(turns, start + 50)):
@@ -749,7 +687,7 @@ def post_long_session(base: str, session: str, turns: int) -> None:
                                     "startTime": time_of(turn, 10), "endTime": time_of(turn, 900),
                                     "usageDetails": {"input": 100 + turn, "output": 20}}})
         request = urllib.request.Request(f"{base}/api/public/ingestion", data=json.dumps({"batch": events}).encode(),
-                                         headers={"Content-Type": "application/json", "Authorization": f"Basic {AUTH}"})
+                                         headers={"Content-Type": "application/json", "Authorization": AUTHORIZATION})
         with urllib.request.urlopen(request, timeout=120) as answer:
             if answer.status != 207:
                 raise RuntimeError(f"posting the long session: {answer.status}")
@@ -759,18 +697,18 @@ def post_turn_by_turn(port: int, session: str, turns: int) -> list[float]:
     """Posts `turns` turns of `session`, one request each, on one connection; the answer times in ms."""
     import http.client
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": "application/json", "Authorization": f"Basic {AUTH}"}
+    headers = {"Content-Type": "application/json", "Authorization": AUTHORIZATION}
     times = []
     for turn in range(turns):
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_772_442_000 + turn * 60))
+        at = 1_772_442_000 + turn * 60
         trace = f"{session}-t{turn}"
         body = json.dumps({"batch": [
-            {"id": f"{trace}-e1", "type": "trace-create", "timestamp": f"{stamp}.000Z",
-             "body": {"id": trace, "sessionId": session, "name": "chat-turn", "timestamp": f"{stamp}.000Z",
+            {"id": f"{trace}-e1", "type": "trace-create", "timestamp": iso(at),
+             "body": {"id": trace, "sessionId": session, "name": "chat-turn", "timestamp": iso(at),
                       "input": f"question {turn}", "output": f"answer {turn}", "metadata": {"turn.number": turn + 1}}},
-            {"id": f"{trace}-e2", "type": "generation-create", "timestamp": f"{stamp}.010Z",
+            {"id": f"{trace}-e2", "type": "generation-create", "timestamp": iso(at + 0.010),
              "body": {"id": f"{trace}-g", "traceId": trace, "name": "llm-call", "model": "gpt-4o-mini",
-                      "startTime": f"{stamp}.010Z", "endTime": f"{stamp}.900Z", "usageDetails": {"input": 100, "output": 20}}},
+                      "startTime": iso(at + 0.010), "endTime": iso(at + 0.900), "usageDetails": {"input": 100, "output": 20}}},
         ]})
         started = time.perf_counter()
         connection.request("POST", "/api/public/ingestion", body=body, headers=headers)
@@ -792,8 +730,8 @@ def erase_big_user(base: str, traces: int) -> tuple[float, float]:
     """Ingests `traces` traces of one user, then times DELETE /users/{id} until its answer and
     until the deletion job is done; both in ms."""
     user = f"erase-{time.time_ns()}"
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    headers = {"Authorization": f"Basic {AUTH}", "Content-Type": "application/json"}
+    now = iso()
+    headers = {"Authorization": AUTHORIZATION, "Content-Type": "application/json"}
     for start in range(0, traces, 500):
         batch = [{"id": f"{user}-e{i}", "type": "trace-create", "timestamp": now,
                   "body": {"id": f"{user}-t{i}", "timestamp": now, "userId": user, "sessionId": f"{user}-s{i // 50}"}}
@@ -812,11 +750,6 @@ def erase_big_user(base: str, traces: int) -> tuple[float, float]:
         with urllib.request.urlopen(urllib.request.Request(base + location, headers=headers), timeout=60) as response:
             body = json.loads(response.read())
     return answered, (time.perf_counter() - began) * 1000
-
-
-def parley_db_path(parley: Parley) -> str:
-    args = parley.process.args
-    return args[args.index("--db") + 1]
 
 
 def ratio(a: Stats, b: Stats) -> float | None:
@@ -848,16 +781,16 @@ def generate_dataset(binary: str, work: Path, db: Path, sessions: int, observati
     sessions out while their later turns are still arriving. So it is generated with a timeout
     longer than that, then a server with the default timeout ends them all, and reads run on a
     settled database, as a long-running server has."""
-    parley = Parley(binary, work, db, extra=["--inactivity-timeout", str(365 * 86_400)])
+    parley = start_parley(binary, work, db, extra=["--inactivity-timeout", str(365 * 86_400)])
     try:
-        subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url(), "pk-lf-bench", "sk-lf-bench",
+        subprocess.run([sys.executable, str(BENCH / "gen_dataset.py"), parley.url, *KEYS,
                         str(sessions), str(observations)], check=True, stdout=sys.stderr)
     finally:
         parley.stop()
-    parley = Parley(binary, work, db)
+    parley = start_parley(binary, work, db)
     try:
         deadline = time.time() + 1800
-        while active_sessions(parley.url()) > 0:
+        while active_sessions(parley.url) > 0:
             if time.time() > deadline:
                 raise RuntimeError("the sweeper did not time out the dataset's sessions within 30 minutes")
             time.sleep(1)
@@ -868,7 +801,7 @@ def generate_dataset(binary: str, work: Path, db: Path, sessions: int, observati
 def active_sessions(base: str) -> int:
     """Sessions still active on the server at `base` (the session list's totalItems)."""
     request = urllib.request.Request(base + "/api/public/sessions?status=active&limit=1",
-                                     headers={"Authorization": f"Basic {AUTH}"})
+                                     headers={"Authorization": AUTHORIZATION})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)["meta"]["totalItems"]
 

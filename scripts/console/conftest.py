@@ -3,10 +3,10 @@ Chromium signed in to it, and per-test checks that the page logged no error and 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,10 +20,8 @@ from selenium.webdriver.common.by import By
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-# The live-server helper of the SDK suites (scripts/sdk/conftest.py), loaded under another name.
-_spec = importlib.util.spec_from_file_location("parley_sdk_support", REPO / "scripts" / "sdk" / "conftest.py")
-sdk_support = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(sdk_support)
+sys.path.insert(0, str(HERE.parent))  # scripts/, for parleykit
+from parleykit.server import Parley, binary  # noqa: E402
 
 PUBLIC_KEY = "pk-lf-console"
 SECRET_KEY = "sk-lf-console"
@@ -157,22 +155,16 @@ def fill(world: World):
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
-    binary = sdk_support.parley_binary()
-    if not binary.exists():
-        pytest.fail(f"parley binary not found at {binary}")
-    folder = tmp_path_factory.mktemp("console")
-    server = sdk_support.ParleyServer(binary, folder / "parley.sqlite", public_key=PUBLIC_KEY, secret_key=SECRET_KEY).start()
-    try:
+    path = binary()
+    if not path.exists():
+        pytest.fail(f"parley binary not found at {path}")
+    db = tmp_path_factory.mktemp("console") / "parley.sqlite"
+    with Parley(path, db, keys=(PUBLIC_KEY, SECRET_KEY)) as server:
         w = World(server)
-        w.db_path = folder / "parley.sqlite"
-        w.binary = binary
+        w.db_path = db
+        w.binary = path
         fill(w)
         yield w
-    finally:
-        was_running = server.running
-        code = server.stop()
-        if was_running:
-            assert code == 0, f"parley exited with {code}:\n{server.log()[-3000:]}"
 
 
 def new_driver():

@@ -23,7 +23,7 @@ fi
 
 venv=.venv-console
 requirements=scripts/console/requirements.txt
-scripts/venv-ensure.sh "$python" "$venv" "$requirements" "selenium, pytest, requests"
+"$python" scripts/parleykit/venvs.py "$venv" "$requirements" "selenium, pytest, requests"
 
 # Selenium Manager would try to download a driver or browser; everything is local here.
 export SE_OFFLINE=true

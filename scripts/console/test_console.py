@@ -18,6 +18,7 @@ from selenium.webdriver.support.ui import Select
 
 from conftest import (LONG_TURNS, PUBLIC_KEY, SECRET_KEY, XSS_INPUT, event, figure, iso, new_driver, screenshot,
                       severe, sign_in, turn_events, wait_for)
+from parleykit.client import create_key
 
 
 def css(driver, selector):
@@ -298,10 +299,7 @@ def test_sign_in_sets_an_httponly_cookie_and_sign_out_ends_it(world):
 
 def test_revoking_the_key_ends_the_sign_in(world):
     import subprocess
-    created = subprocess.run([str(world.binary), "keys", "create", "--project", "default", "--db", str(world.db_path)],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
-    public = created.split("public key:")[1].split()[0]
-    secret = created.split("secret key:")[1].split()[0]
+    public, secret = create_key(world.binary, world.db_path, "default")
     session = requests.Session()
     answer = session.post(world.page("/api/console/session"), json={"publicKey": public, "secretKey": secret}, timeout=10)
     assert answer.status_code == 200 and "parley_console" in session.cookies

@@ -4,9 +4,7 @@ Tests/Fixtures/instrumentations are these copies, written when CAPTURE_FIXTURES=
 
 from __future__ import annotations
 
-import base64
 import gzip
-import importlib.util
 import os
 import sys
 import threading
@@ -20,17 +18,13 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-sys.path.insert(0, str(HERE))
-
-# The server process fixture of the SDK suites (scripts/sdk/conftest.py), loaded by path so both
-# suites start parley the same way.
-_spec = importlib.util.spec_from_file_location("parley_sdk_conftest", REPO / "scripts" / "sdk" / "conftest.py")
-_sdk = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_sdk)  # type: ignore[union-attr]
-ParleyServer = _sdk.ParleyServer
-PUBLIC_KEY, SECRET_KEY = _sdk.PUBLIC_KEY, _sdk.SECRET_KEY
-
+sys.path.insert(0, str(HERE))  # checks.py, stub_openai.py
+sys.path.insert(0, str(HERE.parent))  # scripts/, for parleykit
+from parleykit.client import basic_auth  # noqa: E402
+from parleykit.server import KEYS, Parley, binary  # noqa: E402
 from stub_openai import StubOpenAI  # noqa: E402
+
+PUBLIC_KEY, SECRET_KEY = KEYS
 
 
 class OTLPTee:
@@ -91,11 +85,11 @@ class OTLPTee:
 
 @pytest.fixture
 def parley(tmp_path):
-    binary = _sdk.parley_binary()
-    if not binary.exists():
-        pytest.fail(f"parley binary not found at {binary} (build it with `swift build` or set PARLEY_BIN)")
+    path = binary()
+    if not path.exists():
+        pytest.fail(f"parley binary not found at {path} (build it with `swift build` or set PARLEY_BIN)")
     # User ids hashed, the default (unlike the SDK suites' Langfuse-parity servers).
-    with _sdk.running(ParleyServer(binary, tmp_path / "parley.sqlite")) as server:
+    with Parley(path, tmp_path / "parley.sqlite") as server:
         yield server
 
 
@@ -116,7 +110,7 @@ def stub():
 
 @pytest.fixture
 def auth_header() -> str:
-    return "Basic " + base64.b64encode(f"{PUBLIC_KEY}:{SECRET_KEY}".encode()).decode()
+    return basic_auth(PUBLIC_KEY, SECRET_KEY)
 
 
 @pytest.fixture(autouse=True)

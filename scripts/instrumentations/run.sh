@@ -37,7 +37,7 @@ for suite in $suites; do
         pydantic-ai) venv=pydantic-ai; modules="pydantic_ai, pytest, requests" ;;
         *) echo "run.sh: unknown suite '$suite' in INSTR_SUITES" >&2; exit 2 ;;
     esac
-    scripts/venv-ensure.sh "$python" ".venv-instr-$venv" "scripts/instrumentations/requirements-$venv.txt" "$modules"
+    "$python" scripts/parleykit/venvs.py ".venv-instr-$venv" "scripts/instrumentations/requirements-$venv.txt" "$modules"
     echo "== pytest scripts/instrumentations/test_${suite//-/_}.py (PARLEY_BIN=$PARLEY_BIN)"
     set +e
     ".venv-instr-$venv/bin/python" -m pytest "scripts/instrumentations/test_${suite//-/_}.py" -p no:cacheprovider "$@"

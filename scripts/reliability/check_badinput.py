@@ -27,8 +27,9 @@ import time
 import uuid
 import zlib
 
-from common import (Context, Parley, RawResponse, Result, basic_auth, log, metrics, raw_request, read_response,
-                    small_batch, stored_event_ids, utc_now)
+from common import (Context, Parley, RawResponse, Result, guarded, iso, log, raw_request, read_response, small_batch,
+                    stored_event_ids)
+from parleykit.otlp import varint
 
 NAME = "bad-input"
 FAST = True
@@ -168,7 +169,7 @@ def normal_request(server: Parley) -> str | None:
 
 
 def event(kind: str = "trace-create", body: dict | None = None, event_id: str | None = None) -> dict:
-    return {"id": event_id or str(uuid.uuid4()), "type": kind, "timestamp": utc_now(),
+    return {"id": event_id or str(uuid.uuid4()), "type": kind, "timestamp": iso(),
             "body": body if body is not None else {"id": str(uuid.uuid4()), "name": "bad-input"}}
 
 
@@ -199,7 +200,7 @@ def invalid_utf8(server: Parley) -> Result:
     for label, bad in [("lone 0xFF", b"\xff"), ("overlong '/'", b"\xc0\xaf"), ("UTF-8-encoded surrogate", b"\xed\xa0\x80"),
                        ("truncated sequence", b"\xe2\x82"), ("0xC3 0x28", b"\xc3\x28")]:
         body = b'{"batch": [{"id": "e1", "type": "trace-create", "timestamp": "%s", "body": {"id": "t1", "name": "%s"}}]}' \
-            % (utc_now().encode(), bad)
+            % (iso().encode(), bad)
         case.exchange(post(INGESTION, body), f"ingestion, {label}", 400, "InvalidRequestError")
     case.exchange(post(INGESTION, b'{"batch": [], "\xff": 1}'), "ingestion, invalid UTF-8 in a key", 400,
                   "InvalidRequestError")
@@ -211,14 +212,6 @@ def invalid_utf8(server: Parley) -> Result:
 def nested_any_value(levels: int) -> bytes:
     """An ExportTraceServiceRequest whose one resource attribute is an AnyValue array nested
     `levels` deep, built outside in without quadratic copying."""
-    def varint(value: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte = value & 0x7F
-            value >>= 7
-            out.append(byte | (0x80 if value else 0))
-            if not value:
-                return bytes(out)
     inner = 0  # an empty AnyValue
     prefixes = []
     for _ in range(levels):
@@ -237,7 +230,7 @@ def deep_nesting(server: Parley) -> Result:
     deep = b"[" * 100_000 + b"]" * 100_000
     case.exchange(post(INGESTION, b'{"batch": ' + deep + b"}"), "ingestion, batch nested", 400, "InvalidRequestError")
     metadata = (b'{"batch": [{"id": "e1", "type": "trace-create", "timestamp": "%s", "body": {"id": "t1", "metadata": '
-                % utc_now().encode()) + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}}]}"
+                % iso().encode()) + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}}]}"
     case.exchange(post(INGESTION, metadata), "ingestion, metadata nested", 400, "InvalidRequestError")
     case.exchange(post(OTLP, b'{"resourceSpans": ' + deep + b"}"), "OTLP/JSON nested", 400, "InvalidRequestError")
     protobuf = nested_any_value(100_000)
@@ -273,19 +266,19 @@ def huge_numbers(server: Parley) -> Result:
             bad_events.append(event_id)
             raw_events.append('{"id": "%s", "type": "generation-create", "timestamp": "%s", "body": '
                               '{"id": "%s", "traceId": "%s", %s}}'
-                              % (event_id, utc_now(), uuid.uuid4(), trace_id, field % number))
+                              % (event_id, iso(), uuid.uuid4(), trace_id, field % number))
     # Counts that each fit in Int64 but overflow it when added up: once a crash of the writer.
     overflow = str(uuid.uuid4())
     bad_events.append(overflow)
     raw_events.append('{"id": "%s", "type": "generation-create", "timestamp": "%s", "body": {"id": "%s", "traceId": "%s", '
                       '"usageDetails": {"a": 9223372036854775807, "b": 9223372036854775807}}}'
-                      % (overflow, utc_now(), uuid.uuid4(), trace_id))
+                      % (overflow, iso(), uuid.uuid4(), trace_id))
     # At the limit: accepted, with free-form metadata numbers kept as sent.
     for details in ('"usage": {"input": %d, "output": %d}' % (MAX_COUNT, MAX_COUNT),
                     '"usageDetails": {"a": %d, "b": %d, "c": %d}' % (MAX_COUNT, MAX_COUNT, MAX_COUNT)):
         raw_events.append('{"id": "%s", "type": "generation-create", "timestamp": "%s", "body": {"id": "%s", '
                           '"traceId": "%s", %s, "metadata": {"big": 1e400, "long": 123456789012345678901234567890}}}'
-                          % (uuid.uuid4(), utc_now(), uuid.uuid4(), trace_id, details))
+                          % (uuid.uuid4(), iso(), uuid.uuid4(), trace_id, details))
     events = [json.loads(text) for text in raw_events]  # Python reads 1e400 as inf; only the ids matter here
     raw = ('{"batch": [' + ", ".join(raw_events) + "]}").encode()
     answer = case.per_event("ingestion, huge numbers in usage", events, set(bad_events), raw=raw) or {}
@@ -357,7 +350,7 @@ def hundred_megabytes(server: Parley) -> Result:
     for label, chunked, rate in (("Content-Length", False, None), ("chunked", True, None),
                                  ("Content-Length at 25 MB/s", False, 25e6)):
         case.trials += 1
-        received_before = metrics(server).get("parley_http_received_bytes_total", 0)
+        received_before = server.metrics().get("parley_http_received_bytes_total", 0)
         rss_before = server.rss_kb()
         headers = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(total)}
         head = raw_request("POST", INGESTION, b"", dict(headers, **{"Content-Type": "application/json"})) \
@@ -406,7 +399,7 @@ def hundred_megabytes(server: Parley) -> Result:
         case.expect(response.headers.get("connection") == "close", f"{label}: 413 without Connection: close")
         case.expect(state["sent_at_answer"] < total,
                     f"{label}: the 413 came only after all 100 MB were sent: the server read the whole body first")
-        received = metrics(server).get("parley_http_received_bytes_total", 0) - received_before
+        received = server.metrics().get("parley_http_received_bytes_total", 0) - received_before
         case.figures.append(
             f"{label}: 413 after {(state['answer_at'] - started) * 1000:.1f} ms with "
             f"{state['sent_at_answer'] / 1048576:.1f} MB sent; the client then wrote "
@@ -477,28 +470,17 @@ def ten_thousand_events(server: Parley) -> Result:
 
 
 def run(context: Context) -> list[Result]:
-    directory = context.path("bad-input")
-    # Without the backtracer a crash ends the process at once, instead of leaving it alive (and
-    # holding the database) while it symbolicates; the case still fails on the dead server.
-    server = Parley(context.binary, directory / "parley.sqlite", ["--log-level", "warning"],
-                    env={"SWIFT_BACKTRACE": "enable=no"}).start()
     cases = [malformed_json, invalid_utf8, deep_nesting, huge_numbers, functools.partial(gzip_bomb, fast=context.fast),
              hundred_megabytes, nul_in_ids, ten_thousand_events]
     results = []
-    try:
+    # Without the backtracer a crash ends the process at once, instead of leaving it alive (and
+    # holding the database) while it symbolicates; the case still fails on the dead server.
+    with context.serve("bad-input", ["--log-level", "warning"], env={"SWIFT_BACKTRACE": "enable=no"}) as server:
         for case in cases:
             if not server.alive():
                 # A crash in one case must not hide the others: note it and start again.
                 log(f"the server had died (exit {server.process.returncode}); restarting it for the next case")
                 server.start()
-            try:
-                results.append(case(server))
-            except Exception as error:  # a case that crashes is a failed case, with its trace
-                import traceback
-                traceback.print_exc()
-                name = getattr(case, "__name__", None) or case.func.__name__
-                results.append(Result(f"bad input: {name}", 0, False,
-                                      f"case crashed: {error!r}"))
-    finally:
-        server.stop()
+            name = getattr(case, "__name__", None) or case.func.__name__
+            results.append(guarded(f"bad input: {name}", case, server))
     return results

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from common import Context, Parley, Result, basic_auth, log
+from common import AUTH, Context, Parley, Result, iso, log
 
 NAME = "crash"
 FAST = True
@@ -46,7 +46,7 @@ class Ledger:
 
 def batch_body() -> tuple[dict, list[str]]:
     """Ten events: five traces, each with a generation."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    now = iso()
     events, ids = [], []
     for _ in range(5):
         trace_id = str(uuid.uuid4())
@@ -105,7 +105,7 @@ class Worker(threading.Thread):
                     body, ids = batch_body()
                     path = "/api/public/ingestion"
                 connection.request("POST", path, body=json.dumps(body).encode(),
-                                   headers={"Authorization": basic_auth(), "Content-Type": "application/json"})
+                                   headers={"Authorization": AUTH, "Content-Type": "application/json"})
                 response = connection.getresponse()
                 data = response.read()
                 self.record(response.status, data, ids)
@@ -164,9 +164,12 @@ def verify(db_path: str, ledger: Ledger) -> tuple[int, int, str]:
 
 
 def run_mode(context: Context, durability: str, kills: int, workers: int) -> Result:
-    directory = context.path(f"crash-{durability}")
-    db = directory / "parley.sqlite"
-    server = Parley(context.binary, db, ["--durability", durability, "--log-level", "warning"]).start()
+    with context.serve(f"crash-{durability}", ["--durability", durability, "--log-level", "warning"]) as server:
+        return trials(server, durability, kills, workers)
+
+
+def trials(server: Parley, durability: str, kills: int, workers: int) -> Result:
+    db = server.db
     ledger = Ledger()
     stop = threading.Event()
     threads = [Worker(server, ledger, otlp=index % 2 == 1, stop=stop) for index in range(workers)]
@@ -201,7 +204,6 @@ def run_mode(context: Context, durability: str, kills: int, workers: int) -> Res
             failures.append("control: the verifier did not notice an event that was never stored")
     finally:
         stop.set()
-        server.stop()
     unexpected = [message for thread in threads for message in thread.unexpected]
     events, spans = ledger.snapshot()
     log(f"{durability}: {kills} kills, {len(events)} batch events and {len(spans)} OTLP spans acknowledged")

@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import Context, Parley, Result, log
+from common import Context, Parley, Result, iso, log
 
 NAME = "disk-full"
 FAST = True
@@ -50,13 +50,9 @@ def free_bytes(path: Path) -> int:
     return stat.f_bavail * stat.f_frsize
 
 
-def iso_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-
-
 def batch(payload_bytes: int, events: int = 3) -> tuple[dict, list[str]]:
     """`events` traces, each with an input of `payload_bytes` of incompressible text."""
-    now = iso_now()
+    now = iso()
     body, ids = [], []
     for _ in range(events):
         event_id = str(uuid.uuid4())
@@ -152,8 +148,8 @@ def run(context: Context) -> Result:
     server: Parley | None = None
     try:
         db = mount_point / "parley.sqlite"
-        server = Parley(context.binary, db, ["--log-level", "warning"])
-        server.log_path = directory / "parley.log"  # the log must not live on the disk being filled
+        # The log must not live on the disk being filled.
+        server = context.parley("disk-full", ["--log-level", "warning"], db=db, log_path=directory / "parley.log")
         server.start()
         client = Client(server)
         for _ in range(3):

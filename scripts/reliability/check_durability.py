@@ -12,8 +12,9 @@ import re
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
-from common import Context, Parley, Result, log
+from common import AUTH, Context, Parley, Result, log, request
 
 NAME = "durability"
 FAST = False
@@ -24,30 +25,12 @@ REQUESTS = 20
 
 def traced_acks(context: Context, durability: str) -> tuple[int, int, list[str]]:
     """(acknowledgements, acknowledgements preceded by a WAL sync since the previous one, notes)."""
-    directory = context.path(f"durability-{durability}")
-    db = directory / "parley.sqlite"
-    trace = directory / "strace.txt"
-    server = Parley(context.binary, db, ["--durability", durability, "--log-level", "warning"]).start()
-    tracer = subprocess.Popen(["strace", "-f", "-y", "-qq", "-e", "trace=fsync,fdatasync,write,writev,sendmsg,sendto",
-                               "-s", "16", "-o", str(trace), "-p", str(server.pid)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.0)  # strace attaches to every thread
-        connection = server.connection()
-        for index in range(REQUESTS):
-            body = {"batch": [{"id": f"durable-{index}", "type": "trace-create",
-                               "timestamp": "2026-12-02T10:00:00.000Z",
-                               "body": {"id": f"t-durable-{index}", "name": "durability"}}]}
-            from common import request
-            status, _, _ = request(connection, "POST", "/api/public/ingestion", body)
-            if status != 207:
-                return 0, 0, [f"request {index} answered {status}"]
-        connection.close()
-        time.sleep(0.5)
-    finally:
-        tracer.terminate()
-        tracer.wait()
-        server.stop()
+    name = f"durability-{durability}"
+    trace = context.path(name) / "strace.txt"
+    with context.serve(name, ["--durability", durability, "--log-level", "warning"]) as server:
+        notes = traced_requests(server, trace)
+    if notes:
+        return 0, 0, notes
     acks = synced = 0
     wal_synced = False
     for line in trace.read_text(errors="replace").splitlines():
@@ -58,6 +41,29 @@ def traced_acks(context: Context, durability: str) -> tuple[int, int, list[str]]
             synced += wal_synced
             wal_synced = False
     return acks, synced, []
+
+
+def traced_requests(server: Parley, trace: Path) -> list[str]:
+    """REQUESTS batches, one after another, while strace writes `trace`; what went wrong, if anything."""
+    tracer = subprocess.Popen(["strace", "-f", "-y", "-qq", "-e", "trace=fsync,fdatasync,write,writev,sendmsg,sendto",
+                               "-s", "16", "-o", str(trace), "-p", str(server.pid)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)  # strace attaches to every thread
+        connection = server.connection()
+        for index in range(REQUESTS):
+            body = {"batch": [{"id": f"durable-{index}", "type": "trace-create",
+                               "timestamp": "2026-12-02T10:00:00.000Z",
+                               "body": {"id": f"t-durable-{index}", "name": "durability"}}]}
+            status, _, _ = request(connection, "POST", "/api/public/ingestion", body, auth=AUTH)
+            if status != 207:
+                return [f"request {index} answered {status}"]
+        connection.close()
+        time.sleep(0.5)
+    finally:
+        tracer.terminate()
+        tracer.wait()
+    return []
 
 
 def run(context: Context) -> list[Result]:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import struct
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-from common import Context, Parley, Result, field, log, small_batch, utc_now
+from common import Context, Parley, Result, iso, log, small_batch
+from parleykit import otlp
 
 NAME = "extreme-values"
 FAST = True
@@ -118,7 +118,7 @@ class Checker:
 
 
 def envelope(kind: str, body: dict, event_id: str | None = None, timestamp: str | None = None) -> dict:
-    return {"id": event_id or str(uuid.uuid4()), "type": kind, "timestamp": timestamp or utc_now(), "body": body}
+    return {"id": event_id or str(uuid.uuid4()), "type": kind, "timestamp": timestamp or iso(), "body": body}
 
 
 def raw_number(value) -> str:
@@ -244,16 +244,14 @@ def otlp_cases(check: Checker) -> None:
     # The same in protobuf, where doubles may be infinite or NaN and int64 negative.
     session = f"x-{uuid.uuid4().hex[:8]}"
 
-    def key_value(key: str, value: bytes) -> bytes:
-        return field(9, field(1, key) + field(2, value))
-    values = (key_value("session.id", field(1, session)) + key_value("turn.number", field(3, INT64_MIN, wire=0))
-              + key_value("gen_ai.usage.input_tokens", field(3, INT64_MAX, wire=0))
-              + key_value("gen_ai.usage.cost", field(4, struct.pack("<d", float("inf")), wire=1))
-              + key_value("context.window_pct", field(4, struct.pack("<d", float("nan")), wire=1))
-              + key_value("conversation.total_turns", field(4, struct.pack("<d", -1.7976931348623157e308), wire=1)))
-    span = (field(1, bytes.fromhex("1af7651916cd43dd8448eb211c80319c")) + field(2, bytes.fromhex("c7ad6b7169203331"))
-            + field(5, "proto") + field(7, UINT64_MAX, wire=1) + field(8, 0, wire=1) + values)
-    body = field(1, field(2, field(2, span)))
+    values = [("session.id", otlp.string_value(session)), ("turn.number", otlp.int_value(INT64_MIN)),
+              ("gen_ai.usage.input_tokens", otlp.int_value(INT64_MAX)),
+              ("gen_ai.usage.cost", otlp.double_value(float("inf"))),
+              ("context.window_pct", otlp.double_value(float("nan"))),
+              ("conversation.total_turns", otlp.double_value(-1.7976931348623157e308))]
+    span = otlp.span(bytes.fromhex("1af7651916cd43dd8448eb211c80319c"), bytes.fromhex("c7ad6b7169203331"), "proto",
+                     UINT64_MAX, 0, values, kind=None)
+    body = otlp.export_request([span])
     check.send("OTLP protobuf extreme times and numbers", "POST", "/api/public/otel/v1/traces", body,
                headers={"Content-Type": "application/x-protobuf"}, expect={200}, session=session)
 
@@ -354,10 +352,8 @@ def fuzz(context: Context) -> Result:
 
 def run(context: Context) -> list[Result]:
     results = [fuzz(context)]
-    directory = context.path("extreme")
-    db = directory / "parley.sqlite"
-    server = Parley(context.binary, db, address_space_bytes=ADDRESS_SPACE).start()
-    try:
+    with context.serve("extreme", address_space_bytes=ADDRESS_SPACE) as server:
+        db = server.db
         _, _, data = server.request("GET", "/api/public/projects")
         project_id = json.loads(data)["data"][0]["id"]
         check = Checker(server, project_id)
@@ -377,8 +373,6 @@ def run(context: Context) -> list[Result]:
         restart(check, server, db)
         if server.alive():
             peak_rss, peak_vm = max(peak_rss, server.rss_kb("VmHWM")), max(peak_vm, server.rss_kb("VmPeak"))
-    finally:
-        server.stop()
     figures = (f"{check.cases} cases, {len(check.problems)} problems; slowest normal ack after a case "
                f"{check.slowest_ack * 1000:.0f} ms; peak RSS {peak_rss >> 10} MiB, address space {peak_vm >> 10} MiB "
                f"of a {ADDRESS_SPACE >> 20} MiB cap; restart on the stored extremes served")

@@ -43,9 +43,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from common import (Context, Parley, Result, dev_certificates, log, metrics, parse_response, percentile,
-                    raw_request, read_response, request, small_batch, stored_event_ids,
-                    wait_for_open_connections)
+from common import (AUTH, Context, Parley, Result, dev_certificates, guarded, log, parse_response, percentile,
+                    raw_request, read_response, request, small_batch, stored_event_ids, wait_for_open_connections)
 
 NAME = "hostile"
 FAST = True
@@ -131,7 +130,7 @@ class NormalClient(threading.Thread):
             try:
                 if kind == "ingestion":
                     body, ids = small_batch("normal")
-                    status, _, data = request(connection, "POST", "/api/public/ingestion", body)
+                    status, _, data = request(connection, "POST", "/api/public/ingestion", body, auth=AUTH)
                     problem = None
                     if status != 207:
                         problem = f"ingestion answered {status}: {data[:160]!r}"
@@ -239,10 +238,9 @@ def finish(server: Parley, name: str, trials: int, clients: list[NormalClient], 
     return Result(f"hostile: {name}", trials, not problems, figures, problems)
 
 
-def start_server(context: Context, name: str, scale: Scale, tls=None) -> Parley:
-    directory = context.path(f"hostile-{name}")
-    return Parley(context.binary, directory / "parley.sqlite",
-                  ["--log-level", "warning"] + scale.timeout_args(), tls=tls).start()
+def start_server(context: Context, name: str, scale: Scale, tls=None):
+    """The sub-check's server, with the scale's timeouts, as a context manager."""
+    return context.serve(f"hostile-{name}", ["--log-level", "warning"] + scale.timeout_args(), tls=tls)
 
 
 def spawn(target, *args):
@@ -375,8 +373,7 @@ def slow_headers_load(port: int, count: int, interval: float, wait_after: float,
 
 
 def check_slow_headers(context: Context, scale: Scale) -> Result:
-    server = start_server(context, "slow", scale)
-    try:
+    with start_server(context, "slow", scale) as server:
         rss_before = server.rss_kb()
         process, pipe = spawn(slow_headers_load, server.port, scale.slow, scale.slow_interval, scale.header + GRACE)
         opened = receive(pipe, 60, "ready")
@@ -387,7 +384,7 @@ def check_slow_headers(context: Context, scale: Scale) -> Result:
         pipe.send("finish")
         report = receive(pipe, scale.header + GRACE + 30, "done")
         end_child(process)
-        timeouts_408 = int(metrics(server).get('parley_http_transport_responses_total{status="408"}', 0))
+        timeouts_408 = int(server.metrics().get('parley_http_transport_responses_total{status="408"}', 0))
         problems = []
         outcomes = report["outcomes"]
         timed_out = outcomes.get("408", 0) + outcomes.get("closed without answer", 0)
@@ -403,8 +400,6 @@ def check_slow_headers(context: Context, scale: Scale) -> Result:
                    f"({describe(outcomes)}; server counted {timeouts_408} × 408), "
                    f"lifetime {seconds_figure(report['lifetimes'])}")
         return finish(server, "slow headers", ended, [normal], problems, figures, rss_before, measurement.rss_peak_kb)
-    finally:
-        server.stop()
 
 
 # --- idle keep-alive connections ------------------------------------------------------------
@@ -485,8 +480,7 @@ def idle_load(port: int, count: int, idle_timeout: float, pipe) -> None:
 
 
 def check_idle(context: Context, scale: Scale) -> Result:
-    server = start_server(context, "idle", scale)
-    try:
+    with start_server(context, "idle", scale) as server:
         rss_before = server.rss_kb()
         process, pipe = spawn(idle_load, server.port, scale.idle, scale.idle_seconds)
         ready = receive(pipe, 300, "ready")
@@ -518,8 +512,6 @@ def check_idle(context: Context, scale: Scale) -> Result:
                    f"RSS with them open {rss_held / 1024:.0f} MB")
         return finish(server, "idle keep-alive", ready["established"], [normal], problems, figures,
                       rss_before, max(measurement.rss_peak_kb, rss_held))
-    finally:
-        server.stop()
 
 
 # --- clients that vanish mid-request --------------------------------------------------------
@@ -563,8 +555,7 @@ def vanish_load(port: int, pipe) -> None:
 
 
 def check_vanish(context: Context, scale: Scale) -> Result:
-    server = start_server(context, "vanish", scale)
-    try:
+    with start_server(context, "vanish", scale) as server:
         rss_before = server.rss_kb()
         process, pipe = spawn(vanish_load, server.port)
         receive(pipe, 60, "ready")
@@ -584,8 +575,6 @@ def check_vanish(context: Context, scale: Scale) -> Result:
         figures = f"{total} vanished mid-request ({describe(report['counts'])}), {len(stored)} of their events stored"
         return finish(server, "vanish mid-request", total, [normal], problems, figures, rss_before,
                       measurement.rss_peak_kb)
-    finally:
-        server.stop()
 
 
 # --- half-closed sockets --------------------------------------------------------------------
@@ -637,8 +626,7 @@ def half_closed_load(port: int, pipe) -> None:
 
 
 def check_half_closed(context: Context, scale: Scale) -> Result:
-    server = start_server(context, "half-closed", scale)
-    try:
+    with start_server(context, "half-closed", scale) as server:
         rss_before = server.rss_kb()
         process, pipe = spawn(half_closed_load, server.port)
         receive(pipe, 60, "ready")
@@ -658,8 +646,6 @@ def check_half_closed(context: Context, scale: Scale) -> Result:
                    f"({report['announced_close']} of those answers said Connection: close)")
         return finish(server, "half-closed", report["attempts"], [normal], problems, figures, rss_before,
                       measurement.rss_peak_kb)
-    finally:
-        server.stop()
 
 
 # --- pipelined floods -----------------------------------------------------------------------
@@ -755,8 +741,7 @@ def flood_load(port: int, connections: int, requests: int, pipe) -> None:
 
 
 def check_flood(context: Context, scale: Scale) -> Result:
-    server = start_server(context, "flood", scale)
-    try:
+    with start_server(context, "flood", scale) as server:
         rss_before = server.rss_kb()
         process, pipe = spawn(flood_load, server.port, scale.flood_connections, scale.flood_requests)
         receive(pipe, 60, "ready")
@@ -784,8 +769,6 @@ def check_flood(context: Context, scale: Scale) -> Result:
                    f"{written / 1024:.0f} of {offered / 1024:.0f} KiB written before the first read")
         return finish(server, "pipelined flood", total, [normal], problems, figures, rss_before,
                       measurement.rss_peak_kb)
-    finally:
-        server.stop()
 
 
 # --- TLS handshakes that stall --------------------------------------------------------------
@@ -863,8 +846,7 @@ def tls_stall_load(port: int, count: int, ca: str, wait_after: float, pipe) -> N
 
 def check_tls_stalls(context: Context, scale: Scale) -> Result:
     cert, key, ca = dev_certificates(context.path("hostile-certs"))
-    server = start_server(context, "tls", scale, tls=(cert, key))
-    try:
+    with start_server(context, "tls", scale, tls=(cert, key)) as server:
         rss_before = server.rss_kb()
         process, pipe = spawn(tls_stall_load, server.tls_port, scale.tls_stalls, str(ca), scale.handshake + GRACE)
         opened = receive(pipe, 60, "ready")
@@ -876,7 +858,7 @@ def check_tls_stalls(context: Context, scale: Scale) -> Result:
         pipe.send("finish")
         report = receive(pipe, scale.handshake + GRACE + 30, "done")
         end_child(process)
-        failures = int(metrics(server).get("parley_tls_handshake_failures_total", 0))
+        failures = int(server.metrics().get("parley_tls_handshake_failures_total", 0))
         problems = []
         if report["still_open"]:
             problems.append(f"{report['still_open']} stalled TLS handshakes still open "
@@ -889,8 +871,6 @@ def check_tls_stalls(context: Context, scale: Scale) -> Result:
                    f"{seconds_figure(report['lifetimes'])}")
         return finish(server, "TLS stalls", ended, clients, problems, figures, rss_before, measurement.rss_peak_kb,
                       labels=["normal over TLS", "normal over HTTP"])
-    finally:
-        server.stop()
 
 
 def run(context: Context) -> list[Result]:
@@ -901,12 +881,8 @@ def run(context: Context) -> list[Result]:
     results = []
     for check in (check_slow_headers, check_idle, check_vanish, check_half_closed, check_flood, check_tls_stalls):
         started = time.monotonic()
-        try:
-            result = check(context, scale)
-        except Exception as error:  # one broken sub-check must not hide the others
-            import traceback
-            traceback.print_exc()
-            result = Result(f"hostile: {check.__name__.removeprefix('check_')}", 0, False, f"sub-check crashed: {error!r}")
+        # One broken sub-check must not hide the others.
+        result = guarded(f"hostile: {check.__name__.removeprefix('check_')}", check, context, scale)
         log(f"{result.check}: {'pass' if result.passed else 'FAIL'} in {time.monotonic() - started:.0f} s")
         results.append(result)
     return results

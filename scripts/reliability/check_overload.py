@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 
-from common import Context, Parley, Result, basic_auth, log, percentile
+from common import AUTH, Context, Parley, Result, log, percentile
 
 NAME = "overload"
 FAST = True
@@ -45,7 +45,7 @@ def batch_request(port: int) -> tuple[bytes, list[str]]:
         ids += [trace_event, span_event]
     body = json.dumps({"batch": events}).encode()
     head = (f"POST /api/public/ingestion HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Authorization: {basic_auth()}\r\nContent-Type: application/json\r\n"
+            f"Authorization: {AUTH}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     return head + body, ids
 
@@ -176,9 +176,8 @@ def stored_events(db: str, ids: list[str]) -> int:
 
 def run(context: Context) -> list[Result]:
     capacity_s, overload_s, recovery_s = (2, 4, 4) if context.fast else (5, 10, 6)
-    db = context.path("overload") / "parley.sqlite"
-    server = Parley(context.binary, db, ["--log-level", "error"]).start()
-    try:
+    with context.serve("overload", ["--log-level", "error"]) as server:
+        db = server.db
         idle_rss = server.rss_kb()
         # Bodies are made as the closed loop needs them (each one new: a repeated event id is
         # cheaper to apply and would overstate the capacity); the open-loop ones in advance.
@@ -202,8 +201,6 @@ def run(context: Context) -> list[Result]:
         alive = server.alive()
         acked = measured.acked + overload.acked + recovery.acked
         stored = stored_events(str(db), acked) if alive else 0
-    finally:
-        server.stop()
 
     def share(outcome: Outcome, status: int) -> float:
         total = sum(outcome.statuses.values())

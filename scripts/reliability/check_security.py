@@ -5,7 +5,8 @@
   call every route of openapi.yaml, reads and writes, B's ids included. Every answer must hold
   only A's data, and every row of project B in the database must be byte-for-byte what it was.
 * secrets: the database file (and its WAL) never holds a secret key in clear, and the stored
-  hash is salted; the key comparison is CRYPTO_memcmp (read from the source when it is there).
+  hash is salted (that the comparison is CRYPTO_memcmp is read from the source by
+  Tests/APITests/SecretKeyTests.swift).
 * logs: at log level trace, planted prompt and output strings sent through batch ingestion,
   OTLP (JSON and protobuf), refused events (400), bad credentials (401) and reads never reach
   the log.
@@ -33,27 +34,15 @@ import time
 import uuid
 from pathlib import Path
 
-from common import PUBLIC_KEY, SECRET_KEY, Context, Parley, Result, basic_auth, field, log
+from common import AUTH, PUBLIC_KEY, SECRET_KEY, Context, Parley, Result, basic_auth, guarded, iso, log
+from parleykit import otlp
+from parleykit.client import create_key
 
 NAME = "security"
 FAST = True
 ORDER = 50
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def iso_now(offset_seconds: float = 0) -> str:
-    moment = time.time() + offset_seconds
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment * 1000) % 1000:03d}Z"
-
-
-def create_key(binary: str, db: Path, project: str) -> tuple[str, str]:
-    """`parley keys create --project NAME` against the database file: (public, secret)."""
-    output = subprocess.run([binary, "keys", "create", "--project", project, "--db", str(db)],
-                            check=True, capture_output=True, text=True, timeout=60).stdout
-    public = re.search(r"public key:\s*(\S+)", output).group(1)
-    secret = re.search(r"secret key:\s*(\S+)", output).group(1)
-    return public, secret
 
 
 # --- isolation --------------------------------------------------------------------------------
@@ -91,7 +80,7 @@ def seed(tenant: Tenant, only: str) -> None:
     events = []
 
     def event(event_id: str, kind: str, body: dict, at: float) -> None:
-        events.append({"id": event_id, "type": kind, "timestamp": iso_now(at - time.time()), "body": body})
+        events.append({"id": event_id, "type": kind, "timestamp": iso(at), "body": body})
 
     traces = [  # trace id, session id, user id, turn
         ("iso-trace-1", "iso-session-1", "iso-user-1", 1),
@@ -109,7 +98,7 @@ def seed(tenant: Tenant, only: str) -> None:
         at = t0 + index * 10
         event(f"iso-event-trace-{index}", "trace-create", {
             "id": trace_id, "name": f"name {mark}", "sessionId": session_id, "userId": user_id,
-            "timestamp": iso_now(at - time.time()), "input": {"content": f"prompt {mark}"},
+            "timestamp": iso(at), "input": {"content": f"prompt {mark}"},
             "output": f"answer {mark}", "release": f"release-{mark}", "version": f"version-{mark}",
             "tags": ["iso-tag", f"tag-{mark}"],
             "metadata": {"turn_number": turn, "journey.name": "iso-journey" if trace_id != f"{only}-trace" else f"{only}-journey",
@@ -120,14 +109,14 @@ def seed(tenant: Tenant, only: str) -> None:
         generation_id = f"iso-obs-{index}" if trace_id != f"{only}-trace" else f"{only}-observation"
         event(f"iso-event-gen-{index}", "generation-create", {
             "id": generation_id,
-            "traceId": trace_id, "name": f"llm {mark}", "startTime": iso_now(at - time.time()),
-            "endTime": iso_now(at + 1 - time.time()), "model": "gpt-4o",
+            "traceId": trace_id, "name": f"llm {mark}", "startTime": iso(at),
+            "endTime": iso(at + 1), "model": "gpt-4o",
             "input": [{"role": "user", "content": f"prompt {mark}"}], "output": f"completion {mark}",
             "usage": {"input": 10, "output": 5, "unit": "TOKENS"}, "metadata": {"note": f"observation {mark}"},
         }, at)
         event(f"iso-event-span-{index}", "span-create", {
             "id": f"iso-span-{index}", "traceId": trace_id, "parentObservationId": generation_id,
-            "name": f"tool {mark}", "startTime": iso_now(at - time.time()), "input": {"query": f"tool input {mark}"},
+            "name": f"tool {mark}", "startTime": iso(at), "input": {"query": f"tool input {mark}"},
         }, at)
     for index, (score_id, target) in enumerate([
             ("iso-score-1", {"traceId": "iso-trace-1", "observationId": "iso-obs-0"}),
@@ -168,9 +157,9 @@ def seed(tenant: Tenant, only: str) -> None:
     tenant.json("PATCH", f"/api/public/projects/{tenant.public_id}/settings", {"hashUserIds": False})
     at = t0 + 200
     tenant.json("POST", "/api/public/ingestion", {"batch": [{
-        "id": "iso-event-plain", "type": "trace-create", "timestamp": iso_now(at - time.time()),
+        "id": "iso-event-plain", "type": "trace-create", "timestamp": iso(at),
         "body": {"id": "iso-trace-7", "name": f"name {mark}", "sessionId": "iso-session-5", "userId": "plain-user-1",
-                 "timestamp": iso_now(at - time.time()), "input": f"prompt {mark}"}}]})
+                 "timestamp": iso(at), "input": f"prompt {mark}"}}]})
     # B stays in clear from here on; A hashes again, and turns hashing off itself later.
     if tenant.name == "A":
         tenant.json("PATCH", f"/api/public/projects/{tenant.public_id}/settings", {"hashUserIds": None})
@@ -209,15 +198,13 @@ def differences(before: dict[str, list], after: dict[str, list]) -> list[str]:
 
 
 def check_isolation(context: Context) -> Result:
-    directory = context.path("security-isolation")
-    db = directory / "parley.sqlite"
     run_id = uuid.uuid4().hex[:8]
-    server = Parley(context.binary, db, ["--log-level", "warning"],
-                    env={"PARLEY_INIT_PROJECT_NAME": f"alpha-{run_id}"}).start()
-    failures: list[str] = []
-    calls = 0
-    try:
-        a = Tenant(server, "A", basic_auth(), f"ALPHA-{run_id}")
+    with context.serve("security-isolation", ["--log-level", "warning"],
+                       env={"PARLEY_INIT_PROJECT_NAME": f"alpha-{run_id}"}) as server:
+        db = server.db
+        failures: list[str] = []
+        calls = 0
+        a = Tenant(server, "A", AUTH, f"ALPHA-{run_id}")
         b_public, b_secret = create_key(context.binary, db, f"beta-{run_id}-BETA-{run_id}")
         b = Tenant(server, "B", basic_auth(b_public, b_secret), f"BETA-{run_id}")
         for tenant in (a, b):
@@ -343,9 +330,9 @@ def check_isolation(context: Context) -> Result:
         probe("POST", "/api/public/traces", 200, {"id": "iso-trace-1", "name": "renamed-by-A", "sessionId": "iso-session-1"})
         probe("POST", "/api/public/scores", 200, {"id": "iso-score-1", "traceId": "iso-trace-1", "name": "iso-score", "value": 0.5})
         probe("POST", "/api/public/ingestion", 207, {"batch": [
-            {"id": "iso-event-trace-1", "type": "trace-create", "timestamp": iso_now(),
+            {"id": "iso-event-trace-1", "type": "trace-create", "timestamp": iso(),
              "body": {"id": "iso-trace-2", "name": "re-sent-by-A"}},
-            {"id": "iso-event-a-update", "type": "generation-update", "timestamp": iso_now(),
+            {"id": "iso-event-a-update", "type": "generation-update", "timestamp": iso(),
              "body": {"id": "iso-obs-0", "traceId": "iso-trace-1", "output": "updated-by-A"}}]})
         probe("DELETE", "/api/public/scores/iso-score-3", 204)
         probe("DELETE", "/api/public/scores/beta-only-score", 404)
@@ -426,8 +413,6 @@ def check_isolation(context: Context) -> Result:
                    f"event/user/OTLP ids and B's own ids; B's {b_rows} rows unchanged: {not changed}; "
                    f"A's tables changed: {len(a_changed)}")
         return Result("isolation (projects A/B)", calls, not failures, figures, failures[:12])
-    finally:
-        server.stop()
 
 
 # Routes with no project data: no key, nothing to isolate.
@@ -539,13 +524,10 @@ def strip_volatile(data: bytes) -> bytes:
 # --- secrets at rest ---------------------------------------------------------------------------
 
 def check_secrets(context: Context) -> Result:
-    """Secrets never in clear in the database file or its WAL, hashed with a salt of their own;
-    the comparison in the source is CRYPTO_memcmp over fixed-length digests."""
-    directory = context.path("security-secrets")
-    db = directory / "parley.sqlite"
+    """Secrets never in clear in the database file or its WAL, hashed with a salt of their own."""
     failures: list[str] = []
-    server = Parley(context.binary, db, ["--log-level", "trace"]).start()
-    try:
+    with context.serve("security-secrets", ["--log-level", "trace"]) as server:
+        db = server.db
         second_public, second_secret = create_key(context.binary, db, "second")
         # One key from PARLEY_INIT_*, one from `parley keys create`; each must hash with its own salt.
         secrets = {PUBLIC_KEY: server.env["PARLEY_INIT_SECRET_KEY"], second_public: second_secret}
@@ -590,60 +572,32 @@ def check_secrets(context: Context) -> Result:
         for secret in secrets.values():
             if secret in server.log_text():
                 failures.append("a secret key is in the server log")
-        comparison = comparison_in_source()
-        if comparison.startswith("NOT"):
-            failures.append(comparison)
         figures = (f"{len(rows)} keys: SHA-256(16-byte salt || secret), distinct salts, no secret in the "
-                   f"database ({'+'.join(path.name.split('.')[-1] for path in running)}) or the log; comparison: {comparison}")
+                   f"database ({'+'.join(path.name.split('.')[-1] for path in running)}) or the log")
         return Result("secrets at rest", len(rows), not failures, figures, failures)
-    finally:
-        server.stop()
-
-
-def comparison_in_source() -> str:
-    """Reads Sources/API/Auth/Authenticator.swift and Sources/Crypto/Digest.swift, when the
-    check runs from a checkout: the secret's digest must be compared with
-    Digest.constantTimeEqual, itself CRYPTO_memcmp, and nowhere with ==."""
-    authenticator = REPO / "Sources/API/Auth/Authenticator.swift"
-    digest = REPO / "Sources/Crypto/Digest.swift"
-    if not authenticator.exists() or not digest.exists():
-        return "not read (no source checkout)"
-    auth_text, digest_text = authenticator.read_text(), digest.read_text()
-    if not re.search(r"Digest\.constantTimeEqual\(hash, key\.secretHash\)", auth_text):
-        return "NOT constant-time: Authenticator does not compare with Digest.constantTimeEqual"
-    if re.search(r"secretHash\s*[!=]=|[!=]=\s*key\.secretHash", auth_text):
-        return "NOT constant-time: Authenticator compares secretHash with ==/!="
-    body = digest_text.split("func constantTimeEqual", 1)[-1].split("\n    }\n", 1)[0]
-    if "CRYPTO_memcmp" not in body:
-        return "NOT constant-time: Digest.constantTimeEqual is not CRYPTO_memcmp"
-    return "CRYPTO_memcmp over 32-byte SHA-256 digests (source read)"
 
 
 # --- logs ----------------------------------------------------------------------------------------
 
 def otlp_protobuf(trace_id: bytes, span_id: bytes, name: str, attributes: dict[str, str]) -> bytes:
-    """ExportTraceServiceRequest with one span (opentelemetry/proto/trace/v1/trace.proto)."""
+    """ExportTraceServiceRequest with one span."""
     now = time.time_ns()
-    key_values = b"".join(field(9, field(1, key) + field(2, field(1, value))) for key, value in attributes.items())
-    span = (field(1, trace_id) + field(2, span_id) + field(5, name) + field(6, 1, wire=0)
-            + field(7, now, wire=1) + field(8, now + 1_000_000, wire=1) + key_values)
-    scope_spans = field(1, field(1, "planted")) + field(2, span)
-    return field(1, field(2, scope_spans))
+    span = otlp.span(trace_id, span_id, name, now, now + 1_000_000,
+                     [(key, otlp.string_value(value)) for key, value in attributes.items()])
+    return otlp.export_request([span], scope="planted")
 
 
 def check_logs(context: Context) -> Result:
     directory = context.path("security-logs")
-    db = directory / "parley.sqlite"
     run_id = uuid.uuid4().hex[:10]
     plant = f"PLANTED-{run_id}"
     # stdout into the log as well: a wrapper, so the whole output of the process is searched.
     wrapper = directory / "parley-all-output.sh"
     wrapper.write_text(f'#!/bin/sh\nexec "{context.binary}" "$@" 1>&2\n')
     wrapper.chmod(0o755)
-    server = Parley(str(wrapper), db, ["--log-level", "trace"]).start()
-    failures: list[str] = []
-    sent = 0
-    try:
+    with context.serve("security-logs", ["--log-level", "trace"], binary=wrapper) as server:
+        failures: list[str] = []
+        sent = 0
         def token(where: str) -> str:
             return f"{plant}-{where}"
 
@@ -654,7 +608,7 @@ def check_logs(context: Context) -> Result:
             if expect and status not in expect:
                 failures.append(f"{method} {path}: {status}, expected {expect}: {data[:160]!r}")
 
-        now = iso_now()
+        now = iso()
         batch = {"batch": [
             {"id": "log-e1", "type": "trace-create", "timestamp": now,
              "body": {"id": "log-trace", "name": "planted", "sessionId": "log-session", "userId": token("user-id"),
@@ -743,8 +697,6 @@ def check_logs(context: Context) -> Result:
                    f"user ids and secrets; log at level trace, {lines} lines ({', '.join(levels)}): "
                    f"{len(leaked)} planted strings found; control found: {control in text}")
         return Result("no prompts in logs", sent, not failures, figures, failures[:10])
-    finally:
-        server.stop()
 
 
 # --- TLS ---------------------------------------------------------------------------------------
@@ -827,9 +779,8 @@ def check_tls_policy(context: Context, pki: PKI) -> Result:
     sslscan_summary = "sslscan not installed (apt-get install sslscan); openssl s_client probes only"
     for kind, rsa in (("ECDSA", False), ("RSA", True)):
         certificate, key = pki.issue(f"policy-{kind.lower()}", rsa=rsa)
-        server = Parley(context.binary, pki.directory / f"policy-{kind.lower()}.sqlite", ["--log-level", "warning"],
-                        tls=(certificate, key)).start()
-        try:
+        with context.serve("security-tls", ["--log-level", "warning"], db=pki.directory / f"policy-{kind.lower()}.sqlite",
+                           tls=(certificate, key)) as server:
             port = server.tls_port
             # Protocol versions: the old ones offered for real (@SECLEVEL=0 lets OpenSSL 3 send them).
             for flag, must in (("-tls1", False), ("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)):
@@ -881,8 +832,6 @@ def check_tls_policy(context: Context, pki: PKI) -> Result:
                     failures.append("control: sslscan reported no protocol enabled (did it reach the server?)")
                 sslscan_summary = (f"sslscan: enabled {', '.join(enabled) or 'none'}; accepted "
                                    f"{', '.join(sorted({suite for _, suite in accepted_scan}))}")
-        finally:
-            server.stop()
     details.append(sslscan_summary)
     refused = [name for name, ok in versions.items() if not ok]
     figures = (f"{probes} handshakes: refused {', '.join(refused)}; TLS 1.2 suites accepted "
@@ -957,8 +906,8 @@ def check_tls_certificates(context: Context, pki: PKI) -> Result:
         if db.exists():
             failures.append(f"{label}: the database was created before the certificate was checked")
     # The control: the good pair, through the same command line, starts and serves.
-    server = Parley(context.binary, pki.directory / "start-good.sqlite", ["--log-level", "warning"],
-                    tls=(good_cert, good_key))
+    server = context.parley("security-tls", ["--log-level", "warning"], db=pki.directory / "start-good.sqlite",
+                            tls=(good_cert, good_key))
     try:
         server.start()
         started += 1
@@ -1012,10 +961,9 @@ def check_tls_reload(context: Context, pki: PKI) -> Result:
             os.replace(temporary, target)
 
     install(first_cert, first_key)
-    server = Parley(context.binary, pki.directory / "reload.sqlite", ["--log-level", "info"],
-                    tls=(active_cert, active_key)).start()
     trials = 0
-    try:
+    with context.serve("security-tls", ["--log-level", "info"], db=pki.directory / "reload.sqlite",
+                       tls=(active_cert, active_key)) as server:
         first = certificate_serial(first_cert)
         if peer_serial(server.tls_port, pki.ca) != first:
             failures.append("the server does not serve the first certificate")
@@ -1049,33 +997,26 @@ def check_tls_reload(context: Context, pki: PKI) -> Result:
         if peer_serial(server.tls_port, pki.ca) != certificate_serial(second_cert):
             failures.append("control: a good pair was not taken on SIGHUP")
         errors = [line for line in server.log_text().splitlines() if "TLS reload failed" in line]
-    finally:
-        server.stop()
     figures = (f"{trials - 1} bad pairs refused on SIGHUP (logged, old certificate kept serving), then a good one taken; "
                f"e.g. {errors[0].split('certificate: ', 1)[-1].replace(str(pki.directory) + '/', '')[:200] if errors else 'no error logged'}")
     return Result("TLS reload (SIGHUP)", trials, not failures, figures, failures)
 
 
-def guarded(name: str, check, *args) -> Result:
-    """One sub-check; a crash is that row's failure, and the other rows still run."""
+def timed(name: str, check, *args) -> Result:
+    """One sub-check, guarded (a crash is that row's failure, and the other rows still run), timed."""
     started = time.monotonic()
-    try:
-        result = check(*args)
-    except Exception as error:  # noqa: BLE001 - reported, with the trace, as a failed row
-        import traceback
-        traceback.print_exc()
-        result = Result(name, 0, False, f"check crashed: {error!r}")
+    result = guarded(name, check, *args)
     log(f"{name}: {time.monotonic() - started:.1f} s")
     return result
 
 
 def run(context: Context) -> list[Result]:
-    results = [guarded("isolation (projects A/B)", check_isolation, context),
-               guarded("secrets at rest", check_secrets, context),
-               guarded("no prompts in logs", check_logs, context)]
+    results = [timed("isolation (projects A/B)", check_isolation, context),
+               timed("secrets at rest", check_secrets, context),
+               timed("no prompts in logs", check_logs, context)]
     tls_rows = ("TLS protocols and ciphers", "TLS certificates at start", "TLS reload (SIGHUP)")
     if not shutil.which("openssl"):
         return results + [Result(name, 0, None, "skipped: the openssl tool is not installed") for name in tls_rows]
     pki = PKI(context.path("security-tls"))
     checks = (check_tls_policy, check_tls_certificates, check_tls_reload)
-    return results + [guarded(name, check, context, pki) for name, check in zip(tls_rows, checks)]
+    return results + [timed(name, check, context, pki) for name, check in zip(tls_rows, checks)]

@@ -14,11 +14,10 @@ import importlib
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import Context, Result  # noqa: E402
+from common import Context, Result, guarded  # noqa: E402
 
 
 def discover() -> list:
@@ -47,12 +46,8 @@ def main() -> int:
             continue
         print(f"== {module.NAME}", flush=True)
         started = time.monotonic()
-        try:
-            outcome = module.run(context)
-            produced = outcome if isinstance(outcome, list) else [outcome]
-        except Exception as error:  # a check that crashes is a failed check, with its trace
-            traceback.print_exc()
-            produced = [Result(module.NAME, 0, False, f"check crashed: {error!r}")]
+        outcome = guarded(module.NAME, module.run, context)
+        produced = outcome if isinstance(outcome, list) else [outcome]
         for result in produced:
             for line in result.details:
                 print(f"    {line}")

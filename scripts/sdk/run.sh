@@ -30,7 +30,7 @@ fi
 
 # ensure_venv VENV REQUIREMENTS: (re)creates VENV from REQUIREMENTS unless its stamp matches.
 ensure_venv() {
-    scripts/venv-ensure.sh "$python" "$1" "$2" "langfuse, pytest, requests"
+    "$python" scripts/parleykit/venvs.py "$1" "$2" "langfuse, pytest, requests"
 }
 
 final=0

@@ -22,7 +22,7 @@ from langfuse import Langfuse
 from langfuse.api.core.api_error import ApiError
 
 import v2_scenario
-from conftest import LANGFUSE_PARITY_ARGS, PUBLIC_KEY, SECRET_KEY, ParleyServer
+from conftest import LANGFUSE_PARITY_ARGS, PUBLIC_KEY, SECRET_KEY, Parley
 
 MODEL = v2_scenario.MODEL
 
@@ -62,22 +62,17 @@ class ReadRecorder:
 @pytest.fixture(scope="module")
 def scenario(parley_bin, tmp_path_factory):
     """A server holding one scenario run, the run's summary and a read client."""
-    server = ParleyServer(parley_bin, tmp_path_factory.mktemp("v2reads") / "parley.sqlite",
-                          extra_args=LANGFUSE_PARITY_ARGS).start()
     recorder = ReadRecorder()
-    try:
-        summary = v2_scenario.run_scenario(server.url, PUBLIC_KEY, SECRET_KEY)
-        langfuse = Langfuse(
-            public_key=PUBLIC_KEY, secret_key=SECRET_KEY, host=server.url, httpx_client=recorder.client
-        )
-        yield {"server": server, "summary": summary, "langfuse": langfuse, "recorder": recorder}
-        langfuse.shutdown()
-    finally:
-        recorder.client.close()
-        was_running = server.running
-        code = server.stop()
-        if was_running:
-            assert code == 0, f"parley exited with {code} after SIGTERM:\n{server.log()}"
+    with Parley(parley_bin, tmp_path_factory.mktemp("v2reads") / "parley.sqlite", LANGFUSE_PARITY_ARGS) as server:
+        try:
+            summary = v2_scenario.run_scenario(server.url, PUBLIC_KEY, SECRET_KEY)
+            langfuse = Langfuse(
+                public_key=PUBLIC_KEY, secret_key=SECRET_KEY, host=server.url, httpx_client=recorder.client
+            )
+            yield {"server": server, "summary": summary, "langfuse": langfuse, "recorder": recorder}
+            langfuse.shutdown()
+        finally:
+            recorder.client.close()
 
 
 def turn_ids(turn: Dict[str, Any]) -> set:

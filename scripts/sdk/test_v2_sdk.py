@@ -266,7 +266,7 @@ def test_scenario_is_stored_durably(parley):
     assert headers["authorization"].startswith("Basic ")
     assert headers.get("x_langfuse_sdk_version") == "2.60.10"
 
-    assert parley.stop() == 0, parley.log()
+    assert parley.stop() == 0, parley.log_text()
     with parley.connect_readonly() as connection:
         assert_session_stored(connection, summary)
         assert connection.execute("SELECT count(*) FROM traces").fetchone()[0] == 3

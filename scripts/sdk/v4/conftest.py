@@ -1,14 +1,13 @@
 """Fixtures for the langfuse==4.18.0 read tests: one live parley holding the 2.60.10 capture.
 
-pytest also loads ../conftest.py (the `parley_bin` fixture and the LANGFUSE_* scrub come from
-there); its ParleyServer class is loaded here by path, under its own module name, because both
-files are called conftest.py.
+pytest also loads ../conftest.py (the `parley_bin` and `langfuse_parity_args` fixtures and the
+LANGFUSE_* scrub come from there).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -16,6 +15,9 @@ import pytest
 import requests
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # scripts/, for parleykit
+from parleykit.server import Parley  # noqa: E402
+
 REPO = HERE.parent.parent.parent
 FIXTURES = REPO / "Tests" / "Fixtures" / "sdk"
 V2_CAPTURE = FIXTURES / "langfuse-python-2.60.10"
@@ -24,11 +26,6 @@ V4_CAPTURE = FIXTURES / "langfuse-python-4.18.0"
 # The keys the captured requests carry (Tests/Fixtures/sdk/README.md).
 CAPTURE_PUBLIC_KEY = "pk-lf-capture"
 CAPTURE_SECRET_KEY = "sk-lf-capture"
-
-_spec = importlib.util.spec_from_file_location("parley_sdk_conftest", HERE.parent / "conftest.py")
-_sdk_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_sdk_conftest)
-ParleyServer = _sdk_conftest.ParleyServer
 
 
 def post_capture(url: str, path: Path) -> Dict[str, Any]:
@@ -68,22 +65,11 @@ def v4_score_event() -> Dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def capture_server(parley_bin, tmp_path_factory):
+def capture_server(parley_bin, langfuse_parity_args, tmp_path_factory):
     """parley with the capture keys, holding both 2.60.10 batches and the 4.18.0 score event."""
-    server = ParleyServer(
-        parley_bin,
-        tmp_path_factory.mktemp("v4reads") / "parley.sqlite",
-        public_key=CAPTURE_PUBLIC_KEY,
-        secret_key=CAPTURE_SECRET_KEY,
-        extra_args=_sdk_conftest.LANGFUSE_PARITY_ARGS,
-    ).start()
-    try:
+    with Parley(parley_bin, tmp_path_factory.mktemp("v4reads") / "parley.sqlite", langfuse_parity_args,
+                keys=(CAPTURE_PUBLIC_KEY, CAPTURE_SECRET_KEY)) as server:
         for name in ("ingestion-batch-1.json", "ingestion-batch-2.json"):
             post_capture(server.url, V2_CAPTURE / name)
         post_capture(server.url, V4_CAPTURE / "ingestion-score-create.json")
         yield server
-    finally:
-        was_running = server.running
-        code = server.stop()
-        if was_running:
-            assert code == 0, f"parley exited with {code} after SIGTERM:\n{server.log()}"

@@ -15,21 +15,20 @@ import pytest
 from langfuse import Langfuse, propagate_attributes
 from langfuse.api.core.api_error import ApiError
 
-from conftest import ParleyServer, _sdk_conftest
+from parleykit.server import Parley
 
 PUBLIC_KEY, SECRET_KEY = "pk-lf-e2e", "sk-lf-e2e"
 
 
 @pytest.fixture(scope="module")
-def client(parley_bin, tmp_path_factory):
-    server = ParleyServer(parley_bin, tmp_path_factory.mktemp("e2e") / "parley.sqlite", public_key=PUBLIC_KEY,
-                          secret_key=SECRET_KEY, extra_args=_sdk_conftest.LANGFUSE_PARITY_ARGS).start()
-    langfuse = Langfuse(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, base_url=server.url, flush_at=1)
-    try:
-        yield langfuse
-    finally:
-        langfuse.shutdown()
-        assert server.stop() == 0, server.log()
+def client(parley_bin, langfuse_parity_args, tmp_path_factory):
+    with Parley(parley_bin, tmp_path_factory.mktemp("e2e") / "parley.sqlite", langfuse_parity_args,
+                keys=(PUBLIC_KEY, SECRET_KEY)) as server:
+        langfuse = Langfuse(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, base_url=server.url, flush_at=1)
+        try:
+            yield langfuse
+        finally:
+            langfuse.shutdown()
 
 
 def fetch_trace(langfuse: Langfuse, trace_id: str, observations: int = 1):

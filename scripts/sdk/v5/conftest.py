@@ -2,14 +2,11 @@
 servers over HTTP and over HTTPS (a throwaway CA from scripts/gen-dev-cert.sh).
 
 pytest also loads ../conftest.py (the `parley_bin` fixture and the LANGFUSE_* scrub come from
-there); its ParleyServer class is loaded here by path, under its own module name, because both
-files are called conftest.py.
+there).
 """
 
 from __future__ import annotations
 
-import base64
-import importlib.util
 import os
 import subprocess
 import sys
@@ -21,67 +18,27 @@ import pytest
 import requests
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent.parent
+sys.path.insert(0, str(HERE.parents[1]))  # scripts/, for parleykit
+from parleykit.client import basic_auth  # noqa: E402
+from parleykit.server import KEYS, Parley, dev_certificates  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("parley_sdk_conftest_v5", HERE.parent / "conftest.py")
-_sdk_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_sdk_conftest)
-PUBLIC_KEY = _sdk_conftest.PUBLIC_KEY
-SECRET_KEY = _sdk_conftest.SECRET_KEY
-
-
-class TLSParleyServer(_sdk_conftest.ParleyServer):
-    """`parley serve --port 0 --tls-port 0 --tls-cert ... --tls-key ...`; `url` is the https one."""
-
-    def __init__(self, binary: Path, db_path: Path, cert: Path, key: Path):
-        super().__init__(binary, db_path,
-                         extra_args=["--tls-port", "0", "--tls-cert", str(cert), "--tls-key", str(key)])
-        self.http_url: Optional[str] = None
-
-    def _drain(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        for line in self.process.stderr:
-            self.stderr_lines.append(line)
-            if line.startswith("listening on http://"):
-                self.http_url = line.split("listening on ", 1)[1].strip()
-            elif self.url is None and line.startswith("listening on https://"):
-                self.url = line.split("listening on ", 1)[1].strip()
-                self._listening.set()
-
-
-def _stop(server) -> None:
-    was_running = server.running
-    code = server.stop()
-    if was_running:
-        assert code == 0, f"parley exited with {code} after SIGTERM:\n{server.log()}"
+PUBLIC_KEY, SECRET_KEY = KEYS
+AUTHORIZATION = basic_auth(*KEYS)
 
 
 @pytest.fixture(scope="session")
 def dev_certs(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("certs")
-    subprocess.run(["bash", str(REPO / "scripts" / "gen-dev-cert.sh"), str(out)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return out
+    """(certificate chain, key, CA) of a throwaway CA (scripts/gen-dev-cert.sh)."""
+    return dev_certificates(tmp_path_factory.mktemp("certs"))
 
 
 @pytest.fixture(params=["http", "https"])
 def server(request, parley_bin, tmp_path, dev_certs):
-    """A fresh parley reached over plain HTTP or over HTTPS; yields (server, ca_file or None)."""
-    if request.param == "http":
-        srv = _sdk_conftest.ParleyServer(parley_bin, tmp_path / "parley.sqlite").start()
-        ca = None
-    else:
-        srv = TLSParleyServer(parley_bin, tmp_path / "parley.sqlite",
-                              dev_certs / "server.pem", dev_certs / "server-key.pem").start()
-        ca = dev_certs / "ca.pem"
-    try:
-        yield srv, ca
-    finally:
-        _stop(srv)
-
-
-def basic_auth_header(public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY) -> str:
-    return "Basic " + base64.b64encode(f"{public_key}:{secret_key}".encode()).decode()
+    """A fresh parley reached over plain HTTP or over HTTPS; yields (base URL, CA file or None)."""
+    cert, key, ca = dev_certs
+    https = request.param == "https"
+    with Parley(parley_bin, tmp_path / "parley.sqlite", tls=(cert, key) if https else None) as srv:
+        yield (srv.tls_url, ca) if https else (srv.url, None)
 
 
 def run_scenario(script: str, base_url: str, session_id: str, ca: Optional[Path],

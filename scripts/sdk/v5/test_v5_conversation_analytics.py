@@ -29,7 +29,8 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import PUBLIC_KEY, SECRET_KEY, _sdk_conftest, _stop, basic_auth_header
+from conftest import AUTHORIZATION, PUBLIC_KEY, SECRET_KEY
+from parleykit.server import Parley
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -55,22 +56,15 @@ NO_TURN_ISSUES = {"missing": 0, "duplicates": [], "gaps": [], "gapCount": 0, "ou
 def analytics_server(parley_bin, tmp_path_factory):
     """One parley (default 30-minute inactivity timeout) shared by the module's scenarios; each
     scenario uses its own session ids, users and journey names."""
-    srv = _sdk_conftest.ParleyServer(parley_bin, tmp_path_factory.mktemp("conversation") / "parley.sqlite").start()
-    try:
+    with Parley(parley_bin, tmp_path_factory.mktemp("conversation") / "parley.sqlite") as srv:
         yield srv
-    finally:
-        _stop(srv)
 
 
 @pytest.fixture
 def timeout_server(parley_bin, tmp_path):
     """A parley whose sessions time out after 1 s without activity (the sweeper then runs every second)."""
-    srv = _sdk_conftest.ParleyServer(parley_bin, tmp_path / "parley.sqlite",
-                                     extra_args=["--inactivity-timeout", "1"]).start()
-    try:
+    with Parley(parley_bin, tmp_path / "parley.sqlite", ["--inactivity-timeout", "1"]) as srv:
         yield srv
-    finally:
-        _stop(srv)
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +104,7 @@ class OtelApp:
     def __init__(self, base_url: str) -> None:
         self.exporter = RecordingExporter(OTLPSpanExporter(
             endpoint=base_url + "/api/public/otel/v1/traces",
-            headers={"Authorization": basic_auth_header()},
+            headers={"Authorization": AUTHORIZATION},
             timeout=10,
         ))
         self.provider = TracerProvider(resource=Resource.create({"service.name": "parley-conversation-e2e"}))

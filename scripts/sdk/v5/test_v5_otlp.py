@@ -13,7 +13,7 @@ import uuid
 from urllib.parse import quote
 
 import pytest
-from conftest import basic_auth_header, get_session, run_scenario, stored_user_id, turn_usage, walk
+from conftest import AUTHORIZATION, get_session, run_scenario, stored_user_id, turn_usage, walk
 
 
 def _ordered_traces(session):
@@ -21,16 +21,16 @@ def _ordered_traces(session):
 
 
 def test_langfuse_v5_three_turn_session(server):
-    srv, ca = server
+    url, ca = server
     session_id = f"sess-v5-{uuid.uuid4().hex[:8]}"
-    run_scenario("langfuse_scenario.py", srv.url, session_id, ca)
+    run_scenario("langfuse_scenario.py", url, session_id, ca)
 
-    session = get_session(srv.url, session_id, ca, expect_traces=3)
+    session = get_session(url, session_id, ca, expect_traces=3)
     assert session["id"] == session_id
     traces = _ordered_traces(session)
     assert len(traces) == 3, session
     assert [t.get("turnNumber") for t in traces] == [1, 2, 3], [t.get("turnNumber") for t in traces]
-    user = stored_user_id(srv.url, "user-v5", ca)
+    user = stored_user_id(url, "user-v5", ca)
     for turn, trace in enumerate(traces, start=1):
         assert trace["userId"] == user, trace
         assert trace["sessionId"] == session_id, trace
@@ -58,11 +58,11 @@ def test_langfuse_v5_three_turn_session(server):
 
 
 def test_plain_opentelemetry_three_turn_session(server):
-    srv, ca = server
+    url, ca = server
     session_id = f"sess-otel-{uuid.uuid4().hex[:8]}"
-    run_scenario("otel_scenario.py", srv.url, session_id, ca)
+    run_scenario("otel_scenario.py", url, session_id, ca)
 
-    session = get_session(srv.url, session_id, ca, expect_traces=3)
+    session = get_session(url, session_id, ca, expect_traces=3)
     traces = session["traces"]
     assert len(traces) == 3, session
     # session-tracking attributes: rolled up to the session, typed per turn
@@ -76,7 +76,7 @@ def test_plain_opentelemetry_three_turn_session(server):
     assert [t["context"]["tokens"] for t in traces] == [1000, 2000, 3000], traces
     # the drill-down lists the turns in turn order
     assert [t.get("turnNumber") for t in traces] == [1, 2, 3], [t.get("turnNumber") for t in traces]
-    user = stored_user_id(srv.url, "user-otel", ca)
+    user = stored_user_id(url, "user-otel", ca)
     for turn, trace in enumerate(traces, start=1):
         assert trace["userId"] == user, trace
         expected = turn_usage(turn)
@@ -96,17 +96,17 @@ def test_plain_opentelemetry_three_turn_session(server):
 def test_exporter_configured_only_by_environment(server, base_path):
     """OTEL_EXPORTER_OTLP_ENDPOINT set to <server>/api/public/otel or to the server root, with
     gzip and the Basic header from OTEL_EXPORTER_OTLP_HEADERS (URL-encoded, as the spec says)."""
-    srv, ca = server
+    url, ca = server
     session_id = f"sess-env-{uuid.uuid4().hex[:8]}"
     env = {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": srv.url + base_path,
-        "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=" + quote(basic_auth_header()),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": url + base_path,
+        "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=" + quote(AUTHORIZATION),
         "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
     }
     if ca is not None:
         env["OTEL_EXPORTER_OTLP_CERTIFICATE"] = str(ca)
-    run_scenario("otel_env_scenario.py", srv.url, session_id, ca, extra_env=env)
-    session = get_session(srv.url, session_id, ca, expect_traces=2)
+    run_scenario("otel_env_scenario.py", url, session_id, ca, extra_env=env)
+    session = get_session(url, session_id, ca, expect_traces=2)
     assert [t.get("turnNumber") for t in session["traces"]] == [1, 2], session["traces"]
     assert all(t["observations"][0]["metadata"]["resourceAttributes"]["service.name"] == "parley-otel-env"
                for t in session["traces"]), session["traces"]

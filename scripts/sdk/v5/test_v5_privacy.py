@@ -29,7 +29,8 @@ from urllib.parse import quote, quote_plus, urljoin
 
 import pytest
 import requests
-from conftest import PUBLIC_KEY, SECRET_KEY, _sdk_conftest, _stop, run_scenario
+from conftest import PUBLIC_KEY, SECRET_KEY, run_scenario
+from parleykit.server import Parley
 
 POLL_INTERVAL_S = 0.2
 POLL_LIMIT_S = 30.0
@@ -48,12 +49,8 @@ ERASED_TABLES = ("traces", "observations", "scores", "sessions", "users", "event
 def privacy_server(parley_bin, tmp_path_factory):
     """One parley for the module that masks personal data in input, output and metadata (and,
     by default, hashes user ids)."""
-    srv = _sdk_conftest.ParleyServer(parley_bin, tmp_path_factory.mktemp("privacy") / "parley.sqlite",
-                                     extra_args=["--io-policy", "masked"]).start()
-    try:
+    with Parley(parley_bin, tmp_path_factory.mktemp("privacy") / "parley.sqlite", ["--io-policy", "masked"]) as srv:
         yield srv
-    finally:
-        _stop(srv)
 
 
 @dataclass
@@ -139,10 +136,10 @@ def raw_forms(value: str) -> List[str]:
 def database_bytes(server) -> Dict[str, bytes]:
     """The database file and its WAL (where recent commits live until a checkpoint), by name."""
     files = {}
-    for path in (Path(server.db_path), Path(str(server.db_path) + "-wal")):
+    for path in (Path(server.db), Path(str(server.db) + "-wal")):
         if path.exists():
             files[path.name] = path.read_bytes()
-    assert files, f"no database file at {server.db_path}"
+    assert files, f"no database file at {server.db}"
     return files
 
 
@@ -150,7 +147,7 @@ def rows_mentioning(server, needles: Iterable[str], tables: Iterable[str] = ERAS
     """Every row, in a read-only connection, with a column value that contains one of `needles`."""
     needles = list(needles)
     found: Dict[str, List[Any]] = {}
-    connection = sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True, timeout=10)
+    connection = sqlite3.connect(f"file:{server.db}?mode=ro", uri=True, timeout=10)
     try:
         for table in tables:
             for row in connection.execute(f"SELECT * FROM {table}"):
@@ -163,15 +160,15 @@ def rows_mentioning(server, needles: Iterable[str], tables: Iterable[str] = ERAS
 
 
 def access_log_count(server, route: str) -> int:
-    return sum(1 for line in server.stderr_lines if route in line)
+    return sum(1 for line in server.log_text().splitlines() if route in line)
 
 
 def wait_for_access_log(server, route: str, count: int) -> None:
-    """Waits until the server's log shows `count` lines for `route` (stderr is read by a thread)."""
+    """Waits until the server's log shows `count` lines for `route`."""
     deadline = time.monotonic() + POLL_LIMIT_S
     while access_log_count(server, route) < count:
         if time.monotonic() > deadline:
-            pytest.fail(f"the access log never showed {count} lines with {route!r}:\n{server.log()}")
+            pytest.fail(f"the access log never showed {count} lines with {route!r}:\n{server.log_text()}")
         time.sleep(POLL_INTERVAL_S)
 
 
@@ -265,7 +262,7 @@ def test_raw_id_and_email_never_reach_database_or_log(privacy_server, alice):
         for secret in secrets:
             assert secret.encode() not in content, f"{secret!r} found in {name}"
 
-    log = privacy_server.log()
+    log = privacy_server.log_text()
     assert "GET /api/public/traces" in log, log
     for secret in secrets:
         for form in raw_forms(secret):
