@@ -64,6 +64,12 @@ let package = Package(
             exclude: ["Data"],
             swiftSettings: swiftSettings,
             plugins: ["EmbedConsoleAssets"]),
+        // The write path's pure part: what a request's events become before storage (validation,
+        // the privacy policy, the OTLP mapping). No I/O, so the fuzz targets link it without API.
+        .target(
+            name: "Ingest",
+            dependencies: ["Model", "Crypto", "OTLP"],
+            swiftSettings: swiftSettings),
         .target(
             name: "Storage",
             dependencies: ["CSQLite", "Model"],
@@ -80,7 +86,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Transport", "Storage", "Model", "Crypto", "OTLP", "ConsoleAssets",
+                "Transport", "Storage", "Model", "Crypto", "OTLP", "Ingest", "ConsoleAssets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -95,7 +101,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "ParleyFuzz",
-            dependencies: ["API", "Transport", "Model", "OTLP", "CLibFuzzer"],
+            dependencies: ["Ingest", "Transport", "Model", "OTLP", "CLibFuzzer"],
             swiftSettings: swiftSettings),
 
         .target(
@@ -124,7 +130,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",
-            dependencies: ["API", "ConsoleAssets", "Transport", "Storage", "Model", "OTLP", "Crypto", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["API", "ConsoleAssets", "Transport", "Storage", "Model", "OTLP", "Crypto", "Ingest", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests",

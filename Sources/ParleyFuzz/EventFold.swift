@@ -1,4 +1,4 @@
-import API
+import Ingest
 import Model
 
 /// What the write path does with validated events short of SQL: the project's privacy policy,

@@ -1,4 +1,4 @@
-import API
+import Ingest
 import Foundation
 import Model
 import OTLP

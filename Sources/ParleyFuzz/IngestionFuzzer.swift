@@ -1,4 +1,4 @@
-import API
+import Ingest
 import Model
 
 /// A `POST /api/public/ingestion` body as the handler reads it (IngestionHandlers.batch): the

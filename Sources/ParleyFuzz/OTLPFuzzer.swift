@@ -1,4 +1,4 @@
-import API
+import Ingest
 import OTLP
 
 /// An OTLP/HTTP trace export as the handler reads it (OTLPHandlers.traces): decoded from

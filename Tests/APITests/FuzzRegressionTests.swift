@@ -1,3 +1,4 @@
+import Ingest
 import API
 import Model
 import OTLP

@@ -1,3 +1,4 @@
+import Ingest
 import Model
 import Storage
 

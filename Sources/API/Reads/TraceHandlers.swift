@@ -1,3 +1,4 @@
+import Ingest
 import Crypto
 import Foundation
 import Model

@@ -1,3 +1,4 @@
+import Ingest
 /// Parsed `application/x-www-form-urlencoded` query string.
 public struct QueryParameters: Sendable {
     private var pairs: [(String, String)] = []
@@ -56,5 +57,12 @@ enum PercentDecoding {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+extension QueryParameters {
+    /// The `userId` filter in its stored form: a raw id is hashed the way ingestion hashes it.
+    func userID(_ policy: PrivacyPolicy) -> String? {
+        self["userId"].map(policy.userID)
     }
 }

@@ -219,7 +219,7 @@ package enum OTLPMapper {
     /// True when the span's session or user id holds a NUL, which batch ingestion refuses too.
     /// Why the span's session or user id cannot be stored, or nil: a session id follows the id
     /// rules of batch ingestion (`ValueBounds.identifierProblem`), a user id may not hold a NUL.
-    static func identifierProblem(_ span: OTLPSpan) -> String? {
+    package static func identifierProblem(_ span: OTLPSpan) -> String? {
         if let session = sessionID(span), let problem = ValueBounds.identifierProblem(session) {
             return "session id \(problem)"
         }

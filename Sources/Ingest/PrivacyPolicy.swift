@@ -134,10 +134,3 @@ public struct PrivacyPolicy: Sendable, Equatable {
         ])
     }
 }
-
-extension QueryParameters {
-    /// The `userId` filter in its stored form: a raw id is hashed the way ingestion hashes it.
-    func userID(_ policy: PrivacyPolicy) -> String? {
-        self["userId"].map(policy.userID)
-    }
-}

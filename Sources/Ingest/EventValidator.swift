@@ -6,11 +6,17 @@ import Model
 package enum EventValidator {
     /// A per-event rejection, rendered into the 207 `errors` list.
     package struct Rejection: Error, Equatable {
-        let status: Int
-        let message: String
-        let error: String
+        package let status: Int
+        package let message: String
+        package let error: String
 
-        static func invalid(_ detail: String) -> Rejection {
+        package init(status: Int, message: String, error: String) {
+            self.status = status
+            self.message = message
+            self.error = error
+        }
+
+        package static func invalid(_ detail: String) -> Rejection {
             Rejection(status: 400, message: "Invalid request data", error: detail)
         }
     }
@@ -182,7 +188,7 @@ package enum EventValidator {
         if let details = body["costDetails"] { try check(details, path: "body.costDetails", isCount: false) }
     }
 
-    static func validateScore(_ body: JSONValue) throws {
+    package static func validateScore(_ body: JSONValue) throws {
         try optionalIdentifier(body, "id")
         guard let name = body["name"]?.stringValue, !name.isEmpty else {
             throw Rejection.invalid("body.name: expected a non-empty string")
