@@ -4,15 +4,15 @@ import Transport
 
 /// The HTTP responder Parley runs: routing, request ids, CORS, error rendering, the access log
 /// and metrics around every handler.
-public final class Application: HTTPResponder, TransportObserver {
-    public let router: Router
-    public let metrics: Metrics
-    public let transportStats: TransportStats
+package final class Application: HTTPResponder, TransportObserver {
+    package let router: Router
+    package let metrics: Metrics
+    package let transportStats: TransportStats
     /// The console's event streams, ended when the server shuts down.
-    public let live: LiveStreams?
+    package let live: LiveStreams?
     private let logger: Logger
 
-    public init(router: Router, metrics: Metrics, transportStats: TransportStats, logger: Logger, live: LiveStreams? = nil) {
+    package init(router: Router, metrics: Metrics, transportStats: TransportStats, logger: Logger, live: LiveStreams? = nil) {
         self.router = router
         self.metrics = metrics
         self.transportStats = transportStats
@@ -20,7 +20,7 @@ public final class Application: HTTPResponder, TransportObserver {
         self.live = live
     }
 
-    public func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+    package func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
         let requestID = RequestID.accept(request.headers["X-Request-Id"]) ?? RequestID.generate()
         if request.method == "OPTIONS" {
             finish(preflight(request), request: request, route: nil, requestID: requestID, completion: completion)
@@ -109,12 +109,12 @@ public final class Application: HTTPResponder, TransportObserver {
 
     // MARK: TransportObserver
 
-    public func transportAnswered(status: Int, reason: String) {
+    package func transportAnswered(status: Int, reason: String) {
         metrics.recordTransportAnswer(status: status)
         logger.info("- - \(status) transport: \(reason)")
     }
 
-    public func transportShuttingDown() {
+    package func transportShuttingDown() {
         live?.closeAll()
     }
 }

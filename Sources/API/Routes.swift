@@ -4,14 +4,14 @@ import Storage
 import Transport
 
 /// Builds Parley's application: every route, in one place.
-public enum Routes {
+package enum Routes {
     /// The application for `database`, with `/metrics` fed by `transportStats`. `defaults` are the
     /// server-wide project settings; `deletionWorker` finishes large deletions (one that is not
     /// started still runs when a deletion wakes it). A write request that waited longer than
     /// `maxRequestWait` before its handler ran is refused with 503 (the server is overloaded).
     /// `live` bounds the console's event streams; `consoleSessions` keeps its sign-ins; keys are
     /// cached for `keyCacheSeconds` (a key revoked by another process is seen within that).
-    public static func application(
+    package static func application(
         database: Database, transportStats: TransportStats, logger: Logger,
         defaults: ProjectDefaults = ProjectDefaults(), deletionWorker: DeletionWorker? = nil,
         maxRequestWait: Duration = .seconds(2), live: LiveStreams.Configuration = LiveStreams.Configuration(),

@@ -2,9 +2,9 @@ import Foundation
 
 /// The web console's files (HTML, CSS, ES modules, icon), put into the binary at build time by
 /// the EmbedConsoleAssets plugin from `Web/`: nothing is read from disk at run time.
-public enum ConsoleAssetFiles {
+package enum ConsoleAssetFiles {
     /// Every embedded file by name, decoded once on first use.
-    public static let byName: [String: [UInt8]] = {
+    package static let byName: [String: [UInt8]] = {
         var files: [String: [UInt8]] = [:]
         for (name, base64) in EmbeddedFiles.all {
             // The generator wrote this literal from the file's bytes, so it always decodes.
@@ -15,5 +15,5 @@ public enum ConsoleAssetFiles {
     }()
 
     /// Total bytes of every embedded file.
-    public static var totalBytes: Int { byName.values.reduce(0) { $0 + $1.count } }
+    package static var totalBytes: Int { byName.values.reduce(0) { $0 + $1.count } }
 }

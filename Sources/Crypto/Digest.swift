@@ -1,9 +1,9 @@
 import COpenSSL
 
 /// Hashes and MACs from the system libcrypto (OpenSSL), for API-key secrets and user-id hashing.
-public enum Digest {
+package enum Digest {
     /// SHA-256 of `bytes`.
-    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+    package static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         bytes.withUnsafeBufferPointer { input in
             output.withUnsafeMutableBufferPointer { out in
@@ -14,7 +14,7 @@ public enum Digest {
     }
 
     /// HMAC-SHA256 of `message` under `key` (RFC 2104).
-    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    package static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 32
         key.withUnsafeBufferPointer { keyBytes in
@@ -29,7 +29,7 @@ public enum Digest {
     }
 
     /// Compares in time that depends only on the length, so a secret's prefix cannot be probed.
-    public static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    package static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
         guard lhs.count == rhs.count else { return false }
         return lhs.withUnsafeBytes { a in
             rhs.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 }
@@ -37,7 +37,7 @@ public enum Digest {
     }
 
     /// `count` bytes from the system CSPRNG.
-    public static func randomBytes(_ count: Int) -> [UInt8] {
+    package static func randomBytes(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
@@ -45,12 +45,12 @@ public enum Digest {
     }
 
     /// The first 12 bytes of SHA-256 as 24 hex characters: a content-derived id suffix.
-    public static func shortHex(_ bytes: [UInt8]) -> String {
+    package static func shortHex(_ bytes: [UInt8]) -> String {
         hex(Array(sha256(bytes).prefix(12)))
     }
 
     /// Lowercase hex.
-    public static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)

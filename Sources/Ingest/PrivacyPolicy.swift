@@ -5,13 +5,13 @@ import Model
 /// way out (docs/PRIVACY.md). Every write path (batch ingestion, OTLP, `POST /traces`,
 /// `/scores`, `/sessions`) passes its events through `apply(_:)` before the writer sees them,
 /// so nothing it removes ever reaches the database file, its WAL or the logs.
-public struct PrivacyPolicy: Sendable, Equatable {
+package struct PrivacyPolicy: Sendable, Equatable {
     /// Whether user ids are replaced by `userID(_:)`'s keyed hash.
-    public let hashUserIDs: Bool
-    public let io: ProjectSettings.IOPolicy
+    package let hashUserIDs: Bool
+    package let io: ProjectSettings.IOPolicy
     private let salt: [UInt8]
 
-    public init(settings: ProjectSettings, salt: [UInt8], defaults: ProjectDefaults) {
+    package init(settings: ProjectSettings, salt: [UInt8], defaults: ProjectDefaults) {
         hashUserIDs = settings.hashUserIds ?? defaults.hashUserIds
         io = settings.ioPolicy ?? defaults.ioPolicy
         self.salt = salt
@@ -22,14 +22,14 @@ public struct PrivacyPolicy: Sendable, Equatable {
     /// The stored form of a user id: `u_` and the first 16 bytes of HMAC-SHA256(salt, id) in hex,
     /// when hashing is on. An id already in that form is kept, so a hashed id read back from
     /// Parley can be sent again (in a filter or an event) and names the same user.
-    public func userID(_ raw: String) -> String {
+    package func userID(_ raw: String) -> String {
         guard hashUserIDs, !Self.isHashed(raw) else { return raw }
         let mac = Digest.hmacSHA256(key: salt, message: Array(raw.utf8))
         return "u_" + Digest.hex(Array(mac.prefix(16)))
     }
 
     /// True for `u_` followed by 32 lowercase hex digits.
-    public static func isHashed(_ id: String) -> Bool {
+    package static func isHashed(_ id: String) -> Bool {
         let bytes = id.utf8
         guard bytes.count == 34, id.hasPrefix("u_") else { return false }
         return bytes.dropFirst(2).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
@@ -45,10 +45,10 @@ public struct PrivacyPolicy: Sendable, Equatable {
     // MARK: Events
 
     /// Whether `apply(_:)` can change anything; when false it is skipped entirely.
-    public var isPassThrough: Bool { !hashUserIDs && io == .full }
+    package var isPassThrough: Bool { !hashUserIDs && io == .full }
 
     /// The event as the project's policy lets it be stored.
-    public func apply(_ event: IngestionEvent) -> IngestionEvent {
+    package func apply(_ event: IngestionEvent) -> IngestionEvent {
         guard !isPassThrough, case .object(let members) = event.body else { return event }
         var changed: [(String, JSONValue)]?
         for (index, (key, value)) in members.enumerated() {
@@ -85,7 +85,7 @@ public struct PrivacyPolicy: Sendable, Equatable {
     }
 
     /// Metadata as the policy stores it: user ids hashed, personal data masked unless `full`.
-    public func metadata(_ value: JSONValue) -> JSONValue {
+    package func metadata(_ value: JSONValue) -> JSONValue {
         apply(key: "metadata", value) ?? value
     }
 

@@ -9,13 +9,13 @@ import SwiftProtobuf
 /// the OpenTelemetry trace API defines as invalid) loses only those spans: the export is
 /// answered 200 with `partialSuccess` naming how many and why, per the OTLP/HTTP spec
 /// (https://opentelemetry.io/docs/specs/otlp/#partial-success-1).
-public struct OTLPExport: Sendable {
-    public var spans: [OTLPSpan] = []
+package struct OTLPExport: Sendable {
+    package var spans: [OTLPSpan] = []
     /// One reason per rejected span.
-    public var rejections: [String] = []
+    package var rejections: [String] = []
 
     /// The `errorMessage` of `partialSuccess`: the distinct reasons, in first-seen order.
-    public var rejectionMessage: String {
+    package var rejectionMessage: String {
         var seen = Set<String>()
         return rejections.filter { seen.insert($0).inserted }.joined(separator: "; ")
     }
@@ -23,9 +23,9 @@ public struct OTLPExport: Sendable {
 
 /// Decodes `ExportTraceServiceRequest` bodies, binary protobuf or OTLP/JSON
 /// (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding), into `OTLPSpan`s.
-public enum OTLPDecoder {
+package enum OTLPDecoder {
     /// Binary protobuf (`application/x-protobuf`).
-    public static func decodeProtobuf(_ bytes: [UInt8]) throws(OTLPDecodingError) -> OTLPExport {
+    package static func decodeProtobuf(_ bytes: [UInt8]) throws(OTLPDecodingError) -> OTLPExport {
         let request: Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest
         do {
             request = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: bytes)
@@ -98,7 +98,7 @@ public enum OTLPDecoder {
 
     /// OTLP/JSON (`application/json`): ids are hex strings, 64-bit integers may be numbers or
     /// decimal strings, enums are integers.
-    public static func decodeJSON(_ bytes: [UInt8]) throws(OTLPDecodingError) -> OTLPExport {
+    package static func decodeJSON(_ bytes: [UInt8]) throws(OTLPDecodingError) -> OTLPExport {
         let document: JSONValue
         do {
             document = try JSONParser.parse(bytes)

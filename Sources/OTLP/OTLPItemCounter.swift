@@ -7,15 +7,15 @@ import Model
 ///
 /// The protobuf form is walked on the wire format alone (no generated types for these
 /// signals): a fixed path of length-delimited fields, linear in the body's size.
-public enum OTLPItemCounter {
+package enum OTLPItemCounter {
     /// The signal of an export.
-    public enum Signal: Sendable {
+    package enum Signal: Sendable {
         case metrics
         case logs
     }
 
     /// Data points (metrics) or log records (logs) in a protobuf `Export…ServiceRequest`.
-    public static func countProtobuf(_ bytes: [UInt8], signal: Signal) throws(OTLPDecodingError) -> Int {
+    package static func countProtobuf(_ bytes: [UInt8], signal: Signal) throws(OTLPDecodingError) -> Int {
         // ExportMetricsServiceRequest.resource_metrics = 1 → ResourceMetrics.scope_metrics = 2 →
         // ScopeMetrics.metrics = 2 → Metric.{gauge 5, sum 7, histogram 9, exponential_histogram 10,
         // summary 11} → <kind>.data_points = 1. ExportLogsServiceRequest.resource_logs = 1 →
@@ -40,7 +40,7 @@ public enum OTLPItemCounter {
     }
 
     /// The same count for OTLP/JSON.
-    public static func countJSON(_ bytes: [UInt8], signal: Signal) throws(OTLPDecodingError) -> Int {
+    package static func countJSON(_ bytes: [UInt8], signal: Signal) throws(OTLPDecodingError) -> Int {
         guard let document = try? JSONParser.parse(bytes), document.objectValue != nil else {
             throw OTLPDecodingError(message: "body is not OTLP/JSON (a JSON object)")
         }
@@ -65,7 +65,7 @@ public enum OTLPItemCounter {
 
     /// The answer's `partialSuccess` message in protobuf: `Export…ServiceResponse` with field 1
     /// `{1: rejected, 2: message}` (`rejected_data_points` / `rejected_log_records`, `error_message`).
-    public static func protobufResponse(rejected: Int, message: String) -> [UInt8] {
+    package static func protobufResponse(rejected: Int, message: String) -> [UInt8] {
         guard rejected > 0 else { return [] }
         var inner: [UInt8] = [0x08]
         varint(UInt64(rejected), into: &inner)

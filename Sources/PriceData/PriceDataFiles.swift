@@ -3,11 +3,11 @@ import Foundation
 /// The built-in model price table: `Data/langfuse-default-model-prices.json`, Langfuse's
 /// published table (MIT; `Data/NOTICE.txt` gives its source and licence), put into the binary
 /// at build time by the EmbedConsoleAssets plugin.
-public enum PriceDataFiles {
+package enum PriceDataFiles {
     /// The table's JSON bytes.
-    public static var defaultModelPrices: [UInt8] { file("langfuse-default-model-prices.json") }
+    package static var defaultModelPrices: [UInt8] { file("langfuse-default-model-prices.json") }
     /// The table's source and licence notice.
-    public static var notice: String { String(decoding: file("NOTICE.txt"), as: UTF8.self) }
+    package static var notice: String { String(decoding: file("NOTICE.txt"), as: UTF8.self) }
 
     static func file(_ name: String) -> [UInt8] {
         guard let base64 = EmbeddedFiles.all.first(where: { $0.name == name })?.base64 else {

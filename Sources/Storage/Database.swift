@@ -3,43 +3,43 @@ import Synchronization
 
 /// Parley's SQLite database: one writer connection with group commit, plus a pool of read-only
 /// connections, in WAL mode so readers never block the writer (https://sqlite.org/wal.html).
-public final class Database: Sendable {
+package final class Database: Sendable {
     /// How much a commit survives (https://sqlite.org/pragma.html#pragma_synchronous).
-    public enum Durability: String, Sendable, CaseIterable {
+    package enum Durability: String, Sendable, CaseIterable {
         /// `synchronous=NORMAL` in WAL: survives a process crash; a power loss may lose the last commits.
         case normal
         /// `synchronous=FULL`: the WAL is fsynced at every commit, before it is acknowledged.
         case full
     }
 
-    public struct Configuration: Sendable {
-        public var durability: Durability = .normal
+    package struct Configuration: Sendable {
+        package var durability: Durability = .normal
         /// Read-only connections in the pool.
-        public var readers = 4
+        package var readers = 4
         /// Milliseconds a connection waits for a lock before SQLITE_BUSY.
-        public var busyTimeoutMillis: Int32 = 5_000
-        public var writer = DatabaseWriter.Configuration()
+        package var busyTimeoutMillis: Int32 = 5_000
+        package var writer = DatabaseWriter.Configuration()
         /// WAL frames that start a background checkpoint.
-        public var framesPerCheckpoint = 1_000
+        package var framesPerCheckpoint = 1_000
         /// WAL frames past which a checkpoint waits for writers so that the WAL stays bounded.
-        public var maxWALFrames = 16_000
+        package var maxWALFrames = 16_000
         /// How soon after a write the background settler recomputes the sessions it changed
         /// (reads settle what they reach at once, whatever this is).
-        public var settleDelay: Duration = .milliseconds(500)
+        package var settleDelay: Duration = .milliseconds(500)
         /// Sessions settled per writer job.
-        public var settleBatch = 64
+        package var settleBatch = 64
         /// Dirty sessions a read settles at most before it answers, besides the ones it names
         /// (`settleForRead`): past this backlog a list or analytics read answers from the figures
         /// last settled while the settler catches up, instead of waiting for all of them.
-        public var readSettleLimit = 1_000
+        package var readSettleLimit = 1_000
 
-        public init() {}
+        package init() {}
     }
 
-    public let path: String
-    public let writer: DatabaseWriter
+    package let path: String
+    package let writer: DatabaseWriter
     /// Which sessions each commit changed, for live views (the console's event stream).
-    public let commits: CommitFeed
+    package let commits: CommitFeed
     private let pool: ReaderPool
     private let checkpointer: Checkpointer
     /// Sessions whose analytics are still to be settled (`AggregateStore.settle`), and the
@@ -50,7 +50,7 @@ public final class Database: Sendable {
     private let readSettleLimit: Int
 
     /// Opens or creates the database at `path` and brings its schema up to date.
-    public init(path: String, configuration: Configuration = Configuration()) throws {
+    package init(path: String, configuration: Configuration = Configuration()) throws {
         self.path = path
         let synchronous = "PRAGMA synchronous=\(configuration.durability == .full ? "FULL" : "NORMAL")"
         let connection = try SQLiteConnection(path: path, busyTimeoutMillis: configuration.busyTimeoutMillis)
@@ -99,7 +99,7 @@ public final class Database: Sendable {
         settler.start()
     }
 
-    public convenience init(path: String, durability: Durability) throws {
+    package convenience init(path: String, durability: Durability) throws {
         var configuration = Configuration()
         configuration.durability = durability
         try self.init(path: path, configuration: configuration)
@@ -108,14 +108,14 @@ public final class Database: Sendable {
     /// Runs `body` on a read-only connection, on one of the reader threads; the caller is
     /// suspended, not blocked, meanwhile. This is how request handlers read: no SQLite call runs
     /// on the cooperative pool.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    package func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await pool.read(body)
     }
 
     /// Runs `body` on a reader thread and blocks the calling thread until it is done: for
     /// callers that are not async (the CLI, streamed-response producers on their own executor).
     /// Never call it from the cooperative pool.
-    public func readBlocking<T>(_ body: @escaping (SQLiteConnection) throws -> T) throws -> T {
+    package func readBlocking<T>(_ body: @escaping (SQLiteConnection) throws -> T) throws -> T {
         try pool.readBlocking(body)
     }
 
@@ -131,12 +131,12 @@ public final class Database: Sendable {
     /// `settle` as every read does it first: at most `Configuration.readSettleLimit` of the
     /// project's dirty sessions. Returns how many stay dirty.
     @discardableResult
-    public func settleForRead(projectID: Int64) async throws -> Int {
+    package func settleForRead(projectID: Int64) async throws -> Int {
         try await settle(projectID: projectID, limit: readSettleLimit)
     }
 
     @discardableResult
-    public func settle(projectID: Int64, sessions wanted: [String] = [], limit: Int = .max) async throws -> Int {
+    package func settle(projectID: Int64, sessions wanted: [String] = [], limit: Int = .max) async throws -> Int {
         let dirtyNow = dirty.sessions(of: projectID)
         let first = wanted.filter { dirtyNow.contains($0) }
         // Taken lazily: after a backlog the set holds 100,000 sessions, and a read wants `limit`.
@@ -155,7 +155,7 @@ public final class Database: Sendable {
 
     /// Settles every dirty session now, blocking the calling thread (for the CLI and test
     /// support: what they read is then what any read through the API would see).
-    public func settleEverythingBlocking() throws {
+    package func settleEverythingBlocking() throws {
         while !dirty.isEmpty {
             let settled = try writer.writeBlocking(admitted: false) { db in try AggregateStore.settle(limit: 500, on: db) }
             settler.record(settled)
@@ -164,11 +164,11 @@ public final class Database: Sendable {
     }
 
     /// Sessions still to be settled, in all projects.
-    public var dirtySessionCount: Int { dirty.count }
+    package var dirtySessionCount: Int { dirty.count }
 
     /// Sessions settled since start, the mean and the longest time (ms) one waited after its
     /// write: the lag of the session figures behind ingestion, when nothing reads them.
-    public var settleLag: (settled: Int, meanMs: Double, maxMs: Int64) {
+    package var settleLag: (settled: Int, meanMs: Double, maxMs: Int64) {
         let figures = settler.settledFigures
         return (figures.settled, figures.settled == 0 ? 0 : Double(figures.waitedMsTotal) / Double(figures.settled),
                 figures.waitedMsMax)
@@ -176,26 +176,26 @@ public final class Database: Sendable {
 
     /// Entity folds since start: events applied as one step on the writer's cached fold, and
     /// entities re-folded from all their stored events (`IngestionStore`).
-    public var foldFigures: (steps: Int, refolds: Int) {
+    package var foldFigures: (steps: Int, refolds: Int) {
         (folds.steps.load(ordering: .relaxed), folds.refolds.load(ordering: .relaxed))
     }
 
     /// True when the database answers a trivial query; backs `GET /api/public/ready`.
-    public func isReady() async -> Bool {
+    package func isReady() async -> Bool {
         (try? await read { try $0.scalarText("SELECT 1") }) == "1"
     }
 
     /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
-    public func integrityCheck() throws -> String {
+    package func integrityCheck() throws -> String {
         try readBlocking { try $0.scalarText("PRAGMA integrity_check") ?? "no result" }
     }
 
     /// Background WAL checkpoints run so far.
-    public var checkpointCount: Int { checkpointer.checkpointCount }
+    package var checkpointCount: Int { checkpointer.checkpointCount }
 
     /// Settles what is dirty, finishes queued writes, then closes every connection. Reads
     /// afterwards fail.
-    public func close() {
+    package func close() {
         // Readers and the checkpointer first: the last connection to close checkpoints the WAL
         // into the main file and removes it, and only a read-write connection can do that.
         settler.stop()

@@ -1,14 +1,14 @@
 /// `parley db backup FILE`: an online, consistent copy of a database (docs/RELIABILITY.md,
 /// "Backup and restore").
-public enum DatabaseBackup {
+package enum DatabaseBackup {
     /// Why a backup was not made.
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         /// The target exists: a backup never overwrites a file.
         case targetExists(String)
         /// The copy was written but SQLite's `quick_check` of it did not answer `ok`.
         case copyDamaged(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .targetExists(let path): "\(path) already exists; a backup never overwrites a file"
             case .copyDamaged(let result): "the copy failed its integrity check: \(result)"
@@ -21,7 +21,7 @@ public enum DatabaseBackup {
     /// the database as of one commit while the server goes on writing (WAL readers never block
     /// the writer), compacted, and a plain SQLite file that opens on its own. The source is
     /// opened read-only and never changed; the copy is then checked with `PRAGMA quick_check`.
-    public static func copy(from source: String, to target: String, fileExists: (String) -> Bool) throws {
+    package static func copy(from source: String, to target: String, fileExists: (String) -> Bool) throws {
         guard !fileExists(target) else { throw Failure.targetExists(target) }
         let connection = try SQLiteConnection(path: source, mode: .readOnly)
         defer { connection.close() }

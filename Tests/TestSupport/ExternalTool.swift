@@ -2,14 +2,14 @@ import Foundation
 import Synchronization
 
 /// Runs a command-line tool found on `PATH` (`openssl`, `gzip`) and returns its standard output.
-public enum ExternalTool {
+package enum ExternalTool {
     /// One launch at a time: Foundation's `Process.run()` on Linux crashed in a `memmove` twice
     /// in full parallel runs (two suites launching tools at once, with a working directory each);
     /// the tools take milliseconds, so taking turns costs nothing measurable.
     private static let launching = Mutex(())
 
     /// Runs `body`, which starts and waits for a child process, while no other test does.
-    public static func serially<T>(_ body: () throws -> T) rethrows -> T {
+    package static func serially<T>(_ body: () throws -> T) rethrows -> T {
         try launching.withLock { _ in try body() }
     }
 
@@ -45,9 +45,9 @@ public enum ExternalTool {
 
 /// gzip bodies made with the `gzip` tool, so the test does not trust the decoder under test to
 /// produce its own input.
-public enum Gzip {
+package enum Gzip {
     /// `bytes` compressed with `gzip -9`.
-    public static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
+    package static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
         let directory = try TempDirectory(prefix: "parley-gzip")
         try directory.write(bytes, to: "input")
         return try ExternalTool.run("gzip", ["-9", "-c", "-n", "input"], in: directory.path)

@@ -2,47 +2,47 @@ import Foundation
 
 /// One HTTP/1.x response as it came off the wire: status line, header fields in order, and the
 /// body framed by `Content-Length`, by chunked coding (de-chunked here), or by the close.
-public struct RawResponse: Sendable, CustomStringConvertible {
+package struct RawResponse: Sendable, CustomStringConvertible {
     /// `HTTP/1.1` or `HTTP/1.0`, as the status line said.
-    public let version: String
-    public let status: Int
-    public let reason: String
+    package let version: String
+    package let status: Int
+    package let reason: String
     /// Header fields in arrival order, names as sent.
-    public let headers: [HTTPField]
+    package let headers: [HTTPField]
     /// The body; for a chunked response, the chunks' data joined.
-    public let body: [UInt8]
+    package let body: [UInt8]
     /// For a chunked response, the size of each chunk in order, without the last (zero-size)
     /// one; nil when the body was not chunked.
-    public let chunkSizes: [Int]?
+    package let chunkSizes: [Int]?
 
     /// A header field; a struct rather than a tuple so that it is Equatable and Sendable.
-    public struct HTTPField: Sendable, Equatable {
-        public let name: String
-        public let value: String
+    package struct HTTPField: Sendable, Equatable {
+        package let name: String
+        package let value: String
     }
 
     /// The first value of `name`, compared case-insensitively (RFC 9110 §5.1).
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
     /// Every value of `name`, in order.
-    public func values(_ name: String) -> [String] {
+    package func values(_ name: String) -> [String] {
         headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
     }
 
     /// The body as UTF-8 text.
-    public var text: String { String(decoding: body, as: UTF8.self) }
+    package var text: String { String(decoding: body, as: UTF8.self) }
 
     /// True when the server announced `Connection: close` (RFC 9112 §9.6).
-    public var announcesClose: Bool {
+    package var announcesClose: Bool {
         values("Connection").contains { value in
             value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
         }
     }
 
     /// The body decoded as a JSON object; throws when it is not one.
-    public func jsonObject() throws -> [String: Any] {
+    package func jsonObject() throws -> [String: Any] {
         let value = try JSONSerialization.jsonObject(with: Data(body))
         guard let object = value as? [String: Any] else {
             throw TestClientError.malformedResponse("body is not a JSON object: \(text)")
@@ -52,13 +52,13 @@ public struct RawResponse: Sendable, CustomStringConvertible {
 
     /// The `{"message": "...", "error": "..."}` error body every Parley error uses, or nil when
     /// the body does not have exactly that shape with string values.
-    public var errorBody: (message: String, error: String)? {
+    package var errorBody: (message: String, error: String)? {
         guard let object = try? jsonObject(), object.count == 2,
               let message = object["message"] as? String, let error = object["error"] as? String else { return nil }
         return (message, error)
     }
 
-    public var description: String {
+    package var description: String {
         "\(version) \(status) \(reason) [\(headers.map { "\($0.name): \($0.value)" }.joined(separator: ", "))] \(text.prefix(300).debugDescription)"
     }
 }

@@ -4,22 +4,22 @@ import Transport
 /// One request captured from a real SDK (`Tests/Fixtures/sdk/<client>/<name>.headers` plus
 /// `<name>.json`): the request line, the headers exactly as received, the body bytes, and the
 /// status the capture server answered.
-public struct CapturedRequest: Sendable {
-    public let method: String
-    public let target: String
+package struct CapturedRequest: Sendable {
+    package let method: String
+    package let target: String
     /// Header fields in capture order, names spelled as the SDK sent them.
-    public let headers: [(name: String, value: String)]
-    public let body: [UInt8]
+    package let headers: [(name: String, value: String)]
+    package let body: [UInt8]
     /// The status in the `# response: NNN` line of the `.headers` file.
-    public let capturedStatus: Int?
+    package let capturedStatus: Int?
 
     /// The first value of `name` (case-insensitive), e.g. `Authorization`.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
     /// The same request as Parley's transport would hand it to the application.
-    public var httpRequest: HTTPRequest {
+    package var httpRequest: HTTPRequest {
         var fields = HTTPHeaders()
         for field in headers { fields.add(field.name, field.value) }
         return HTTPRequest(method: method, target: target, headers: fields, body: body)
@@ -28,15 +28,15 @@ public struct CapturedRequest: Sendable {
 
 /// The SDK wire captures copied into `Tests/Fixtures/sdk/` (see the README there). Paths are
 /// found from this file's own location, so tests need no SwiftPM resources.
-public enum SDKFixtures {
+package enum SDKFixtures {
     /// Absolute path of `Tests/Fixtures/sdk`.
-    public static let directory: String = URL(fileURLWithPath: #filePath)
+    package static let directory: String = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // TestSupport
         .deletingLastPathComponent()  // Tests
         .appendingPathComponent("Fixtures/sdk").path
 
     /// The bytes of `relativePath` under `Tests/Fixtures/sdk`, e.g. `langfuse-python-2.60.10/expected.json`.
-    public static func bytes(_ relativePath: String) throws -> [UInt8] {
+    package static func bytes(_ relativePath: String) throws -> [UInt8] {
         let path = "\(directory)/\(relativePath)"
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FixtureError(path: path, reason: "not found")
@@ -45,7 +45,7 @@ public enum SDKFixtures {
     }
 
     /// The captured request `name` (without extension), e.g. `langfuse-python-2.60.10/ingestion-batch-1`.
-    public static func request(_ name: String) throws -> CapturedRequest {
+    package static func request(_ name: String) throws -> CapturedRequest {
         let head = String(decoding: try bytes("\(name).headers"), as: UTF8.self)
         let body = try bytes("\(name).json")
         var lines = head.split(separator: "\n", omittingEmptySubsequences: false).map {
@@ -74,14 +74,14 @@ public enum SDKFixtures {
 }
 
 /// A fixture file is missing or not in the expected format.
-public struct FixtureError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let reason: String
+package struct FixtureError: Error, CustomStringConvertible, Sendable {
+    package let path: String
+    package let reason: String
 
-    public init(path: String, reason: String) {
+    package init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
 
-    public var description: String { "fixture \(path): \(reason)" }
+    package var description: String { "fixture \(path): \(reason)" }
 }

@@ -1,11 +1,11 @@
 /// SplitMix64 (Steele, Lea, Flood 2014): a seeded `RandomNumberGenerator`, so a test that shuffles
 /// replays exactly the same orders on every run and a failure can be reproduced.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
+package struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         // The constants are SplitMix64's published increment and mixing multipliers.
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

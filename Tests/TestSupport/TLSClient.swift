@@ -7,29 +7,29 @@ import Glibc
 /// Its socket is non-blocking underneath and every wait goes through `poll(2)` with a deadline,
 /// so a stalled server fails the test instead of hanging it. Not thread-safe: one test thread
 /// owns a client.
-public final class TLSClient {
+package final class TLSClient {
     /// What the server presented, enough to tell two certificates apart after a reload.
-    public struct PeerCertificate: Sendable, Equatable, CustomStringConvertible {
+    package struct PeerCertificate: Sendable, Equatable, CustomStringConvertible {
         /// Uppercase hex in whole bytes, as `BN_bn2hex(3)` prints it (0x5EA1001 is "05EA1001").
-        public let serialNumber: String
-        public let commonName: String
+        package let serialNumber: String
+        package let commonName: String
 
-        public var description: String { "CN=\(commonName) serial=\(serialNumber)" }
+        package var description: String { "CN=\(commonName) serial=\(serialNumber)" }
     }
 
-    public let port: Int
+    package let port: Int
     private let socket: ClientSocket
     private let handles: Handles
     private var pending: [UInt8] = []
 
     /// The negotiated protocol version as OpenSSL names it, e.g. `TLSv1.3`.
-    public let protocolVersion: String
+    package let protocolVersion: String
     /// True when TLS 1.3 (RFC 8446) was negotiated.
-    public let isTLS13: Bool
+    package let isTLS13: Bool
     /// The ALPN protocol the server selected (RFC 7301), or nil if it selected none.
-    public let negotiatedALPN: String?
+    package let negotiatedALPN: String?
     /// The server's leaf certificate, already verified against the CA and the name.
-    public let peerCertificate: PeerCertificate
+    package let peerCertificate: PeerCertificate
 
     /// Owns the SSL_CTX and SSL; freeing them in one deinit keeps every early throw in
     /// `init` leak-free.
@@ -46,8 +46,8 @@ public final class TLSClient {
     }
 
     /// What the client offers instead of OpenSSL's defaults, to probe a server's policy.
-    public struct Offer: Sendable {
-        public enum Version: Sendable {
+    package struct Offer: Sendable {
+        package enum Version: Sendable {
             case tls1, tls1_1, tls1_2, tls1_3
 
             var openSSL: Int32 {
@@ -61,14 +61,14 @@ public final class TLSClient {
         }
 
         /// Highest protocol version offered; nil for the default.
-        public var maxVersion: Version?
+        package var maxVersion: Version?
         /// Lowest protocol version offered; nil for the default (TLS 1.2 at Debian's level 2).
-        public var minVersion: Version?
+        package var minVersion: Version?
         /// A TLS 1.2 cipher list (`openssl ciphers` syntax); `@SECLEVEL=0` lets the client offer
         /// what its own defaults would refuse, such as TLS 1.0.
-        public var cipherList: String?
+        package var cipherList: String?
 
-        public init(maxVersion: Version? = nil, minVersion: Version? = nil, cipherList: String? = nil) {
+        package init(maxVersion: Version? = nil, minVersion: Version? = nil, cipherList: String? = nil) {
             self.maxVersion = maxVersion
             self.minVersion = minVersion
             self.cipherList = cipherList
@@ -83,7 +83,7 @@ public final class TLSClient {
     ///   - caPath: PEM file of the only CA trusted.
     ///   - alpn: protocols offered, in preference order.
     ///   - offer: protocol versions and ciphers offered, when not OpenSSL's defaults.
-    public init(
+    package init(
         port: Int, host: String = "127.0.0.1", serverName: String = "localhost", trusting caPath: String,
         alpn: [String] = ["http/1.1"], offer: Offer = Offer(), timeout: Duration = .seconds(10)
     ) throws {
@@ -134,7 +134,7 @@ public final class TLSClient {
     // MARK: Exchanging bytes
 
     /// Encrypts and sends exactly `bytes`.
-    public func send(_ bytes: [UInt8]) throws {
+    package func send(_ bytes: [UInt8]) throws {
         guard let ssl = handles.ssl, !bytes.isEmpty else { return }
         let deadline = ClientSocket.deadline(after: socket.timeout)
         try bytes.withUnsafeBytes { raw in
@@ -157,12 +157,12 @@ public final class TLSClient {
     }
 
     /// Sends the UTF-8 bytes of `text`.
-    public func send(_ text: String) throws {
+    package func send(_ text: String) throws {
         try send(Array(text.utf8))
     }
 
     /// Reads one complete response.
-    public func readResponse(method: String = "GET") throws -> RawResponse {
+    package func readResponse(method: String = "GET") throws -> RawResponse {
         let deadline = ClientSocket.deadline(after: socket.timeout)
         return try ResponseReader.next(from: &pending, requestMethod: method) {
             try receiveChunk(deadline: deadline)
@@ -170,14 +170,14 @@ public final class TLSClient {
     }
 
     /// Sends `text` and reads the response to it.
-    public func request(_ text: String) throws -> RawResponse {
+    package func request(_ text: String) throws -> RawResponse {
         try send(text)
         return try readResponse(method: String(text.prefix { $0 != " " }))
     }
 
     /// Reads until the server ends the stream (close_notify, FIN or RST); returns the plaintext
     /// not yet consumed as a response.
-    public func readUntilClose() throws -> [UInt8] {
+    package func readUntilClose() throws -> [UInt8] {
         let deadline = ClientSocket.deadline(after: socket.timeout)
         while let chunk = try receiveChunk(deadline: deadline) {
             pending.append(contentsOf: chunk)
@@ -209,7 +209,7 @@ public final class TLSClient {
     }
 
     /// Sends close_notify (RFC 8446 §6.1) without waiting for the server's, then closes.
-    public func close() {
+    package func close() {
         if let ssl = handles.ssl, socket.fd >= 0 {
             ERR_clear_error()
             _ = SSL_shutdown(ssl)
@@ -292,7 +292,7 @@ public final class TLSClient {
     /// The bytes of a real ClientHello (ALPN http/1.1, SNI `serverName`), produced over memory
     /// BIOs with no socket: a test sends it with `RawClient` and then stalls, leaving the server
     /// mid-handshake.
-    public static func clientHello(serverName: String = "localhost") throws -> [UInt8] {
+    package static func clientHello(serverName: String = "localhost") throws -> [UInt8] {
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw drain("SSL_CTX_new") }
         defer { SSL_CTX_free(context) }

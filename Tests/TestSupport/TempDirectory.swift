@@ -4,12 +4,12 @@ import Glibc
 /// A fresh directory under the system temp dir, removed with everything in it when the last
 /// reference goes away. Storage tests need a real file (WAL and readers do not work on
 /// `:memory:`), and TLS tests need somewhere to write the certificates they generate.
-public final class TempDirectory: Sendable {
+package final class TempDirectory: Sendable {
     /// Absolute path of the directory, without a trailing slash.
-    public let path: String
+    package let path: String
 
     /// Creates the directory with `mkdtemp(3)`, so two tests never share one.
-    public init(prefix: String = "parley-test") throws {
+    package init(prefix: String = "parley-test") throws {
         let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer in mkdtemp(buffer.baseAddress!) }
@@ -24,13 +24,13 @@ public final class TempDirectory: Sendable {
     }
 
     /// The path of `name` inside this directory; nothing is created.
-    public func file(_ name: String) -> String {
+    package func file(_ name: String) -> String {
         "\(path)/\(name)"
     }
 
     /// Writes `contents` to `name` (replacing it) and returns its path.
     @discardableResult
-    public func write(_ contents: [UInt8], to name: String) throws -> String {
+    package func write(_ contents: [UInt8], to name: String) throws -> String {
         let target = file(name)
         try Data(contents).write(to: URL(fileURLWithPath: target))
         return target

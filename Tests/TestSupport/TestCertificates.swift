@@ -4,26 +4,26 @@ import Transport
 /// A throwaway PKI made at test time with the `openssl` tool: a CA, and server certificates it
 /// signs for `localhost`, `127.0.0.1` and `::1`. Nothing is checked in, so nothing expires in
 /// the repository; every file lives in a `TempDirectory` removed with this object.
-public final class TestCertificates: Sendable {
+package final class TestCertificates: Sendable {
     /// One server certificate and its key.
-    public struct Identity: Sendable {
-        public let certificatePath: String
-        public let privateKeyPath: String
+    package struct Identity: Sendable {
+        package let certificatePath: String
+        package let privateKeyPath: String
         /// Uppercase hex in whole bytes, as `TLSClient.PeerCertificate.serialNumber` reports it.
-        public let serialNumber: String
-        public let commonName: String
+        package let serialNumber: String
+        package let commonName: String
 
         /// A server configuration that serves this certificate.
-        public var tlsConfiguration: TLSConfiguration {
+        package var tlsConfiguration: TLSConfiguration {
             TLSConfiguration(certificatePath: certificatePath, privateKeyPath: privateKeyPath)
         }
     }
 
-    public let directory: TempDirectory
+    package let directory: TempDirectory
     /// PEM file of the CA certificate; the only trust anchor `TLSClient` should be given.
-    public let caCertificatePath: String
+    package let caCertificatePath: String
     /// The first server identity, serial `0x05EA1001`.
-    public let server: Identity
+    package let server: Identity
 
     private static let config = """
         [req]
@@ -46,7 +46,7 @@ public final class TestCertificates: Sendable {
 
     /// Generates the CA and the first server identity. Takes a few tens of milliseconds: EC
     /// P-256 keys are cheap to make.
-    public init() throws {
+    package init() throws {
         directory = try TempDirectory(prefix: "parley-certs")
         try directory.write(Array(Self.config.utf8), to: "openssl.cnf")
         // Own config file: the system openssl.cnf would add its own default extensions.
@@ -61,7 +61,7 @@ public final class TestCertificates: Sendable {
 
     /// Issues another server certificate from the same CA (for reload tests), with its own key,
     /// serial and common name.
-    public func issueServerCertificate(commonName: String, serial: UInt64) throws -> Identity {
+    package func issueServerCertificate(commonName: String, serial: UInt64) throws -> Identity {
         try Self.issue(commonName: commonName, serial: serial, in: directory)
     }
 
@@ -69,12 +69,12 @@ public final class TestCertificates: Sendable {
     /// (`YYYYMMDDHHMMSSZ`): one in the past to test an expired certificate, one in the future
     /// for a certificate not valid yet. `openssl x509 -req` cannot backdate, so this goes
     /// through `openssl ca`, which takes both dates.
-    public func issueServerCertificate(commonName: String, serial: UInt64, validFrom start: String, until end: String) throws -> Identity {
+    package func issueServerCertificate(commonName: String, serial: UInt64, validFrom start: String, until end: String) throws -> Identity {
         try Self.issue(commonName: commonName, serial: serial, in: directory, validity: (start, end))
     }
 
     /// The certificate of `certificate` with the private key of `key`: a pair that must not load.
-    public func mismatchedPair(certificate: Identity, key: Identity) -> Identity {
+    package func mismatchedPair(certificate: Identity, key: Identity) -> Identity {
         Identity(certificatePath: certificate.certificatePath, privateKeyPath: key.privateKeyPath,
                  serialNumber: certificate.serialNumber, commonName: certificate.commonName)
     }
@@ -136,7 +136,7 @@ public final class TestCertificates: Sendable {
     /// configuration pointing at them: install a second identity the same way, then call
     /// `HTTPServer.reloadTLS()`, and the server picks it up from the same paths.
     @discardableResult
-    public func install(_ identity: Identity) throws -> TLSConfiguration {
+    package func install(_ identity: Identity) throws -> TLSConfiguration {
         let certificate = try Data(contentsOf: URL(fileURLWithPath: identity.certificatePath))
         let key = try Data(contentsOf: URL(fileURLWithPath: identity.privateKeyPath))
         // Atomic writes (rename into place), as a deployment tool would, so a reload never sees

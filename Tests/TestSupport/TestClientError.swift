@@ -2,7 +2,7 @@ import Glibc
 
 /// Why a test client (or a test fixture) gave up. Every blocking call in the test clients has a
 /// deadline, so a server that never answers fails the test with `.timedOut` instead of hanging it.
-public enum TestClientError: Error, CustomStringConvertible, Sendable {
+package enum TestClientError: Error, CustomStringConvertible, Sendable {
     /// A system call failed.
     case system(errno: Int32, operation: String)
     /// No byte arrived (or none could be sent) before the client's timeout.
@@ -16,7 +16,7 @@ public enum TestClientError: Error, CustomStringConvertible, Sendable {
     /// An external tool (`openssl`, `gzip`) exited with a failure.
     case tool(command: String, status: Int32, output: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .system(let code, let operation):
             "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"

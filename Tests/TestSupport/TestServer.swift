@@ -5,15 +5,15 @@ import Storage
 import Transport
 
 /// A running `HTTPServer` on 127.0.0.1 with its real, ephemeral ports.
-public struct TestServer: Sendable {
-    public let server: HTTPServer
+package struct TestServer: Sendable {
+    package let server: HTTPServer
     /// The plain HTTP port the kernel picked.
-    public let port: Int
+    package let port: Int
     /// The HTTPS port the kernel picked, when the configuration has TLS.
-    public let tlsPort: Int?
+    package let tlsPort: Int?
 
     /// The server's transport counters.
-    public var stats: TransportStats { server.stats }
+    package var stats: TransportStats { server.stats }
 
     /// Binds 127.0.0.1 port 0 (and TLS port 0 when `configuration.tls` is set) and starts.
     /// On success the caller owns the running server and must shut it down.
@@ -37,12 +37,12 @@ public struct TestServer: Sendable {
     }
 
     /// A new raw client connected to the plain port.
-    public func connect(timeout: Duration = .seconds(10)) throws -> RawClient {
+    package func connect(timeout: Duration = .seconds(10)) throws -> RawClient {
         try RawClient(port: port, timeout: timeout)
     }
 
     /// A new TLS client connected to the HTTPS port, trusting `certificates`' CA.
-    public func connectTLS(
+    package func connectTLS(
         trusting certificates: TestCertificates, serverName: String = "localhost", offer: TLSClient.Offer = TLSClient.Offer(),
         timeout: Duration = .seconds(10)
     ) throws -> TLSClient {
@@ -57,7 +57,7 @@ public struct TestServer: Sendable {
 extension ServerConfiguration {
     /// Defaults for tests: loopback, ephemeral ports, a 50 ms timer tick so sub-second timeouts
     /// fire promptly, and a short shutdown grace period so a failed test does not wait 10 s.
-    public static var testing: ServerConfiguration {
+    package static var testing: ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
@@ -70,7 +70,7 @@ extension ServerConfiguration {
 extension Logger {
     /// Silent unless `PARLEY_TEST_LOG` names a level (`debug`, `info`, ...), in which case the
     /// server logs to stderr: the switch to flip when a live test fails.
-    public static var test: Logger {
+    package static var test: Logger {
         if let name = ProcessInfo.processInfo.environment["PARLEY_TEST_LOG"], let level = Logger.Level(rawValue: name) {
             var logger = Logger(label: "parley-test") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = level
@@ -84,7 +84,7 @@ extension Logger {
 /// `configuration.tls` is set), runs `body` with its real ports, and shuts it down afterwards,
 /// also when `body` throws. `start()` returns only once every listener is registered, so the
 /// ports accept connections as soon as `body` runs: no sleep, no retry.
-public func withTestServer<Result>(
+package func withTestServer<Result>(
     configuration: ServerConfiguration = .testing, responder: any HTTPResponder,
     observer: (any TransportObserver)? = nil, stats: TransportStats = TransportStats(),
     _ body: (TestServer) throws -> Result
@@ -96,7 +96,7 @@ public func withTestServer<Result>(
 
 /// `withTestServer` running Parley's real application (`Routes.application`) over a fresh
 /// SQLite file in a temp directory, closed and removed afterwards.
-public func withApplicationServer<Result>(
+package func withApplicationServer<Result>(
     configuration: ServerConfiguration = .testing, _ body: (TestServer) throws -> Result
 ) throws -> Result {
     let directory = try TempDirectory(prefix: "parley-db")
@@ -111,7 +111,7 @@ public func withApplicationServer<Result>(
 
 /// `withTestServer` for async test bodies: while the body awaits (typically `onOwnThread`),
 /// its cooperative-pool thread is free for the server's async handlers.
-public func withTestServer<Result>(
+package func withTestServer<Result>(
     configuration: ServerConfiguration = .testing, responder: any HTTPResponder,
     observer: (any TransportObserver)? = nil, stats: TransportStats = TransportStats(),
     _ body: (TestServer) async throws -> Result
@@ -123,7 +123,7 @@ public func withTestServer<Result>(
 
 /// `withApplicationServer` for async test bodies; see the async `withTestServer`. With
 /// `publicKey` and `secretKey`, that key pair exists (in project `test`) before the server starts.
-public func withApplicationServer<Result>(
+package func withApplicationServer<Result>(
     configuration: ServerConfiguration = .testing, publicKey: String? = nil, secretKey: String? = nil,
     _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
@@ -147,7 +147,7 @@ public func withApplicationServer<Result>(
 /// test that blocks in a socket read while the server's answer itself needs the pool (the
 /// application's async handlers run in a `Task`) could otherwise wait on itself; awaiting this
 /// instead leaves the pool free. Make every `#expect` after the `await`, in the test's own task.
-public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+package func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
             continuation.resume(with: Result { try body() })
@@ -159,25 +159,25 @@ public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T)
 
 /// An `HTTPResponder` made from a closure, for tests that need to control when and from which
 /// thread a response completes.
-public struct ClosureResponder: HTTPResponder {
+package struct ClosureResponder: HTTPResponder {
     private let handler: @Sendable (HTTPRequest, @escaping @Sendable (HTTPResponse) -> Void) -> Void
 
     /// Answers through `completion`, now or later, from any thread.
-    public init(_ handler: @escaping @Sendable (HTTPRequest, @escaping @Sendable (HTTPResponse) -> Void) -> Void) {
+    package init(_ handler: @escaping @Sendable (HTTPRequest, @escaping @Sendable (HTTPResponse) -> Void) -> Void) {
         self.handler = handler
     }
 
     /// Answers synchronously with `respond(request)`.
-    public static func sync(_ respond: @escaping @Sendable (HTTPRequest) -> HTTPResponse) -> ClosureResponder {
+    package static func sync(_ respond: @escaping @Sendable (HTTPRequest) -> HTTPResponse) -> ClosureResponder {
         ClosureResponder { request, completion in completion(respond(request)) }
     }
 
     /// 200 with the request's target as a text body: the answer to "which request was this?".
-    public static let echoTarget = ClosureResponder.sync { request in
+    package static let echoTarget = ClosureResponder.sync { request in
         HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: Array(request.target.utf8))
     }
 
-    public func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+    package func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
         handler(request, completion)
     }
 }

@@ -3,12 +3,12 @@ import Storage
 
 /// Holds the writer thread inside a job until `release()`, so the jobs submitted meanwhile
 /// queue up (and are taken together as the next group transaction, or overflow the queue).
-public final class WriterGate: Sendable {
+package final class WriterGate: Sendable {
     private let gate: DispatchSemaphore
     /// The blocking job; it returns the commit count it saw, i.e. the transactions before its own.
-    public let blocker: Task<Int, any Error>
+    package let blocker: Task<Int, any Error>
 
-    public init(_ writer: DatabaseWriter) async {
+    package init(_ writer: DatabaseWriter) async {
         let gate = DispatchSemaphore(value: 0)
         let (started, continuation) = AsyncStream.makeStream(of: Void.self)
         self.gate = gate
@@ -22,5 +22,5 @@ public final class WriterGate: Sendable {
         for await _ in started { break }
     }
 
-    public func release() { gate.signal() }
+    package func release() { gate.signal() }
 }

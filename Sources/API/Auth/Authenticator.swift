@@ -6,8 +6,8 @@ import Storage
 import Synchronization
 
 /// Who a request acts for, after authentication.
-public struct AuthContext: Sendable, Equatable {
-    public enum AccessLevel: Sendable, Equatable {
+package struct AuthContext: Sendable, Equatable {
+    package enum AccessLevel: Sendable, Equatable {
         /// Basic `publicKey:secretKey`: everything in the project.
         case project
         /// Bearer public key alone: score writes only (langfuse-api.md §2.2).
@@ -16,11 +16,11 @@ public struct AuthContext: Sendable, Equatable {
         case read
     }
 
-    public let project: ProjectStore.Project
-    public let publicKey: String
-    public let accessLevel: AccessLevel
+    package let project: ProjectStore.Project
+    package let publicKey: String
+    package let accessLevel: AccessLevel
     /// The project's privacy policy, applied to every write and user-id filter.
-    public let privacy: PrivacyPolicy
+    package let privacy: PrivacyPolicy
 }
 
 /// Verifies Langfuse-style credentials against stored key hashes.
@@ -28,7 +28,7 @@ public struct AuthContext: Sendable, Equatable {
 /// Key rows are cached for `cacheLifetime` so a busy ingestion path costs one SHA-256 and no
 /// query per request; revocations from `parley keys revoke` (another process) take effect
 /// within that lifetime.
-public final class Authenticator: Sendable {
+package final class Authenticator: Sendable {
     private struct CachedKey {
         let key: ProjectStore.Key?
         let loadedAt: UInt64
@@ -39,11 +39,11 @@ public final class Authenticator: Sendable {
     private let cache = Mutex<[String: CachedKey]>([:])
     private let cacheLifetimeNanos: UInt64
     /// The server-wide settings a project falls back on.
-    public let defaults: ProjectDefaults
+    package let defaults: ProjectDefaults
     /// The web console's sign-ins, each tied to the key pair it was made with.
-    public let consoleSessions: ConsoleSessions
+    package let consoleSessions: ConsoleSessions
 
-    public init(
+    package init(
         database: Database, defaults: ProjectDefaults = ProjectDefaults(), cacheLifetimeSeconds: Double = 10,
         consoleSessions: ConsoleSessions = ConsoleSessions()
     ) {
@@ -56,7 +56,7 @@ public final class Authenticator: Sendable {
     /// A console sign-in's token (the cookie): read access to the key's project while the sign-in
     /// lasts and the key is not revoked. A key revoked by another process (`parley keys revoke`)
     /// is seen within `cacheLifetime`, like every other use of the key.
-    public func authenticate(consoleToken token: String) async throws -> AuthContext {
+    package func authenticate(consoleToken token: String) async throws -> AuthContext {
         let expired = AuthError.unauthorized("Console sign-in expired or ended; sign in again")
         guard let publicKey = consoleSessions.publicKey(token: token) else { throw expired }
         guard let key = try await lookup(publicKey), key.revokedAt == nil else {
@@ -67,7 +67,7 @@ public final class Authenticator: Sendable {
     }
 
     /// Checks a key pair sent to the console's sign-in (not a header): the context it gives.
-    public func authenticate(publicKey: String, secretKey: String) async throws -> AuthContext {
+    package func authenticate(publicKey: String, secretKey: String) async throws -> AuthContext {
         guard !publicKey.isEmpty, !secretKey.isEmpty, secretKey.utf8.count <= 200 else {
             throw AuthError.unauthorized("Invalid credentials. Confirm that you've configured the correct host.")
         }
@@ -76,7 +76,7 @@ public final class Authenticator: Sendable {
 
     /// Authenticates `header` (the `Authorization` value).
     /// - Parameter allowPublicKeyOnly: whether `Bearer pk-…` is acceptable on this route.
-    public func authenticate(_ header: String?, allowPublicKeyOnly: Bool) async throws -> AuthContext {
+    package func authenticate(_ header: String?, allowPublicKeyOnly: Bool) async throws -> AuthContext {
         guard let header, !header.isEmpty else { throw AuthError.unauthorized("No authorization header") }
         if header.hasPrefix("Basic ") {
             return try await basic(String(header.dropFirst(6)).trimmingOWS)
@@ -141,13 +141,13 @@ public final class Authenticator: Sendable {
 
     /// Forgets cached keys (after this process creates or revokes one, or changes a project's
     /// settings: the cached key carries them).
-    public func invalidate() {
+    package func invalidate() {
         cache.withLock { $0.removeAll() }
     }
 }
 
 /// Authentication failures, rendered with Langfuse's messages (langfuse-api.md §2.3).
-public enum AuthError: Error, Sendable {
+package enum AuthError: Error, Sendable {
     case unauthorized(String)
     case forbidden(String)
     case unavailable

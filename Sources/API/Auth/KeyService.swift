@@ -4,20 +4,20 @@ import Storage
 
 /// Creates projects and key pairs. Secrets leave this type once, to be shown to the user, and
 /// are stored only as SHA-256(salt ‖ secret).
-public enum KeyService {
-    public struct CreatedKey: Sendable {
-        public let project: ProjectStore.Project
-        public let publicKey: String
-        public let secretKey: String
+package enum KeyService {
+    package struct CreatedKey: Sendable {
+        package let project: ProjectStore.Project
+        package let publicKey: String
+        package let secretKey: String
     }
 
     /// A fresh `pk-lf-…` / `sk-lf-…` pair in Langfuse's format.
-    public static func generatePair() -> (publicKey: String, secretKey: String) {
+    package static func generatePair() -> (publicKey: String, secretKey: String) {
         ("pk-lf-" + UUID().uuidString.lowercased(), "sk-lf-" + UUID().uuidString.lowercased())
     }
 
     /// Stores `publicKey`/`secretKey` for the project named `projectName`, creating the project if needed.
-    public static func create(
+    package static func create(
         projectName: String, publicKey: String, secretKey: String, database: Database
     ) async throws -> CreatedKey {
         let salt = Digest.randomBytes(16)
@@ -38,7 +38,7 @@ public enum KeyService {
     /// First start with an empty database: create the project and key from
     /// `PARLEY_INIT_PUBLIC_KEY` / `PARLEY_INIT_SECRET_KEY` (and `PARLEY_INIT_PROJECT_NAME`), or a
     /// `default` project with a fresh pair, which the caller prints once. Nil when projects exist.
-    public static func bootstrap(database: Database, environment: [String: String]) async throws -> (key: CreatedKey, generated: Bool)? {
+    package static func bootstrap(database: Database, environment: [String: String]) async throws -> (key: CreatedKey, generated: Bool)? {
         let count = try await database.read { try ProjectStore.projectCount(on: $0) }
         guard count == 0 else { return nil }
         let name = environment["PARLEY_INIT_PROJECT_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"

@@ -7,18 +7,18 @@ import Transport
 /// back as an HttpOnly cookie; the server keeps only the token's SHA-256, with the public key it
 /// was made with and when it expires. The secret is never kept: each use of the token looks the
 /// key up again (`Authenticator`), so a revoked key ends every sign-in made with it.
-public final class ConsoleSessions: Sendable {
-    public struct Configuration: Sendable {
+package final class ConsoleSessions: Sendable {
+    package struct Configuration: Sendable {
         /// Sign-ins kept at once; past it the one closest to expiry is dropped.
-        public var maxSessions = 1024
+        package var maxSessions = 1024
         /// Seconds a sign-in lasts (the cookie's Max-Age too).
-        public var lifetimeSeconds = 8 * 3600
+        package var lifetimeSeconds = 8 * 3600
 
-        public init() {}
+        package init() {}
     }
 
     /// The name of the cookie holding the token.
-    public static let cookieName = "parley_console"
+    package static let cookieName = "parley_console"
     /// Random bytes in a token; its text form is twice as many hex digits.
     static let tokenBytes = 32
 
@@ -27,11 +27,11 @@ public final class ConsoleSessions: Sendable {
         let expiresAt: UInt64
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     private let entries = Mutex<[String: Entry]>([:])
     private let clock: @Sendable () -> UInt64
 
-    public init(configuration: Configuration = Configuration(),
+    package init(configuration: Configuration = Configuration(),
                 clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.configuration = configuration
         self.clock = clock
@@ -77,7 +77,7 @@ public final class ConsoleSessions: Sendable {
     }
 
     /// Sign-ins kept now (expired ones included until they are next looked at).
-    public var count: Int { entries.withLock { $0.count } }
+    package var count: Int { entries.withLock { $0.count } }
 
     /// 64 lowercase hex digits: anything else is no token of ours, and costs no hashing.
     static func isWellFormed(_ token: String) -> Bool {

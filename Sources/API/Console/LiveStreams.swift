@@ -14,25 +14,25 @@ import Transport
 /// session ids in the stream's own bounded set (collapsed to "many" past
 /// `maxSessionIDsPerEvent`) and wakes it; a reader that does not read holds back only its own
 /// stream, which the transport's write timeout then closes.
-public final class LiveStreams: Sendable {
-    public struct Configuration: Sendable {
+package final class LiveStreams: Sendable {
+    package struct Configuration: Sendable {
         /// Streams per project; a new one past it ends the project's oldest.
-        public var maxStreamsPerProject = 16
+        package var maxStreamsPerProject = 16
         /// Streams in all; past it a new one is refused with 503.
-        public var maxStreams = 256
+        package var maxStreams = 256
         /// Seconds between keep-alive comments (each also checks that the sign-in still holds).
-        public var heartbeatSeconds: Double = 15
+        package var heartbeatSeconds: Double = 15
         /// Seconds without a change after which a stream ends.
-        public var idleSeconds: Double = 600
+        package var idleSeconds: Double = 600
         /// Milliseconds a stream waits after a change for more, so a burst of commits is one event.
-        public var coalesceMillis = 150
+        package var coalesceMillis = 150
         /// Session ids one event lists at most; past it the event says `"more": true`.
-        public var maxSessionIDsPerEvent = 100
+        package var maxSessionIDsPerEvent = 100
         /// Seconds after which a stream nobody has pulled from (its connection gone while the
         /// transport was not asking for a piece) is forgotten.
-        public var staleSeconds: Double = 90
+        package var staleSeconds: Double = 90
 
-        public init() {}
+        package init() {}
     }
 
     private struct Entry {
@@ -47,17 +47,17 @@ public final class LiveStreams: Sendable {
         var closed = false
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     private let feed: CommitFeed
     private let state = Mutex(State())
 
-    public init(feed: CommitFeed, configuration: Configuration = Configuration()) {
+    package init(feed: CommitFeed, configuration: Configuration = Configuration()) {
         self.feed = feed
         self.configuration = configuration
     }
 
     /// Streams open now.
-    public var count: Int { state.withLock { $0.streams.count } }
+    package var count: Int { state.withLock { $0.streams.count } }
 
     /// A new stream for `projectID`, following `sessionID` only when given. `stillAuthorized`
     /// is asked at each heartbeat; when it throws, the stream ends. `commitCount` reads the
@@ -102,7 +102,7 @@ public final class LiveStreams: Sendable {
     }
 
     /// Ends every stream and refuses new ones (the server is shutting down).
-    public func closeAll() {
+    package func closeAll() {
         let streams = state.withLock { state -> [LiveStream] in
             state.closed = true
             return state.streams.values.map(\.stream)

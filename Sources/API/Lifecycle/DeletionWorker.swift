@@ -5,13 +5,13 @@ import Storage
 /// `batchSize` traces, each its own writer transaction, resting between steps as long as each
 /// took, so ingestion waits at most one step. It
 /// runs when woken, every minute, and at start, so a job cut off by a restart resumes.
-public final class DeletionWorker: Sendable {
+package final class DeletionWorker: Sendable {
     /// Traces deleted per writer transaction.
-    public let batchSize: Int
+    package let batchSize: Int
     private let database: Database
     private let job: BackgroundJob
 
-    public init(database: Database, logger: Logger, batchSize: Int = 500) {
+    package init(database: Database, logger: Logger, batchSize: Int = 500) {
         self.database = database
         self.batchSize = batchSize
         job = BackgroundJob(name: "deletion", logger: logger) {
@@ -19,10 +19,10 @@ public final class DeletionWorker: Sendable {
         }
     }
 
-    public func start(interval: Double = 60) { job.start(interval: interval) }
-    public func stop() { job.stop() }
+    package func start(interval: Double = 60) { job.start(interval: interval) }
+    package func stop() { job.stop() }
     /// Makes the worker look for unfinished jobs now.
-    public func wake() { job.wake() }
+    package func wake() { job.wake() }
 
     /// One step of a job; true when the job is done.
     func step(jobID: String, target: DeletionStore.Target, projectID: Int64) async throws -> Bool {

@@ -6,11 +6,11 @@ import Storage
 /// happening (docs/ANALYTICS.md, "Session end"). Each tick submits bounded writer jobs
 /// (`SessionStore.sweepInactive`) until no idle session is left; ticks never overlap, and a
 /// failed one (a full write queue) is retried at the next.
-public final class InactivitySweeper: Sendable {
+package final class InactivitySweeper: Sendable {
     /// 30 minutes, the usual web-analytics session timeout.
-    public static let defaultTimeoutSeconds: Int64 = 1800
+    package static let defaultTimeoutSeconds: Int64 = 1800
     /// Sessions timed out per writer transaction.
-    public static let batchSize = 500
+    package static let batchSize = 500
 
     private let database: Database
     private let defaultTimeoutMs: Int64
@@ -18,7 +18,7 @@ public final class InactivitySweeper: Sendable {
     private let job: BackgroundJob
 
     /// `clock` gives "now" in ms since the epoch; tests inject their own.
-    public init(
+    package init(
         database: Database, defaultTimeoutSeconds: Int64 = InactivitySweeper.defaultTimeoutSeconds,
         logger: Logger, clock: @escaping @Sendable () -> Int64
     ) {
@@ -35,7 +35,7 @@ public final class InactivitySweeper: Sendable {
     /// Times out every session idle at `now`; returns how many. A project whose sweep fails is
     /// logged and skipped until the next run, so one project's data never holds up the others.
     @discardableResult
-    public func sweep(now: Int64) async throws -> Int {
+    package func sweep(now: Int64) async throws -> Int {
         try await Self.sweep(database: database, now: now, defaultTimeoutMs: defaultTimeoutMs, logger: logger)
     }
 
@@ -63,11 +63,11 @@ public final class InactivitySweeper: Sendable {
     /// Sweeps now and then every `interval` seconds until `stop()` (once per sweeper). The
     /// default interval is a tenth of the timeout, between 1 and 60 seconds: a session is marked
     /// at most that late.
-    public func start(interval: Double? = nil) {
+    package func start(interval: Double? = nil) {
         job.start(interval: interval ?? min(60, max(1, Double(defaultTimeoutMs) / 10_000)))
     }
 
-    public func stop() {
+    package func stop() {
         job.stop()
     }
 }

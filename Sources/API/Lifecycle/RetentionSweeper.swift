@@ -6,7 +6,7 @@ import Storage
 /// `--retention-days`; neither set keeps data forever), in steps each its own writer
 /// transaction, sized to hold the writer about `stepTarget` (`StepSize`), resting between steps
 /// as long as each took, so ingestion waits at most one short step (docs/PRIVACY.md, "Retention").
-public final class RetentionSweeper: Sendable {
+package final class RetentionSweeper: Sendable {
     /// How long one step should hold the writer: ingestion queued behind it waits that long.
     static let stepTarget: Duration = .milliseconds(10)
     /// Rows per step: where steps start, and the most they grow to.
@@ -18,7 +18,7 @@ public final class RetentionSweeper: Sendable {
     private let job: BackgroundJob
 
     /// `clock` gives "now" in ms since the epoch; tests inject their own.
-    public init(database: Database, defaultDays: Int64?, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+    package init(database: Database, defaultDays: Int64?, logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.database = database
         self.defaultDays = defaultDays
         self.logger = logger
@@ -29,14 +29,14 @@ public final class RetentionSweeper: Sendable {
     }
 
     /// Runs now and then every `interval` seconds (default: every 10 minutes).
-    public func start(interval: Double = 600) { job.start(interval: interval) }
-    public func stop() { job.stop() }
+    package func start(interval: Double = 600) { job.start(interval: interval) }
+    package func stop() { job.stop() }
 
     /// Deletes everything past retention at `now`; returns how many rows (traces, scores,
     /// sessions, … each counted once) it deleted. A project whose retention fails is logged and
     /// skipped until the next run.
     @discardableResult
-    public func sweep(now: Int64) async throws -> Int {
+    package func sweep(now: Int64) async throws -> Int {
         try await Self.sweep(database: database, defaultDays: defaultDays, now: now, logger: logger)
     }
 

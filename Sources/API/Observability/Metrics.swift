@@ -5,9 +5,9 @@ import Transport
 /// Request counters and a latency histogram per route, rendered as Prometheus text.
 ///
 /// Route labels are the static route patterns, so label cardinality is bounded by the routes.
-public final class Metrics: Sendable {
+package final class Metrics: Sendable {
     /// Upper bounds of the latency histogram buckets, in seconds.
-    public static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    package static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     private struct Key: Hashable {
         var route: String
@@ -31,7 +31,7 @@ public final class Metrics: Sendable {
     static let unmatchedRoute = "unmatched"
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     func record(route: String, method: String, status: Int, seconds: Double) {
         state.withLock { state in
@@ -51,7 +51,7 @@ public final class Metrics: Sendable {
     }
 
     /// Prometheus text exposition format 0.0.4.
-    public func render(transport: TransportStats) -> String {
+    package func render(transport: TransportStats) -> String {
         let snapshot = state.withLock { $0 }
         var out = ""
         out += "# HELP parley_http_requests_total HTTP requests answered by a route, by method and status.\n"

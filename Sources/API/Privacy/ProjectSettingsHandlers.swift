@@ -67,10 +67,10 @@ enum ProjectSettingsHandlers {
 }
 
 /// Settings changes that need work beyond storing them, shared by the API and `parley projects`.
-public enum SettingsService {
+package enum SettingsService {
     /// Recomputes the context use of every session of the project (it depends on the context
     /// windows), 500 sessions per writer transaction so ingestion waits at most one batch.
-    public static func recomputeContextUse(database: Database, projectID: Int64) async throws {
+    package static func recomputeContextUse(database: Database, projectID: Int64) async throws {
         var after: Int64 = 0
         while true {
             let from = after

@@ -22,35 +22,35 @@ import Synchronization
 /// requests (a second-long scan there would stall every other request), and at most one runs
 /// per key at a time: a request that needs an answer joins the computation in flight when that
 /// one started late enough to include every write the request could have seen.
-public final class AnalyticsCache: Sendable {
-    public struct Settings: Sendable {
+package final class AnalyticsCache: Sendable {
+    package struct Settings: Sendable {
         /// Computations at least this long (nanoseconds) may be served stale.
-        public var expensiveAfter: UInt64 = 5_000_000
+        package var expensiveAfter: UInt64 = 5_000_000
         /// How old (nanoseconds) a stale answer may be.
-        public var maxStaleness: UInt64 = 10_000_000_000
+        package var maxStaleness: UInt64 = 10_000_000_000
         /// Expensive answers asked for within this long (nanoseconds) are kept fresh in the background.
-        public var watchWindow: UInt64 = 60_000_000_000
+        package var watchWindow: UInt64 = 60_000_000_000
         /// The shortest time (nanoseconds) between two background computations of one answer.
-        public var refreshEvery: UInt64 = 5_000_000_000
+        package var refreshEvery: UInt64 = 5_000_000_000
         /// How often (seconds) the background refresher looks for stale watched answers; nil: never
         /// (tests call `refreshWatched()`).
-        public var refresherInterval: Double? = 1
+        package var refresherInterval: Double? = 1
         /// Answers kept; the least recently used goes first.
-        public var maxEntries = 256
+        package var maxEntries = 256
         /// Answer bytes kept in all.
-        public var maxBytes = 16 << 20
+        package var maxBytes = 16 << 20
 
-        public init() {}
+        package init() {}
     }
 
     /// An answer and how fresh it is.
-    public struct Answer: Sendable {
-        public let body: [UInt8]
+    package struct Answer: Sendable {
+        package let body: [UInt8]
         /// Nanoseconds since its computation began, when served stale; nil when exact.
-        public let staleAge: UInt64?
+        package let staleAge: UInt64?
     }
 
-    public typealias Computation = @Sendable () throws -> [UInt8]
+    package typealias Computation = @Sendable () throws -> [UInt8]
 
     private struct Entry {
         var compute: Computation
@@ -85,7 +85,7 @@ public final class AnalyticsCache: Sendable {
     nonisolated(unsafe) private let refresher: (any DispatchSourceTimer)?
 
     /// `generation` is the writer's commit count now; `clock` monotonic nanoseconds.
-    public init(
+    package init(
         settings: Settings = Settings(), generation: @escaping @Sendable () -> Int,
         clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
     ) {
@@ -109,7 +109,7 @@ public final class AnalyticsCache: Sendable {
 
     /// Starts a background computation for every expensive answer that is stale, was asked for
     /// within `watchWindow`, and was last computed at least `refreshEvery` ago.
-    public func refreshWatched() {
+    package func refreshWatched() {
         let now = clock()
         let current = generation()
         let due = state.withLock { state -> [(String, Computation)] in
@@ -129,7 +129,7 @@ public final class AnalyticsCache: Sendable {
     }
 
     /// The answer for `key` at writer `generation`, from the cache or from `compute`.
-    public func answer(key: String, generation: Int, compute: @escaping Computation) async throws -> Answer {
+    package func answer(key: String, generation: Int, compute: @escaping Computation) async throws -> Answer {
         let now = clock()
         enum Decision { case fresh([UInt8]), stale([UInt8], UInt64), compute }
         let decision = state.withLock { state -> Decision in
@@ -184,16 +184,16 @@ public final class AnalyticsCache: Sendable {
     }
 
     /// Waits until no computation is in flight (tests).
-    public func settle() async {
+    package func settle() async {
         while state.withLock({ !$0.flights.isEmpty }) {
             await withCheckedContinuation { continuation in queue.async(flags: .barrier) { continuation.resume() } }
         }
     }
 
-    public var count: Int { state.withLock { $0.entries.count } }
+    package var count: Int { state.withLock { $0.entries.count } }
 
     /// Requests waiting for a computation in flight.
-    public var waiting: Int { state.withLock { $0.flights.values.reduce(0) { $0 + $1.waiters.count } } }
+    package var waiting: Int { state.withLock { $0.flights.values.reduce(0) { $0 + $1.waiters.count } } }
 
     /// Runs the flight for `key` and hands its outcome to every waiter.
     private func run(key: String, generation: Int, compute: @escaping Computation) {

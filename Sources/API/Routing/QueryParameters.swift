@@ -1,9 +1,9 @@
 import Ingest
 /// Parsed `application/x-www-form-urlencoded` query string.
-public struct QueryParameters: Sendable {
+package struct QueryParameters: Sendable {
     private var pairs: [(String, String)] = []
 
-    public init(_ query: Substring) {
+    package init(_ query: Substring) {
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = PercentDecoding.decode(pieces[0], plusAsSpace: true) ?? String(pieces[0])
@@ -13,16 +13,16 @@ public struct QueryParameters: Sendable {
     }
 
     /// The first value for `key`; empty strings count as absent (Langfuse treats them so).
-    public subscript(key: String) -> String? {
+    package subscript(key: String) -> String? {
         pairs.first { $0.0 == key && !$0.1.isEmpty }?.1
     }
 
-    public func values(_ key: String) -> [String] {
+    package func values(_ key: String) -> [String] {
         pairs.filter { $0.0 == key }.map(\.1)
     }
 
     /// Every key/value pair in order.
-    public var all: [(String, String)] { pairs }
+    package var all: [(String, String)] { pairs }
 }
 
 /// Percent-decoding (RFC 3986 §2.1) that rejects malformed escapes and invalid UTF-8.

@@ -1,38 +1,38 @@
 import Transport
 
 /// A request as handlers see it: the HTTP request plus what routing and the pipeline added.
-public struct APIRequest: Sendable {
-    public let http: HTTPRequest
+package struct APIRequest: Sendable {
+    package let http: HTTPRequest
     /// Path parameters by name, percent-decoded, e.g. `["id": "abc"]` for `/sessions/:id`.
-    public let parameters: [String: String]
+    package let parameters: [String: String]
     /// The request id echoed in `X-Request-Id` and written to the access log.
-    public let requestID: String
+    package let requestID: String
 
     /// Query parameters, percent-decoded; repeated keys keep every value in order.
-    public var query: QueryParameters { QueryParameters(http.query) }
+    package var query: QueryParameters { QueryParameters(http.query) }
 }
 
 /// What a route runs. Synchronous handlers answer on the I/O thread with no hop; anything that
 /// may block (storage) is async and runs on the cooperative pool.
-public enum RouteHandler: Sendable {
+package enum RouteHandler: Sendable {
     case sync(@Sendable (APIRequest) throws -> HTTPResponse)
     case async(@Sendable (APIRequest) async throws -> HTTPResponse)
 }
 
 /// A method plus a path pattern such as `/api/public/sessions/:id`.
-public struct Route: Sendable {
+package struct Route: Sendable {
     enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
     }
 
-    public let method: String
+    package let method: String
     /// The pattern as written; also the `route` label in metrics.
-    public let pattern: String
+    package let pattern: String
     let segments: [Segment]
     let handler: RouteHandler
 
-    public init(_ method: String, _ pattern: String, _ handler: RouteHandler) {
+    package init(_ method: String, _ pattern: String, _ handler: RouteHandler) {
         self.method = method
         self.pattern = pattern
         self.segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part in

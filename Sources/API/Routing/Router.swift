@@ -2,27 +2,27 @@ import Transport
 
 /// Matches method + path to a route. JSON 404 for unknown paths, JSON 405 (with `Allow`) for a
 /// known path and the wrong method. HEAD is served by the GET route (RFC 9110 §9.3.2).
-public struct Router: Sendable {
-    public enum Match {
+package struct Router: Sendable {
+    package enum Match {
         case found(index: Int, route: Route, parameters: [String: String])
         case methodNotAllowed(allowed: [String])
         case notFound
     }
 
-    public private(set) var routes: [Route] = []
+    package private(set) var routes: [Route] = []
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(_ route: Route) {
+    package mutating func add(_ route: Route) {
         routes.append(route)
     }
 
-    public mutating func get(_ pattern: String, _ handler: RouteHandler) { add(Route("GET", pattern, handler)) }
-    public mutating func post(_ pattern: String, _ handler: RouteHandler) { add(Route("POST", pattern, handler)) }
-    public mutating func patch(_ pattern: String, _ handler: RouteHandler) { add(Route("PATCH", pattern, handler)) }
-    public mutating func delete(_ pattern: String, _ handler: RouteHandler) { add(Route("DELETE", pattern, handler)) }
+    package mutating func get(_ pattern: String, _ handler: RouteHandler) { add(Route("GET", pattern, handler)) }
+    package mutating func post(_ pattern: String, _ handler: RouteHandler) { add(Route("POST", pattern, handler)) }
+    package mutating func patch(_ pattern: String, _ handler: RouteHandler) { add(Route("PATCH", pattern, handler)) }
+    package mutating func delete(_ pattern: String, _ handler: RouteHandler) { add(Route("DELETE", pattern, handler)) }
 
-    public func match(method: String, path: Substring) -> Match {
+    package func match(method: String, path: Substring) -> Match {
         let segments = Self.segments(path)
         let lookup = method == "HEAD" ? "GET" : method
         for (index, route) in routes.enumerated() where route.method == lookup {
@@ -34,7 +34,7 @@ public struct Router: Sendable {
 
     /// Every method `path` answers (with HEAD where GET is, and OPTIONS), in route order; empty
     /// for a path no route matches. The `Allow` header of 405s and preflights.
-    public func methods(for path: Substring) -> [String] {
+    package func methods(for path: Substring) -> [String] {
         methods(Self.segments(path))
     }
 

@@ -5,9 +5,9 @@
 /// (`openai/gpt-4o-2024-08-06` → `gpt-4o`, `anthropic.claude-3-5-sonnet-20240620-v1:0` →
 /// `claude-3-5-sonnet`). A project's `contextWindows` setting adds names or overrides sizes,
 /// and is matched the same way, before the built-in table.
-public struct ContextWindows: Sendable, Equatable {
+package struct ContextWindows: Sendable, Equatable {
     /// Built-in sizes, from the providers' model pages (input + output window).
-    public static let builtIn: [String: Int64] = [
+    package static let builtIn: [String: Int64] = [
         "gpt-3.5-turbo": 16_385, "gpt-4": 8_192, "gpt-4-32k": 32_768, "gpt-4-turbo": 128_000,
         "gpt-4o": 128_000, "gpt-4o-mini": 128_000, "gpt-4.1": 1_047_576, "gpt-4.1-mini": 1_047_576,
         "gpt-4.1-nano": 1_047_576, "gpt-4.5": 128_000, "gpt-5": 400_000, "gpt-5-mini": 400_000, "gpt-5-nano": 400_000,
@@ -23,14 +23,14 @@ public struct ContextWindows: Sendable, Equatable {
 
     private let overrides: [String: Int64]
 
-    public init(overrides: [String: Int64] = [:]) {
+    package init(overrides: [String: Int64] = [:]) {
         var lowered: [String: Int64] = [:]
         for (name, size) in overrides where size > 0 { lowered[name.lowercased()] = size }
         self.overrides = lowered
     }
 
     /// The window of `model`, or nil for a model neither table knows.
-    public func window(for model: String?) -> Int64? {
+    package func window(for model: String?) -> Int64? {
         guard let model, !model.isEmpty else { return nil }
         let name = Self.bareName(model)
         return Self.longestPrefix(of: name, in: overrides) ?? Self.longestPrefix(of: model.lowercased(), in: overrides)

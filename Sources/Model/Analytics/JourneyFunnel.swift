@@ -1,16 +1,16 @@
 /// The stages one session went through, in the order it entered them: what the funnel needs of
 /// a session, computed when the session is refreshed and stored with it (`sessions.journey_path`),
 /// so a funnel reads one row per session instead of every turn.
-public struct StageEntry: Sendable, Equatable {
-    public var stage: String
+package struct StageEntry: Sendable, Equatable {
+    package var stage: String
     /// The lowest `journey.stage_number` its turns sent with this stage.
-    public var stageNumber: Int64?
+    package var stageNumber: Int64?
     /// The start of the session's first turn in this stage.
-    public var enteredAt: Int64
+    package var enteredAt: Int64
     /// The largest `journey.time_in_stage_ms` its turns in this stage sent.
-    public var measuredMs: Int64?
+    package var measuredMs: Int64?
 
-    public init(stage: String, stageNumber: Int64?, enteredAt: Int64, measuredMs: Int64?) {
+    package init(stage: String, stageNumber: Int64?, enteredAt: Int64, measuredMs: Int64?) {
         self.stage = stage
         self.stageNumber = stageNumber
         self.enteredAt = enteredAt
@@ -18,7 +18,7 @@ public struct StageEntry: Sendable, Equatable {
     }
 
     /// The stages of `turns` (in time order), each once, in the order they were entered.
-    public static func path(of turns: [TurnFacts]) -> [StageEntry] {
+    package static func path(of turns: [TurnFacts]) -> [StageEntry] {
         var path: [StageEntry] = []
         // Stage name → its index in `path`: a session may send a new stage name with every turn.
         var positions: [String: Int] = [:]
@@ -38,7 +38,7 @@ public struct StageEntry: Sendable, Equatable {
     }
 
     /// `[[stage, number|null, enteredAt, measured|null], …]`, or nil for an empty path.
-    public static func json(_ path: [StageEntry]) -> String? {
+    package static func json(_ path: [StageEntry]) -> String? {
         guard !path.isEmpty else { return nil }
         return JSONValue.array(path.map { entry in
             .array([
@@ -49,7 +49,7 @@ public struct StageEntry: Sendable, Equatable {
     }
 
     /// Reads `json(_:)`'s text; entries it cannot read are skipped.
-    public static func parse(_ text: String?) -> [StageEntry] {
+    package static func parse(_ text: String?) -> [StageEntry] {
         guard let text, let items = (try? JSONParser.parse(text))?.arrayValue else { return [] }
         return items.compactMap { item in
             guard let fields = item.arrayValue, fields.count == 4, let stage = fields[0].stringValue,
@@ -61,17 +61,17 @@ public struct StageEntry: Sendable, Equatable {
 
 /// A journey's funnel, computed from the stage path of each of its sessions
 /// (docs/ANALYTICS.md, "Journeys").
-public struct JourneyFunnel: Sendable, Equatable {
+package struct JourneyFunnel: Sendable, Equatable {
     /// One session of the journey.
-    public struct SessionOutcome: Sendable, Equatable {
-        public var sessionID: String
-        public var lastActivity: Int64?
-        public var converted: Bool
-        public var conversionTurn: Int64?
-        public var conversionTimeMs: Int64?
-        public var path: [StageEntry]
+    package struct SessionOutcome: Sendable, Equatable {
+        package var sessionID: String
+        package var lastActivity: Int64?
+        package var converted: Bool
+        package var conversionTurn: Int64?
+        package var conversionTimeMs: Int64?
+        package var path: [StageEntry]
 
-        public init(
+        package init(
             sessionID: String, lastActivity: Int64?, converted: Bool, conversionTurn: Int64?, conversionTimeMs: Int64?,
             path: [StageEntry]
         ) {
@@ -84,31 +84,31 @@ public struct JourneyFunnel: Sendable, Equatable {
         }
     }
 
-    public struct Stage: Sendable, Equatable {
-        public var name: String
-        public var number: Int64?
+    package struct Stage: Sendable, Equatable {
+        package var name: String
+        package var number: Int64?
         /// Sessions that reached this stage or a later one (a funnel only narrows).
-        public var sessionsReached: Int
+        package var sessionsReached: Int
         /// Sessions with a turn in this very stage.
-        public var sessionsInStage: Int
+        package var sessionsInStage: Int
         /// `sessionsReached` over the previous stage's; nil for the first stage.
-        public var conversionFromPrevious: Double?
+        package var conversionFromPrevious: Double?
         /// `sessionsReached` over all sessions of the journey.
-        public var conversionFromStart: Double?
-        public var medianTimeInStageMs: Int64?
+        package var conversionFromStart: Double?
+        package var medianTimeInStageMs: Int64?
     }
 
-    public var sessions = 0
-    public var converted = 0
-    public var conversionRate: Double?
-    public var stages: [Stage] = []
-    public var medianConversionTurn: Int64?
-    public var medianConversionTimeMs: Int64?
+    package var sessions = 0
+    package var converted = 0
+    package var conversionRate: Double?
+    package var stages: [Stage] = []
+    package var medianConversionTurn: Int64?
+    package var medianConversionTimeMs: Int64?
 
-    public init() {}
+    package init() {}
 
     /// The funnel of `outcomes`; "first appearance" ties are broken in the order given.
-    public init(sessions outcomes: [SessionOutcome]) {
+    package init(sessions outcomes: [SessionOutcome]) {
         self.init()
         sessions = outcomes.count
         converted = outcomes.count { $0.converted }

@@ -2,22 +2,22 @@
 /// "Project settings"; docs/PRIVACY.md for the privacy ones). `ProjectSettingsStore.update`
 /// changes single keys and keeps the others, so an older binary does not drop settings a newer
 /// one wrote. A key that is absent means "the server's default".
-public struct ProjectSettings: Sendable, Equatable {
+package struct ProjectSettings: Sendable, Equatable {
     /// Seconds without activity after which the sweeper times a session out; nil uses the
     /// server's `--inactivity-timeout`.
-    public var inactivityTimeoutSeconds: Int64?
+    package var inactivityTimeoutSeconds: Int64?
     /// Model name (prefix) → context window in tokens, before the built-in table.
-    public var contextWindows: [String: Int64] = [:]
+    package var contextWindows: [String: Int64] = [:]
     /// Whether user ids are replaced by a keyed hash before storage; nil uses the server's
     /// `--hash-user-ids` (on unless turned off).
-    public var hashUserIds: Bool?
+    package var hashUserIds: Bool?
     /// What is stored of input and output; nil uses the server's `--io-policy` (`full`).
-    public var ioPolicy: IOPolicy?
+    package var ioPolicy: IOPolicy?
     /// Days data is kept; nil uses the server's `--retention-days` (none: kept forever).
-    public var retentionDays: Int64?
+    package var retentionDays: Int64?
 
     /// The project input/output policy (docs/PRIVACY.md, "Input and output").
-    public enum IOPolicy: String, Sendable, CaseIterable {
+    package enum IOPolicy: String, Sendable, CaseIterable {
         /// Stored as sent.
         case full
         /// Emails, phone numbers, card numbers, IP addresses and API-key-like tokens are replaced
@@ -28,12 +28,12 @@ public struct ProjectSettings: Sendable, Equatable {
     }
 
     /// The keys `projects.settings` may hold, in the order they are shown.
-    public static let keys = ["inactivityTimeoutSeconds", "contextWindows", "hashUserIds", "ioPolicy", "retentionDays"]
+    package static let keys = ["inactivityTimeoutSeconds", "contextWindows", "hashUserIds", "ioPolicy", "retentionDays"]
 
-    public init() {}
+    package init() {}
 
     /// Reads the stored JSON text; anything unreadable counts as not set.
-    public init(json text: String?) {
+    package init(json text: String?) {
         guard let text, let value = try? JSONParser.parse(text) else {
             self.init()
             return
@@ -45,7 +45,7 @@ public struct ProjectSettings: Sendable, Equatable {
     /// past its `ValueBounds` range (stored by a version that did not check it) counts as the
     /// bound, and context windows past the count or name bounds are left out, so no stored
     /// setting can make a sweeper's arithmetic trap or a turn's model lookup unbounded.
-    public init(_ value: JSONValue) {
+    package init(_ value: JSONValue) {
         func clamped(_ number: Int64?, _ bounds: ClosedRange<Int64>) -> Int64? {
             guard let number, number > 0 else { return nil }
             return min(number, bounds.upperBound)
@@ -66,7 +66,7 @@ public struct ProjectSettings: Sendable, Equatable {
 
     /// A change to setting `key` as PATCH and `parley projects set` take it: the value to store,
     /// nil for `null` (back to the server's default), or the reason it is refused.
-    public static func validatedChange(_ key: String, _ value: JSONValue) -> Result<JSONValue?, SettingError> {
+    package static func validatedChange(_ key: String, _ value: JSONValue) -> Result<JSONValue?, SettingError> {
         if value.isNull { return .success(nil) }
         func whole(_ bounds: ClosedRange<Int64>) -> Result<JSONValue?, SettingError> {
             guard let number = value.intValue, bounds.contains(number) else {
@@ -104,12 +104,12 @@ public struct ProjectSettings: Sendable, Equatable {
     }
 
     /// Why a settings change was refused.
-    public struct SettingError: Error, Equatable, Sendable {
-        public let message: String
+    package struct SettingError: Error, Equatable, Sendable {
+        package let message: String
         init(_ message: String) { self.message = message }
     }
 
-    public var windows: ContextWindows { ContextWindows(overrides: contextWindows) }
+    package var windows: ContextWindows { ContextWindows(overrides: contextWindows) }
 
     /// The overrides as a JSON object, by model name.
     var contextWindowsJSON: JSONValue {
@@ -117,20 +117,20 @@ public struct ProjectSettings: Sendable, Equatable {
     }
 
     /// The inactivity timeout in milliseconds: the project's own, else `defaultMs`.
-    public func inactivityTimeoutMs(default defaultMs: Int64) -> Int64 {
+    package func inactivityTimeoutMs(default defaultMs: Int64) -> Int64 {
         inactivityTimeoutSeconds.map { $0.multipliedSaturating(by: 1000) } ?? defaultMs
     }
 
     /// The time before which data expires at `now` (ms since the epoch): the project's
     /// retention, else `defaultDays`; nil when data is kept forever. Saturating, so no stored or
     /// configured value can make it trap.
-    public func retentionCutoff(now: Int64, defaultDays: Int64?) -> Int64? {
+    package func retentionCutoff(now: Int64, defaultDays: Int64?) -> Int64? {
         guard let days = retentionDays ?? defaultDays else { return nil }
         return now.subtractingSaturating(days.multipliedSaturating(by: 86_400_000))
     }
 
     /// The settings as stored (only the keys that are set).
-    public var json: JSONValue {
+    package var json: JSONValue {
         var members: [(String, JSONValue)] = []
         if let inactivityTimeoutSeconds { members.append(("inactivityTimeoutSeconds", JSONValue(Int(inactivityTimeoutSeconds)))) }
         if !contextWindows.isEmpty { members.append(("contextWindows", contextWindowsJSON)) }
@@ -143,14 +143,14 @@ public struct ProjectSettings: Sendable, Equatable {
 
 /// The server-wide defaults that apply to every project that has not set its own value
 /// (`parley serve` flags, docs/CONFIGURATION.md).
-public struct ProjectDefaults: Sendable, Equatable {
-    public var inactivityTimeoutSeconds: Int64
-    public var hashUserIds: Bool
-    public var ioPolicy: ProjectSettings.IOPolicy
+package struct ProjectDefaults: Sendable, Equatable {
+    package var inactivityTimeoutSeconds: Int64
+    package var hashUserIds: Bool
+    package var ioPolicy: ProjectSettings.IOPolicy
     /// nil keeps data forever.
-    public var retentionDays: Int64?
+    package var retentionDays: Int64?
 
-    public init(inactivityTimeoutSeconds: Int64 = 1800, hashUserIds: Bool = true,
+    package init(inactivityTimeoutSeconds: Int64 = 1800, hashUserIds: Bool = true,
                 ioPolicy: ProjectSettings.IOPolicy = .full, retentionDays: Int64? = nil) {
         self.inactivityTimeoutSeconds = inactivityTimeoutSeconds
         self.hashUserIds = hashUserIds
@@ -161,7 +161,7 @@ public struct ProjectDefaults: Sendable, Equatable {
 
 extension ProjectSettings {
     /// Every setting with the defaults filled in: what is in force for the project.
-    public func effective(_ defaults: ProjectDefaults) -> JSONValue {
+    package func effective(_ defaults: ProjectDefaults) -> JSONValue {
         .object([
             ("inactivityTimeoutSeconds", JSONValue(Int(inactivityTimeoutSeconds ?? defaults.inactivityTimeoutSeconds))),
             ("contextWindows", contextWindowsJSON),

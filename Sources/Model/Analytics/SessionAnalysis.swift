@@ -1,20 +1,20 @@
 /// What one turn (a trace in a session) contributes to session analytics: the attributes it sent
 /// and the aggregates of its observations. The store reads these from typed columns.
-public struct TurnFacts: Sendable, Equatable {
-    public var traceID: String
+package struct TurnFacts: Sendable, Equatable {
+    package var traceID: String
     /// Trace start, ms since the epoch.
-    public var timestamp: Int64
+    package var timestamp: Int64
     /// The last observation end (or the start when the turn has none).
-    public var lastEnd: Int64
+    package var lastEnd: Int64
     /// The session-tracking attributes the turn sent.
-    public var tracking: SessionTracking
+    package var tracking: SessionTracking
     /// The largest input-token count of the turn's generations (peak, not sum: each call sends
     /// the whole context again).
-    public var peakInputTokens: Int64?
+    package var peakInputTokens: Int64?
     /// The model of that generation.
-    public var peakModel: String?
+    package var peakModel: String?
 
-    public init(traceID: String, timestamp: Int64, lastEnd: Int64? = nil, tracking: SessionTracking = SessionTracking()) {
+    package init(traceID: String, timestamp: Int64, lastEnd: Int64? = nil, tracking: SessionTracking = SessionTracking()) {
         self.traceID = traceID
         self.timestamp = timestamp
         self.lastEnd = lastEnd ?? timestamp
@@ -23,7 +23,7 @@ public struct TurnFacts: Sendable, Equatable {
 }
 
 /// Where a turn's number came from.
-public enum TurnNumberSource: String, Sendable {
+package enum TurnNumberSource: String, Sendable {
     /// `turn.number` or `conversation.turn_number` as the app sent it.
     case sent
     /// Assigned by Parley from the turn's start time: one after the turn before it.
@@ -31,19 +31,19 @@ public enum TurnNumberSource: String, Sendable {
 }
 
 /// What Parley derived for one turn; stored on the trace so reads and analytics use columns.
-public struct TurnDerivation: Sendable, Equatable {
-    public var number: Int64
-    public var source: TurnNumberSource
+package struct TurnDerivation: Sendable, Equatable {
+    package var number: Int64
+    package var source: TurnNumberSource
     /// `missing_number`, `duplicate_number`, `out_of_order`, in that order, when they apply.
-    public var flags: [String]
-    public var contextTokens: Int64?
-    public var contextLimit: Int64?
-    public var contextPercent: Double?
+    package var flags: [String]
+    package var contextTokens: Int64?
+    package var contextLimit: Int64?
+    package var contextPercent: Double?
     /// `sent` when the app sent the tokens or percent, `derived` when Parley took the peak
     /// generation input over the model's window, nil when neither is known.
-    public var contextSource: String?
+    package var contextSource: String?
 
-    public init(number: Int64, source: TurnNumberSource, flags: [String] = [], contextTokens: Int64? = nil,
+    package init(number: Int64, source: TurnNumberSource, flags: [String] = [], contextTokens: Int64? = nil,
                 contextLimit: Int64? = nil, contextPercent: Double? = nil, contextSource: String? = nil) {
         self.number = number
         self.source = source
@@ -56,24 +56,24 @@ public struct TurnDerivation: Sendable, Equatable {
 }
 
 /// Problems with a session's turn numbers (the "missing turn numbers" anti-pattern and its kin).
-public struct TurnIssues: Sendable, Equatable {
+package struct TurnIssues: Sendable, Equatable {
     /// Turns that sent no number (Parley assigned one).
-    public var missing: Int = 0
+    package var missing: Int = 0
     /// Numbers more than one turn of the same conversation carry.
-    public var duplicates: [Int64] = []
+    package var duplicates: [Int64] = []
     /// Numbers absent between 1 (or 0) and the highest, per conversation: the lowest
     /// `ValueBounds.listedTurnGaps` of them.
-    public var gaps: [Int64] = []
+    package var gaps: [Int64] = []
     /// How many numbers are absent in all (saturating), listed or not.
-    public var gapCount: Int64 = 0
+    package var gapCount: Int64 = 0
     /// Turns whose sent number is lower than one sent by an earlier turn.
-    public var outOfOrder: Int = 0
+    package var outOfOrder: Int = 0
 
-    public init() {}
+    package init() {}
 
-    public var isEmpty: Bool { missing == 0 && duplicates.isEmpty && gaps.isEmpty && outOfOrder == 0 }
+    package var isEmpty: Bool { missing == 0 && duplicates.isEmpty && gaps.isEmpty && outOfOrder == 0 }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             ("missing", JSONValue(missing)), ("duplicates", .array(duplicates.map { JSONValue(Int($0)) })),
             ("gaps", .array(gaps.map { JSONValue(Int($0)) })), ("gapCount", JSONValue(Int(gapCount))),
@@ -83,28 +83,28 @@ public struct TurnIssues: Sendable, Equatable {
 }
 
 /// A session's journey, from its turns' `journey.*` attributes.
-public struct JourneyProgress: Sendable, Equatable {
-    public var name: String?
+package struct JourneyProgress: Sendable, Equatable {
+    package var name: String?
     /// The furthest stage reached: highest `stage_number`, else the latest stage sent.
-    public var stage: String?
-    public var stageNumber: Int64?
-    public var totalStages: Int64?
-    public var converted = false
+    package var stage: String?
+    package var stageNumber: Int64?
+    package var totalStages: Int64?
+    package var converted = false
     /// `journey.conversion_turn` when sent, else the number of the first turn marked converted.
-    public var conversionTurn: Int64?
+    package var conversionTurn: Int64?
     /// From the session's first turn to the start of the first converted turn.
-    public var conversionTimeMs: Int64?
+    package var conversionTimeMs: Int64?
 
-    public init() {}
+    package init() {}
 }
 
 /// An end a turn declared with `session.end_reason`.
-public struct AttributeEnd: Sendable, Equatable {
-    public var reason: String
+package struct AttributeEnd: Sendable, Equatable {
+    package var reason: String
     /// The declaring turn's last activity.
-    public var time: Int64
+    package var time: Int64
 
-    public init(reason: String, time: Int64) {
+    package init(reason: String, time: Int64) {
         self.reason = reason
         self.time = time
     }
@@ -112,34 +112,34 @@ public struct AttributeEnd: Sendable, Equatable {
 
 /// Everything a session's turns say about it, computed from its turns in time order. A pure
 /// function of the turns, so the stored result never depends on arrival order.
-public struct SessionAnalysis: Sendable, Equatable {
-    public var turns: [TurnDerivation] = []
+package struct SessionAnalysis: Sendable, Equatable {
+    package var turns: [TurnDerivation] = []
     /// `sent`, `derived` or `mixed`; nil for a session without turns.
-    public var numberSource: String?
-    public var issues = TurnIssues()
-    public var conversationCount = 0
-    public var lastTurnNumber: Int64?
+    package var numberSource: String?
+    package var issues = TurnIssues()
+    package var conversationCount = 0
+    package var lastTurnNumber: Int64?
     /// `dropoff.last_intent` of the latest turn that sent one, else the last turn's `turn.input_type`.
-    public var lastIntent: String?
+    package var lastIntent: String?
     /// The latest `dropoff.agent_last_action` sent, if any.
-    public var agentLastAction: String?
+    package var agentLastAction: String?
     /// The latest `session.end_reason` a turn sent, with that turn's end.
-    public var attributeEnd: AttributeEnd?
-    public var journey = JourneyProgress()
+    package var attributeEnd: AttributeEnd?
+    package var journey = JourneyProgress()
     /// The stages the session entered, in order (what a journey funnel reads).
-    public var journeyPath: [StageEntry] = []
-    public var contextMaxPercent: Double?
-    public var contextMaxTokens: Int64?
+    package var journeyPath: [StageEntry] = []
+    package var contextMaxPercent: Double?
+    package var contextMaxTokens: Int64?
     /// The number of the earliest turn (by start time) at or above 80% of its context window.
-    public var contextFirstTurnOver80: Int64?
+    package var contextFirstTurnOver80: Int64?
 
-    public init() {}
+    package init() {}
 
     /// The share of its window at which a turn counts as near the limit.
-    public static let contextAlertPercent = 80.0
+    package static let contextAlertPercent = 80.0
 
     /// Analyses `turns`, which must be in time order (start, then trace id).
-    public static func analyse(_ turns: [TurnFacts], windows: ContextWindows = ContextWindows()) -> SessionAnalysis {
+    package static func analyse(_ turns: [TurnFacts], windows: ContextWindows = ContextWindows()) -> SessionAnalysis {
         var result = SessionAnalysis()
         guard !turns.isEmpty else { return result }
         result.turns = number(turns, issues: &result.issues)
@@ -304,11 +304,11 @@ public struct SessionAnalysis: Sendable, Equatable {
 
 extension SessionAnalysis {
     /// Score names read as user satisfaction (case-insensitive; `-` and spaces count as `_`).
-    public static let satisfactionScoreNames: Set<String> = [
+    package static let satisfactionScoreNames: Set<String> = [
         "user_satisfaction", "satisfaction", "csat", "user_feedback", "feedback", "user_rating", "rating",
     ]
 
-    public static func isSatisfactionScore(_ name: String) -> Bool {
+    package static func isSatisfactionScore(_ name: String) -> Bool {
         satisfactionScoreNames.contains(normalisedLabel(name))
     }
 }

@@ -6,59 +6,59 @@
 /// * `inactivity`: the sweeper found no activity for the project's inactivity timeout; status
 ///   `timed_out`, reason `inactive_timeout`. Activity later than what the sweeper saw reopens
 ///   the session, and counts a resumption when it came after the timeout had run out.
-public struct SessionLifecycle: Sendable, Equatable {
-    public var status: String = Status.active
-    public var endReason: String?
-    public var endTime: Int64?
-    public var endSource: String?
+package struct SessionLifecycle: Sendable, Equatable {
+    package var status: String = Status.active
+    package var endReason: String?
+    package var endTime: Int64?
+    package var endSource: String?
     /// `last_activity` when the sweeper timed the session out.
-    public var endedActivity: Int64?
+    package var endedActivity: Int64?
     /// How long the session had been idle when the sweeper timed it out.
-    public var idleTimeMs: Int64?
-    public var resumptions: Int64 = 0
+    package var idleTimeMs: Int64?
+    package var resumptions: Int64 = 0
 
-    public init() {}
+    package init() {}
 
-    public enum Status {
-        public static let active = "active"
-        public static let ended = "ended"
-        public static let timedOut = "timed_out"
+    package enum Status {
+        package static let active = "active"
+        package static let ended = "ended"
+        package static let timedOut = "timed_out"
     }
 
-    public enum EndSource {
-        public static let api = "api"
-        public static let attribute = "attribute"
-        public static let inactivity = "inactivity"
+    package enum EndSource {
+        package static let api = "api"
+        package static let attribute = "attribute"
+        package static let inactivity = "inactivity"
     }
 
     /// The reason the sweeper records.
-    public static let inactiveTimeout = "inactive_timeout"
+    package static let inactiveTimeout = "inactive_timeout"
 
     /// End reasons that mean the user left (with `inactive_timeout`, the drop-off candidates).
-    public static let userExitReasons: Set<String> = [
+    package static let userExitReasons: Set<String> = [
         "user_exit", "user_exited", "user_left", "user_quit", "user_closed", "user_abandoned", "abandoned",
         "user_cancelled", "user_canceled", "closed", "exit", "quit", "left", "hangup", "hung_up", "disconnected",
         "client_disconnected", "window_closed", "tab_closed",
     ]
 
     /// End reasons that mean the session reached its goal: never a drop-off.
-    public static let completionReasons: Set<String> = [
+    package static let completionReasons: Set<String> = [
         "completed", "complete", "resolved", "success", "succeeded", "successful", "goal_completed",
         "goal_reached", "task_completed", "converted", "conversion", "done", "finished", "purchased",
     ]
 
-    public static func isUserExit(_ reason: String?) -> Bool {
+    package static func isUserExit(_ reason: String?) -> Bool {
         reason.map { userExitReasons.contains(normalisedLabel($0)) } ?? false
     }
 
-    public static func isCompletion(_ reason: String?) -> Bool {
+    package static func isCompletion(_ reason: String?) -> Bool {
         reason.map { completionReasons.contains(normalisedLabel($0)) } ?? false
     }
 
     /// The lifecycle after the session's turns changed: an end a turn declared applies (unless
     /// the API already ended the session), a turn-declared end that is gone (its trace was
     /// deleted) reopens, and activity after a timeout reopens.
-    public func resolved(with analysis: SessionAnalysis, lastActivity: Int64?) -> SessionLifecycle {
+    package func resolved(with analysis: SessionAnalysis, lastActivity: Int64?) -> SessionLifecycle {
         var next = self
         if endSource == EndSource.api { return next }
         if let end = analysis.attributeEnd {
@@ -95,12 +95,12 @@ public struct SessionLifecycle: Sendable, Equatable {
 
     /// Whether the session reached a goal: a converted journey or a completion reason, sent by
     /// a turn or given when ending it.
-    public func isCompleted(_ analysis: SessionAnalysis) -> Bool {
+    package func isCompleted(_ analysis: SessionAnalysis) -> Bool {
         analysis.journey.converted || Self.isCompletion(endReason) || Self.isCompletion(analysis.attributeEnd?.reason)
     }
 
     /// A drop-off: ended by inactivity or by the user leaving, without reaching a goal.
-    public func isDropoff(_ analysis: SessionAnalysis) -> Bool {
+    package func isDropoff(_ analysis: SessionAnalysis) -> Bool {
         let left = status == Status.timedOut || (status == Status.ended && Self.isUserExit(endReason))
         return left && !isCompleted(analysis)
     }

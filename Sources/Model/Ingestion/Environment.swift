@@ -1,10 +1,10 @@
 /// Environment normalisation as Langfuse does it (langfuse-api.md §3.6): lower-cased, every
 /// leading `langfuse`, `langfuse-`, `langfuse_` stripped, cut to 40 characters, and anything
 /// outside `[a-z0-9-_]` replaced by `default`. Never an error.
-public enum EnvironmentName {
-    public static let fallback = "default"
+package enum EnvironmentName {
+    package static let fallback = "default"
 
-    public static func normalise(_ raw: String?) -> String {
+    package static func normalise(_ raw: String?) -> String {
         guard let raw else { return fallback }
         var name = Substring(raw.lowercased())
         while name.hasPrefix("langfuse") {

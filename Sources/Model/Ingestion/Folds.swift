@@ -7,7 +7,7 @@
 /// entity's stored events, and the result is the same as the whole fold over all of them,
 /// because the whole fold is exactly this sequence of steps. Anything else (an event that
 /// sorts before or beside the last one) re-folds from the stored events.
-public protocol EntityFold: Sendable {
+package protocol EntityFold: Sendable {
     init(id: String)
     /// Events applied so far.
     var eventCount: Int { get }
@@ -22,23 +22,23 @@ extension EntityFold {
     /// now gives the same state as folding all of them in merge order. Events with the same
     /// timestamp and kind as the last one are ordered by their body text, which a fold does not
     /// keep: they answer false (and are re-folded), which is rare and always correct.
-    public func acceptsNext(_ event: StoredEvent) -> Bool {
+    package func acceptsNext(_ event: StoredEvent) -> Bool {
         guard let lastKey else { return true }
         return lastKey < MergeKey(event)
     }
 }
 
 /// The part of `Merge.ordered`'s order a fold remembers: timestamp, then creates before updates.
-public struct MergeKey: Sendable, Equatable, Comparable {
-    public let timestampMicros: Int64
-    public let isUpdate: Bool
+package struct MergeKey: Sendable, Equatable, Comparable {
+    package let timestampMicros: Int64
+    package let isUpdate: Bool
 
-    public init(_ event: StoredEvent) {
+    package init(_ event: StoredEvent) {
         timestampMicros = event.timestampMicros
         isUpdate = event.type.isUpdate
     }
 
-    public static func < (a: MergeKey, b: MergeKey) -> Bool {
+    package static func < (a: MergeKey, b: MergeKey) -> Bool {
         if a.timestampMicros != b.timestampMicros { return a.timestampMicros < b.timestampMicros }
         return !a.isUpdate && b.isUpdate
     }
@@ -47,22 +47,22 @@ public struct MergeKey: Sendable, Equatable, Comparable {
 // MARK: Trace
 
 /// A trace's fold (langfuse-api.md §3.7).
-public struct TraceFold: EntityFold {
+package struct TraceFold: EntityFold {
     private var state: TraceRecord
     private var metadata: JSONValue?
     private var tags = Set<String>()
     private var environmentSet = false
-    public private(set) var eventCount = 0
-    public private(set) var lastKey: MergeKey?
+    package private(set) var eventCount = 0
+    package private(set) var lastKey: MergeKey?
 
-    public init(id traceID: String) {
+    package init(id traceID: String) {
         state = TraceRecord(
             traceID: traceID, timestampMillis: 0, name: nil, userID: nil, sessionID: nil, release: nil,
             version: nil, input: nil, output: nil, metadata: nil, tags: [], isPublic: false,
             environment: EnvironmentName.fallback)
     }
 
-    public mutating func apply(_ event: StoredEvent) {
+    package mutating func apply(_ event: StoredEvent) {
         let body = event.body
         if eventCount == 0 {
             // Rule 8 + rule 2: the first event fixes the trace time.
@@ -87,7 +87,7 @@ public struct TraceFold: EntityFold {
     }
 
     /// The trace as stored after the events applied so far.
-    public var record: TraceRecord {
+    package var record: TraceRecord {
         var record = state
         record.metadata = metadata?.jsonText
         record.tracking = SessionTracking(metadata: metadata)
@@ -99,15 +99,15 @@ public struct TraceFold: EntityFold {
 // MARK: Observation
 
 /// An observation's fold (langfuse-api.md §3.7), usage and cost included (§3.4).
-public struct ObservationFold: EntityFold {
+package struct ObservationFold: EntityFold {
     private var state: ObservationRecord
     private var metadata: JSONValue?
     private var environmentSet = false
     private var usage = UsageFold()
-    public private(set) var eventCount = 0
-    public private(set) var lastKey: MergeKey?
+    package private(set) var eventCount = 0
+    package private(set) var lastKey: MergeKey?
 
-    public init(id observationID: String) {
+    package init(id observationID: String) {
         state = ObservationRecord(
             observationID: observationID, traceID: nil, type: "SPAN", parentObservationID: nil, name: nil,
             startTimeMillis: 0, endTimeMillis: nil, completionStartTimeMillis: nil, model: nil,
@@ -116,7 +116,7 @@ public struct ObservationFold: EntityFold {
             inputTokens: nil, outputTokens: nil, totalTokens: nil, totalCost: nil, promptName: nil, promptVersion: nil)
     }
 
-    public mutating func apply(_ event: StoredEvent) {
+    package mutating func apply(_ event: StoredEvent) {
         let body = event.body
         if eventCount == 0 {
             state.startTimeMillis = Merge.millis(body, "startTime") ?? event.timestampMicros / 1000
@@ -155,10 +155,10 @@ public struct ObservationFold: EntityFold {
     }
 
     /// The trace the observation belongs to so far (what `record` would say, without building it).
-    public var traceID: String? { state.traceID }
+    package var traceID: String? { state.traceID }
 
     /// The observation as stored after the events applied so far (before cost inference).
-    public var record: ObservationRecord {
+    package var record: ObservationRecord {
         var record = state
         if let end = record.endTimeMillis, end < record.startTimeMillis {
             record.endTimeMillis = record.startTimeMillis  // rule 7
@@ -182,21 +182,21 @@ public struct ObservationFold: EntityFold {
 // MARK: Score
 
 /// A score's fold (langfuse-api.md §3.3).
-public struct ScoreFold: EntityFold {
+package struct ScoreFold: EntityFold {
     private var state: ScoreRecord
     private var metadata: JSONValue?
     private var environmentSet = false
-    public private(set) var eventCount = 0
-    public private(set) var lastKey: MergeKey?
+    package private(set) var eventCount = 0
+    package private(set) var lastKey: MergeKey?
 
-    public init(id scoreID: String) {
+    package init(id scoreID: String) {
         state = ScoreRecord(
             scoreID: scoreID, timestampMillis: 0, name: "", value: nil, stringValue: nil, dataType: "NUMERIC",
             source: "API", traceID: nil, observationID: nil, sessionID: nil, datasetRunID: nil, comment: nil,
             metadata: nil, configID: nil, queueID: nil, environment: EnvironmentName.fallback)
     }
 
-    public mutating func apply(_ event: StoredEvent) {
+    package mutating func apply(_ event: StoredEvent) {
         let body = event.body
         if eventCount == 0 {
             state.timestampMillis = Merge.millis(body, "timestamp") ?? event.timestampMicros / 1000
@@ -222,11 +222,11 @@ public struct ScoreFold: EntityFold {
     }
 
     /// The trace and the session the score belongs to so far.
-    public var traceID: String? { state.traceID }
-    public var sessionID: String? { state.sessionID }
+    package var traceID: String? { state.traceID }
+    package var sessionID: String? { state.sessionID }
 
     /// The score as stored after the events applied so far; nil before the first.
-    public var record: ScoreRecord? {
+    package var record: ScoreRecord? {
         guard eventCount > 0 else { return nil }
         var record = state
         record.metadata = metadata?.jsonText

@@ -1,13 +1,13 @@
 /// The kind of entity an ingestion event writes; trace, observation and score ids live in
 /// separate namespaces (langfuse-api.md §3.7).
-public enum EntityKind: Int64, Sendable, Hashable {
+package enum EntityKind: Int64, Sendable, Hashable {
     case trace = 1
     case observation = 2
     case score = 3
 }
 
 /// The `type` of a batch ingestion event (langfuse-api.md §3.2).
-public enum IngestionEventType: String, Sendable, CaseIterable {
+package enum IngestionEventType: String, Sendable, CaseIterable {
     case traceCreate = "trace-create"
     case spanCreate = "span-create"
     case spanUpdate = "span-update"
@@ -26,7 +26,7 @@ public enum IngestionEventType: String, Sendable, CaseIterable {
     case embeddingCreate = "embedding-create"
     case guardrailCreate = "guardrail-create"
 
-    public var entityKind: EntityKind? {
+    package var entityKind: EntityKind? {
         switch self {
         case .traceCreate: .trace
         case .scoreCreate: .score
@@ -36,10 +36,10 @@ public enum IngestionEventType: String, Sendable, CaseIterable {
     }
 
     /// Updates sort after creates that share their timestamp.
-    public var isUpdate: Bool { rawValue.hasSuffix("-update") }
+    package var isUpdate: Bool { rawValue.hasSuffix("-update") }
 
     /// The observation type this event sets, or nil for `observation-*` (the body says).
-    public var observationType: String? {
+    package var observationType: String? {
         switch self {
         case .spanCreate, .spanUpdate: "SPAN"
         case .generationCreate, .generationUpdate: "GENERATION"
@@ -57,16 +57,16 @@ public enum IngestionEventType: String, Sendable, CaseIterable {
 }
 
 /// One validated ingestion event: envelope plus its body, ready to store and merge.
-public struct IngestionEvent: Sendable {
+package struct IngestionEvent: Sendable {
     /// The envelope id: unique per event, the key of idempotency.
-    public let id: String
-    public let type: IngestionEventType
+    package let id: String
+    package let type: IngestionEventType
     /// Envelope timestamp in microseconds since the epoch: the merge order.
-    public let timestampMicros: Int64
+    package let timestampMicros: Int64
     /// The event body, always a JSON object.
-    public let body: JSONValue
+    package let body: JSONValue
 
-    public init(id: String, type: IngestionEventType, timestampMicros: Int64, body: JSONValue) {
+    package init(id: String, type: IngestionEventType, timestampMicros: Int64, body: JSONValue) {
         self.id = id
         self.type = type
         self.timestampMicros = timestampMicros
@@ -74,16 +74,16 @@ public struct IngestionEvent: Sendable {
     }
 
     /// `body.id`: the trace, observation or score this event writes.
-    public var entityID: String? { body["id"]?.stringValue }
+    package var entityID: String? { body["id"]?.stringValue }
 }
 
 /// An event as stored, re-read to merge an entity.
-public struct StoredEvent: Sendable {
-    public let type: IngestionEventType
-    public let timestampMicros: Int64
-    public let body: JSONValue
+package struct StoredEvent: Sendable {
+    package let type: IngestionEventType
+    package let timestampMicros: Int64
+    package let body: JSONValue
 
-    public init(type: IngestionEventType, timestampMicros: Int64, body: JSONValue) {
+    package init(type: IngestionEventType, timestampMicros: Int64, body: JSONValue) {
         self.type = type
         self.timestampMicros = timestampMicros
         self.body = body
@@ -91,9 +91,9 @@ public struct StoredEvent: Sendable {
 }
 
 /// The set of ObservationType values (reads and OTel).
-public enum ObservationTypes {
-    public static let all: Set<String> = [
+package enum ObservationTypes {
+    package static let all: Set<String> = [
         "SPAN", "GENERATION", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "EMBEDDING", "GUARDRAIL",
     ]
-    public static let levels: Set<String> = ["DEBUG", "DEFAULT", "WARNING", "ERROR"]
+    package static let levels: Set<String> = ["DEBUG", "DEFAULT", "WARNING", "ERROR"]
 }

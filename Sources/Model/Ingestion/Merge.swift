@@ -3,9 +3,9 @@
 /// The fold is a pure function of the set of events: they are sorted by envelope timestamp
 /// (creates before updates on ties, then by body to break exact ties), so the result is the same
 /// whatever order or how many times the events arrived.
-public enum Merge {
+package enum Merge {
     /// Events in merge order.
-    public static func ordered(_ events: [StoredEvent]) -> [StoredEvent] {
+    package static func ordered(_ events: [StoredEvent]) -> [StoredEvent] {
         events.sorted { a, b in
             if a.timestampMicros != b.timestampMicros { return a.timestampMicros < b.timestampMicros }
             if a.type.isUpdate != b.type.isUpdate { return !a.type.isUpdate }
@@ -81,13 +81,13 @@ public enum Merge {
     // MARK: Whole folds (any order)
 
     /// The trace `traceID` after `events` (any order).
-    public static func trace(id traceID: String, events: [StoredEvent]) -> TraceRecord {
+    package static func trace(id traceID: String, events: [StoredEvent]) -> TraceRecord {
         var fold = TraceFold(id: traceID)
         for event in ordered(events) { fold.apply(event) }
         return fold.record
     }
 
-    public static func observation(id observationID: String, events: [StoredEvent]) -> ObservationRecord {
+    package static func observation(id observationID: String, events: [StoredEvent]) -> ObservationRecord {
         var fold = ObservationFold(id: observationID)
         for event in ordered(events) { fold.apply(event) }
         return fold.record
@@ -95,7 +95,7 @@ public enum Merge {
 
     /// The score after `events`; nil when no event carries the required fields (they were all
     /// validated, so this only happens for an empty list).
-    public static func score(id scoreID: String, events: [StoredEvent]) -> ScoreRecord? {
+    package static func score(id scoreID: String, events: [StoredEvent]) -> ScoreRecord? {
         var fold = ScoreFold(id: scoreID)
         for event in ordered(events) { fold.apply(event) }
         return fold.record
@@ -103,15 +103,15 @@ public enum Merge {
 }
 
 /// A score's value under Langfuse's data-type rules (langfuse-api.md §3.3).
-public struct ScoreValue: Sendable, Equatable {
-    public let value: Double?
-    public let stringValue: String?
-    public let dataType: String
+package struct ScoreValue: Sendable, Equatable {
+    package let value: Double?
+    package let stringValue: String?
+    package let dataType: String
 
-    public static let dataTypes: Set<String> = ["NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT", "CORRECTION"]
+    package static let dataTypes: Set<String> = ["NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT", "CORRECTION"]
 
     /// Nil when `value` is missing or does not fit the data type.
-    public init?(body: JSONValue) {
+    package init?(body: JSONValue) {
         guard let raw = body["value"] else { return nil }
         let declared = body["dataType"]?.stringValue?.uppercased()
         switch (declared, raw) {

@@ -1,78 +1,78 @@
 /// A trace as stored: the fold of its events. JSON-valued fields hold JSON text.
-public struct TraceRecord: Sendable, Equatable {
-    public var traceID: String
-    public var timestampMillis: Int64
-    public var name: String?
-    public var userID: String?
-    public var sessionID: String?
-    public var release: String?
-    public var version: String?
-    public var input: String?
-    public var output: String?
+package struct TraceRecord: Sendable, Equatable {
+    package var traceID: String
+    package var timestampMillis: Int64
+    package var name: String?
+    package var userID: String?
+    package var sessionID: String?
+    package var release: String?
+    package var version: String?
+    package var input: String?
+    package var output: String?
     /// A JSON object, or nil.
-    public var metadata: String?
+    package var metadata: String?
     /// Sorted, de-duplicated.
-    public var tags: [String]
-    public var isPublic: Bool
-    public var environment: String
+    package var tags: [String]
+    package var isPublic: Bool
+    package var environment: String
     /// Session-tracking attributes lifted from `metadata`.
-    public var tracking = SessionTracking()
+    package var tracking = SessionTracking()
 }
 
 /// An observation (span, generation, event, agent, tool, …) as stored.
-public struct ObservationRecord: Sendable, Equatable {
-    public var observationID: String
-    public var traceID: String?
-    public var type: String
-    public var parentObservationID: String?
-    public var name: String?
-    public var startTimeMillis: Int64
-    public var endTimeMillis: Int64?
-    public var completionStartTimeMillis: Int64?
-    public var model: String?
-    public var modelParameters: String?
-    public var input: String?
-    public var output: String?
-    public var metadata: String?
-    public var level: String
-    public var statusMessage: String?
-    public var version: String?
-    public var environment: String
+package struct ObservationRecord: Sendable, Equatable {
+    package var observationID: String
+    package var traceID: String?
+    package var type: String
+    package var parentObservationID: String?
+    package var name: String?
+    package var startTimeMillis: Int64
+    package var endTimeMillis: Int64?
+    package var completionStartTimeMillis: Int64?
+    package var model: String?
+    package var modelParameters: String?
+    package var input: String?
+    package var output: String?
+    package var metadata: String?
+    package var level: String
+    package var statusMessage: String?
+    package var version: String?
+    package var environment: String
     /// `{"input": n, "output": n, "total": n, …}` as JSON, or nil when nothing was reported.
-    public var usageDetails: String?
+    package var usageDetails: String?
     /// `{"input": usd, "output": usd, "total": usd, …}` as JSON, or nil.
-    public var costDetails: String?
-    public var inputTokens: Int64?
-    public var outputTokens: Int64?
-    public var totalTokens: Int64?
-    public var totalCost: Double?
-    public var promptName: String?
-    public var promptVersion: Int64?
+    package var costDetails: String?
+    package var inputTokens: Int64?
+    package var outputTokens: Int64?
+    package var totalTokens: Int64?
+    package var totalCost: Double?
+    package var promptName: String?
+    package var promptVersion: Int64?
     /// `given` when the client sent the cost, `inferred` when `CostInference` computed it, nil
     /// when there is none.
-    public var costSource: String? = nil
+    package var costSource: String? = nil
     /// The model definition the observation's model matched (`ModelDefinition.id`), or nil.
-    public var internalModelID: String? = nil
+    package var internalModelID: String? = nil
     /// The pricing tier an inferred cost used.
-    public var pricingTierName: String? = nil
+    package var pricingTierName: String? = nil
 }
 
 /// A score as stored.
-public struct ScoreRecord: Sendable, Equatable {
-    public var scoreID: String
-    public var timestampMillis: Int64
-    public var name: String
-    public var value: Double?
-    public var stringValue: String?
-    public var dataType: String
-    public var source: String
-    public var traceID: String?
-    public var observationID: String?
-    public var sessionID: String?
-    public var datasetRunID: String?
-    public var comment: String?
-    public var metadata: String?
-    public var configID: String?
-    public var queueID: String?
-    public var environment: String
+package struct ScoreRecord: Sendable, Equatable {
+    package var scoreID: String
+    package var timestampMillis: Int64
+    package var name: String
+    package var value: Double?
+    package var stringValue: String?
+    package var dataType: String
+    package var source: String
+    package var traceID: String?
+    package var observationID: String?
+    package var sessionID: String?
+    package var datasetRunID: String?
+    package var comment: String?
+    package var metadata: String?
+    package var configID: String?
+    package var queueID: String?
+    package var environment: String
 }

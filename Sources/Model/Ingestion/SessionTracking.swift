@@ -10,54 +10,54 @@
 /// what a Python dict of dicts gives); flat wins. Numbers sent as text (`"3"`, as OTLP/JSON
 /// does for 64-bit integers) are accepted; a value of the wrong kind, or a number outside its
 /// `ValueBounds` range, is ignored (it stays in the metadata as sent), never an error.
-public struct SessionTracking: Sendable, Equatable {
-    public var sessionType: String?
-    public var sessionChannel: String?
-    public var sessionClientVersion: String?
-    public var sessionLocale: String?
-    public var sessionEndReason: String?
+package struct SessionTracking: Sendable, Equatable {
+    package var sessionType: String?
+    package var sessionChannel: String?
+    package var sessionClientVersion: String?
+    package var sessionLocale: String?
+    package var sessionEndReason: String?
 
-    public var conversationID: String?
-    public var conversationTopic: String?
-    public var conversationTotalTurns: Int64?
+    package var conversationID: String?
+    package var conversationTopic: String?
+    package var conversationTotalTurns: Int64?
 
     /// `turn.number`, else `conversation.turn_number` (also the bare `turn_number` and `turn`
     /// keys older clients send).
-    public var turnNumber: Int64?
-    public var turnID: String?
-    public var turnRole: String?
-    public var turnInputType: String?
-    public var turnOutputType: String?
+    package var turnNumber: Int64?
+    package var turnID: String?
+    package var turnRole: String?
+    package var turnInputType: String?
+    package var turnOutputType: String?
     /// The latency the app measured for the turn, when it sent one.
-    public var turnLatencyMs: Int64?
+    package var turnLatencyMs: Int64?
     /// A count, or the length of a list of calls.
-    public var turnToolCalls: Int64?
+    package var turnToolCalls: Int64?
 
-    public var contextTokens: Int64?
-    public var contextLimit: Int64?
+    package var contextTokens: Int64?
+    package var contextLimit: Int64?
     /// Percent of the context window in use, 0–100.
-    public var contextWindowPercent: Double?
-    public var contextPruned: Bool?
-    public var contextMessagesPruned: Int64?
+    package var contextWindowPercent: Double?
+    package var contextPruned: Bool?
+    package var contextMessagesPruned: Int64?
 
-    public var userTier: String?
-    public var userOrgID: String?
+    package var userTier: String?
+    package var userOrgID: String?
 
-    public var journeyName: String?
-    public var journeyStage: String?
-    public var journeyStageNumber: Int64?
-    public var journeyTotalStages: Int64?
-    public var journeyConverted: Bool?
-    public var journeyConversionTurn: Int64?
-    public var journeyTimeInStageMs: Int64?
+    package var journeyName: String?
+    package var journeyStage: String?
+    package var journeyStageNumber: Int64?
+    package var journeyTotalStages: Int64?
+    package var journeyConverted: Bool?
+    package var journeyConversionTurn: Int64?
+    package var journeyTimeInStageMs: Int64?
 
-    public var dropoffLastIntent: String?
-    public var dropoffAgentLastAction: String?
+    package var dropoffLastIntent: String?
+    package var dropoffAgentLastAction: String?
 
-    public init() {}
+    package init() {}
 
     /// Reads the attributes from a trace's merged metadata (a JSON object, or nil).
-    public init(metadata: JSONValue?) {
+    package init(metadata: JSONValue?) {
         self.init()
         guard let metadata, metadata.objectValue != nil else { return }
         let m = Lookup(metadata)

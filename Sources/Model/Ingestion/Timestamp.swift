@@ -1,16 +1,16 @@
 /// ISO-8601 timestamps as Langfuse accepts them: a date, `T`, a time with any number of
 /// fractional digits, and `Z` or a `±hh:mm` offset (naive times are rejected).
-public enum Timestamp {
+package enum Timestamp {
     /// The earliest instant a timestamp may name: 0000-01-01T00:00:00Z, in microseconds.
-    public static let minMicros: Int64 = -62_167_219_200_000_000
+    package static let minMicros: Int64 = -62_167_219_200_000_000
     /// The latest: 9999-12-31T23:59:59.999999Z. Every stored time lies between the two, so
     /// differences of stored times never overflow and `iso8601` writes four-digit years.
-    public static let maxMicros: Int64 = 253_402_300_799_999_999
+    package static let maxMicros: Int64 = 253_402_300_799_999_999
 
     /// Microseconds since the Unix epoch, or nil when `text` is not such a timestamp or names an
     /// instant outside `minMicros...maxMicros` (a year-0000 time with a positive offset is in
     /// year −1 in UTC).
-    public static func parseMicros(_ text: String) -> Int64? {
+    package static func parseMicros(_ text: String) -> Int64? {
         var utf8 = Array(text.utf8)
         guard utf8.count >= 20 else { return nil }
         if utf8[10] == UInt8(ascii: "t") { utf8[10] = UInt8(ascii: "T") }
@@ -76,7 +76,7 @@ public enum Timestamp {
     /// `2026-01-05T10:11:12.123Z`: UTC with milliseconds, as Langfuse's responses format dates.
     /// Times outside `minMicros...maxMicros` (which no parsed input yields) are written as the
     /// nearest end, so the year always has four digits.
-    public static func iso8601(millis unclamped: Int64) -> String {
+    package static func iso8601(millis unclamped: Int64) -> String {
         let millis = min(max(unclamped, minMicros / 1000), maxMicros / 1000)
         let totalSeconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
         let milliseconds = Int(millis - totalSeconds * 1000)

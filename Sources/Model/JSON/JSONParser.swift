@@ -1,9 +1,9 @@
 /// Why a JSON document was rejected, with the byte offset where it went wrong.
-public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let reason: String
-    public let offset: Int
+package struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    package let reason: String
+    package let offset: Int
 
-    public var description: String { "\(reason) at byte \(offset)" }
+    package var description: String { "\(reason) at byte \(offset)" }
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes.
@@ -11,10 +11,10 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
 /// It rejects invalid UTF-8, unescaped control characters, lone surrogates, trailing garbage and
 /// nesting deeper than `maxDepth`, so hostile input gets a clear error instead of a crash or a
 /// stack overflow.
-public struct JSONParser {
+package struct JSONParser {
     /// Nesting allowed before the document is rejected. Parsing recurses once per level, and
     /// handlers run on threads with small stacks, so this stays far below what would overflow.
-    public static let defaultMaxDepth = 256
+    package static let defaultMaxDepth = 256
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
@@ -26,7 +26,7 @@ public struct JSONParser {
     }
 
     /// Parses one complete JSON document.
-    public static func parse(_ data: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ data: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
         try data.withUnsafeBufferPointer { buffer throws(JSONParseError) in
             var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
             parser.skipWhitespace()
@@ -37,7 +37,7 @@ public struct JSONParser {
         }
     }
 
-    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8), maxDepth: maxDepth)
     }
 

@@ -5,21 +5,21 @@
 ///
 /// Commas are placed automatically: every value or key after the first in its container is
 /// preceded by one. Callers keep begin/end calls balanced.
-public struct JSONStream: Sendable {
-    public private(set) var bytes: [UInt8] = []
+package struct JSONStream: Sendable {
+    package private(set) var bytes: [UInt8] = []
     private var needsComma = false
 
-    public init(capacity: Int = 16 * 1024) {
+    package init(capacity: Int = 16 * 1024) {
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    package mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
+    package mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    package mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    package mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
 
     /// An object key computed at run time (escaped as needed); the next call writes its value.
-    public mutating func dynamicKey(_ name: String) {
+    package mutating func dynamicKey(_ name: String) {
         separate()
         JSONWriter.writeString(name, into: &bytes)
         bytes.append(UInt8(ascii: ":"))
@@ -27,7 +27,7 @@ public struct JSONStream: Sendable {
     }
 
     /// A complete value (an array element, or the value after `key`).
-    public mutating func value(_ value: JSONValue) {
+    package mutating func value(_ value: JSONValue) {
         separate()
         JSONWriter.write(value, into: &bytes)
         needsComma = true
@@ -35,7 +35,7 @@ public struct JSONStream: Sendable {
 
     /// A key known at compile time: written as is, without scanning for characters to escape.
     /// Callers pass plain ASCII names (`"startTime"`), which is all the read shapes use.
-    public mutating func key(_ name: StaticString) {
+    package mutating func key(_ name: StaticString) {
         separate()
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -45,13 +45,13 @@ public struct JSONStream: Sendable {
     }
 
     /// `key` then `value`, for a key known at compile time.
-    public mutating func member(_ name: StaticString, _ value: JSONValue) {
+    package mutating func member(_ name: StaticString, _ value: JSONValue) {
         key(name)
         self.value(value)
     }
 
     /// `dynamicKey` then `value`.
-    public mutating func dynamicMember(_ name: String, _ value: JSONValue) {
+    package mutating func dynamicMember(_ name: String, _ value: JSONValue) {
         dynamicKey(name)
         self.value(value)
     }

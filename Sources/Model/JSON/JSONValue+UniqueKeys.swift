@@ -4,7 +4,7 @@ extension JSONValue {
     /// repeated keys. A value built in code (the OTLP mapper joins attribute lists, which
     /// exporters do not always keep unique, and metadata from several sources) then reads back
     /// from storage exactly as it was merged. Parts without repeated keys are not rebuilt.
-    public var withUniqueKeys: JSONValue {
+    package var withUniqueKeys: JSONValue {
         uniqueKeys() ?? self
     }
 

@@ -1,8 +1,8 @@
 /// Writes `JSONValue` as compact RFC 8259 text, into UTF-8 bytes (the fast path, used for
 /// response bodies) or a `String`.
-public enum JSONWriter {
+package enum JSONWriter {
     /// Appends `value` as JSON to `out`.
-    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    package static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: literalNull)
         case .bool(let flag): out.append(contentsOf: flag ? literalTrue : literalFalse)
@@ -29,14 +29,14 @@ public enum JSONWriter {
     }
 
     /// Appends `value` as JSON to `out`.
-    public static func write(_ value: JSONValue, into out: inout String) {
+    package static func write(_ value: JSONValue, into out: inout String) {
         var bytes: [UInt8] = []
         write(value, into: &bytes)
         out += String(decoding: bytes, as: UTF8.self)
     }
 
     /// A quoted, escaped JSON string.
-    public static func writeString(_ text: String, into out: inout [UInt8]) {
+    package static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
@@ -71,14 +71,14 @@ public enum JSONWriter {
     }
 
     /// A quoted, escaped JSON string.
-    public static func writeString(_ text: String, into out: inout String) {
+    package static func writeString(_ text: String, into out: inout String) {
         var bytes: [UInt8] = []
         writeString(text, into: &bytes)
         out += String(decoding: bytes, as: UTF8.self)
     }
 
     /// Shortest round-tripping text for a finite double; whole numbers without ".0".
-    public static func format(_ number: Double) -> String {
+    package static func format(_ number: Double) -> String {
         if number.rounded() == number && abs(number) < 1e15 { return String(Int64(number)) }
         return "\(number)"
     }
@@ -96,7 +96,7 @@ public enum JSONWriter {
 
 extension JSONValue {
     /// Compact JSON as UTF-8 bytes: the cheapest way to a response body.
-    public var jsonBytes: [UInt8] {
+    package var jsonBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4096)
         JSONWriter.write(self, into: &out)

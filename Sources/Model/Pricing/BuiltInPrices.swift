@@ -1,19 +1,19 @@
 import PriceData
 
 /// The built-in model definitions: Langfuse's published price table (`PriceData`), parsed once.
-public enum BuiltInPrices {
+package enum BuiltInPrices {
     /// Every definition of the table, in its order. An entry the table holds but Parley cannot
     /// read (a pattern outside `SafePattern`'s subset) is left out; `skipped` names them, and a
     /// test keeps that list empty.
-    public static var definitions: [ModelDefinition] { loaded.definitions }
+    package static var definitions: [ModelDefinition] { loaded.definitions }
 
     /// Entries of the table that could not be read, with the reason.
-    public static var skipped: [String] { loaded.skipped }
+    package static var skipped: [String] { loaded.skipped }
 
     private static let loaded = load()
 
     /// The table's source and licence.
-    public static var notice: String { PriceDataFiles.notice }
+    package static var notice: String { PriceDataFiles.notice }
 
     private static func load() -> (definitions: [ModelDefinition], skipped: [String]) {
         guard let entries = (try? JSONParser.parse(PriceDataFiles.defaultModelPrices))?.arrayValue else {

@@ -14,9 +14,9 @@
 ///   stores Decimal(·, 12)); `total` is their sum unless `total` itself is priced; `costSource`
 ///   is `inferred`;
 /// * every cost is capped at `ValueBounds.maxCost`, like a sent one.
-public enum CostInference {
+package enum CostInference {
     /// `record` with its cost source, matched model and tier, and an inferred cost when it had none.
-    public static func apply(_ record: ObservationRecord, prices: PriceResolver) -> ObservationRecord {
+    package static func apply(_ record: ObservationRecord, prices: PriceResolver) -> ObservationRecord {
         var record = record
         let priced = price(Observation(model: record.model, startMillis: record.startTimeMillis, usageDetails: record.usageDetails,
                                        costDetails: record.costDetails, modelParameters: record.modelParameters,
@@ -30,17 +30,17 @@ public enum CostInference {
     }
 
     /// What pricing reads of an observation (its stored columns).
-    public struct Observation: Sendable {
-        public var model: String?
-        public var startMillis: Int64
+    package struct Observation: Sendable {
+        package var model: String?
+        package var startMillis: Int64
         /// JSON text, as stored.
-        public var usageDetails: String?
+        package var usageDetails: String?
         /// The client's cost as JSON text, or nil when it sent none.
-        public var costDetails: String?
-        public var modelParameters: String?
-        public var metadata: String?
+        package var costDetails: String?
+        package var modelParameters: String?
+        package var metadata: String?
 
-        public init(model: String?, startMillis: Int64, usageDetails: String?, costDetails: String?,
+        package init(model: String?, startMillis: Int64, usageDetails: String?, costDetails: String?,
                     modelParameters: String?, metadata: String?) {
             (self.model, self.startMillis, self.usageDetails, self.costDetails) = (model, startMillis, usageDetails, costDetails)
             (self.modelParameters, self.metadata) = (modelParameters, metadata)
@@ -48,15 +48,15 @@ public enum CostInference {
     }
 
     /// An observation's cost columns.
-    public struct Priced: Sendable, Equatable {
-        public var costDetails: String?
+    package struct Priced: Sendable, Equatable {
+        package var costDetails: String?
         /// Set when inferred; a given cost keeps the fold's total.
-        public var totalCost: Double?
-        public var costSource: String?
-        public var internalModelID: String?
-        public var pricingTierName: String?
+        package var totalCost: Double?
+        package var costSource: String?
+        package var internalModelID: String?
+        package var pricingTierName: String?
 
-        public init(costDetails: String?, totalCost: Double?, costSource: String?, internalModelID: String? = nil,
+        package init(costDetails: String?, totalCost: Double?, costSource: String?, internalModelID: String? = nil,
                     pricingTierName: String? = nil) {
             (self.costDetails, self.totalCost, self.costSource) = (costDetails, totalCost, costSource)
             (self.internalModelID, self.pricingTierName) = (internalModelID, pricingTierName)
@@ -64,7 +64,7 @@ public enum CostInference {
     }
 
     /// The cost columns of `observation` with today's `prices`.
-    public static func price(_ observation: Observation, prices: PriceResolver) -> Priced {
+    package static func price(_ observation: Observation, prices: PriceResolver) -> Priced {
         var priced = Priced(costDetails: observation.costDetails, totalCost: nil,
                             costSource: observation.costDetails != nil ? CostSource.given : nil)
         guard let model = observation.model,
@@ -133,9 +133,9 @@ public enum CostInference {
 }
 
 /// Where an observation's cost came from.
-public enum CostSource {
+package enum CostSource {
     /// The client sent it.
-    public static let given = "given"
+    package static let given = "given"
     /// Parley computed it from usage and model prices.
-    public static let inferred = "inferred"
+    package static let inferred = "inferred"
 }

@@ -1,15 +1,15 @@
 /// Reading model definitions: a client's `CreateModelRequest` (validated against
 /// `ValueBounds`, every problem a `ModelDefinitionError` with the field it concerns) and the
 /// stored or built-in `Model` shape.
-public struct ModelDefinitionError: Error, Equatable, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+package struct ModelDefinitionError: Error, Equatable, CustomStringConvertible {
+    package let message: String
+    package var description: String { message }
     init(_ message: String) { self.message = message }
 }
 
 extension ModelDefinition {
     /// A new random model id: `m` and 24 hex digits.
-    public static func newID() -> String {
+    package static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
         let digits = (0..<3).map { _ in
             let word = String(generator.next() & 0xFFFF_FFFF, radix: 16)
@@ -19,13 +19,13 @@ extension ModelDefinition {
     }
 
     /// The usage units Langfuse's API names (`ModelUsageUnit`).
-    public static let units: Set<String> = ["CHARACTERS", "TOKENS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS"]
+    package static let units: Set<String> = ["CHARACTERS", "TOKENS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS"]
 
     /// A new project model from `POST /api/public/models`'s body (`CreateModelRequest`).
     /// Flat prices (`inputPrice`, `outputPrice`, `totalPrice`) become a default tier named
     /// "Standard", as in Langfuse; `pricingTiers` are checked against its rules (one default
     /// tier with priority 0 and no conditions, unique names and priorities, a price each).
-    public static func create(request body: JSONValue, id: String, createdAtMillis: Int64) throws(ModelDefinitionError) -> ModelDefinition {
+    package static func create(request body: JSONValue, id: String, createdAtMillis: Int64) throws(ModelDefinitionError) -> ModelDefinition {
         guard body.objectValue != nil else { throw ModelDefinitionError("the body must be a JSON object") }
         let modelName = try requiredName(body["modelName"], field: "modelName")
         guard let patternText = body["matchPattern"]?.stringValue, !patternText.isEmpty else {
@@ -82,7 +82,7 @@ extension ModelDefinition {
 
     /// A definition in the `Model` shape (`json`): a stored project model, or an entry of the
     /// built-in table (`managed`).
-    public static func decode(_ value: JSONValue, managed: Bool) throws(ModelDefinitionError) -> ModelDefinition {
+    package static func decode(_ value: JSONValue, managed: Bool) throws(ModelDefinitionError) -> ModelDefinition {
         guard let id = value["id"]?.stringValue, let modelName = value["modelName"]?.stringValue,
               let patternText = value["matchPattern"]?.stringValue else {
             throw ModelDefinitionError("a model needs id, modelName and matchPattern")

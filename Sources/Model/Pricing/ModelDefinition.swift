@@ -1,29 +1,29 @@
 /// A model's prices: what `GET /api/public/models` shows and what cost inference reads
 /// (langfuse-openapi.yml, `Model`). Built-in definitions come from Langfuse's published table
 /// (`PriceData`); a project adds its own with `POST /api/public/models` or `parley models add`.
-public struct ModelDefinition: Sendable, Equatable {
-    public var id: String
-    public var modelName: String
+package struct ModelDefinition: Sendable, Equatable {
+    package var id: String
+    package var modelName: String
     /// Matched against an observation's `model` (`SafePattern`: a search, usually anchored).
-    public var pattern: SafePattern
+    package var pattern: SafePattern
     /// Applies only to observations that start at or after this time (ms), when set.
-    public var startDateMillis: Int64?
-    public var unit: String?
-    public var tokenizerID: String?
-    public var tokenizerConfig: JSONValue?
+    package var startDateMillis: Int64?
+    package var unit: String?
+    package var tokenizerID: String?
+    package var tokenizerConfig: JSONValue?
     /// True for the built-in table's definitions, which cannot be deleted (only overridden).
-    public var isLangfuseManaged: Bool
-    public var createdAtMillis: Int64
+    package var isLangfuseManaged: Bool
+    package var createdAtMillis: Int64
     /// The default tier first, then the others by ascending priority.
-    public var tiers: [PricingTier]
+    package var tiers: [PricingTier]
 
-    public var matchPattern: String { pattern.source }
+    package var matchPattern: String { pattern.source }
 
     /// The default tier (validation guarantees one).
-    public var defaultTier: PricingTier? { tiers.first { $0.isDefault } }
+    package var defaultTier: PricingTier? { tiers.first { $0.isDefault } }
 
     /// The definition in the `Model` shape of Langfuse's API (also how it is stored).
-    public var json: JSONValue {
+    package var json: JSONValue {
         let prices = defaultTier?.prices ?? []
         func price(_ key: String) -> JSONValue {
             prices.first { $0.0 == key }.map { JSONValue($0.1) } ?? .null
@@ -44,21 +44,21 @@ public struct ModelDefinition: Sendable, Equatable {
 }
 
 /// One pricing tier: its prices apply when all its conditions hold (the default tier has none).
-public struct PricingTier: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var isDefault: Bool
-    public var priority: Int
-    public var conditions: [PricingCondition]
+package struct PricingTier: Sendable, Equatable {
+    package var id: String
+    package var name: String
+    package var isDefault: Bool
+    package var priority: Int
+    package var conditions: [PricingCondition]
     /// USD per unit, by usage type (`input`, `output`, `input_cached_tokens`, …), in the order given.
-    public var prices: [(String, Double)]
+    package var prices: [(String, Double)]
 
-    public static func == (lhs: PricingTier, rhs: PricingTier) -> Bool {
+    package static func == (lhs: PricingTier, rhs: PricingTier) -> Bool {
         lhs.id == rhs.id && lhs.name == rhs.name && lhs.isDefault == rhs.isDefault && lhs.priority == rhs.priority
             && lhs.conditions == rhs.conditions && lhs.prices.elementsEqual(rhs.prices) { $0.0 == $1.0 && $0.1 == $1.1 }
     }
 
-    public func price(_ usageType: String) -> Double? {
+    package func price(_ usageType: String) -> Double? {
         prices.first { $0.0 == usageType }?.1
     }
 
@@ -72,13 +72,13 @@ public struct PricingTier: Sendable, Equatable {
 }
 
 /// When a tier applies (langfuse-openapi.yml, `PricingTierCondition`).
-public enum PricingCondition: Sendable, Equatable {
+package enum PricingCondition: Sendable, Equatable {
     /// The sum of the usage details whose key matches `pattern`, compared with `value`.
     case usage(pattern: SafePattern, comparison: Comparison, value: Double, caseSensitive: Bool)
     /// A top-level key of the observation's model parameters or metadata whose value is one of `values`.
     case attribute(source: AttributeSource, key: String, values: [String])
 
-    public enum Comparison: String, Sendable, CaseIterable {
+    package enum Comparison: String, Sendable, CaseIterable {
         case gt, gte, lt, lte, eq, neq
 
         func holds(_ lhs: Double, _ rhs: Double) -> Bool {
@@ -93,7 +93,7 @@ public enum PricingCondition: Sendable, Equatable {
         }
     }
 
-    public enum AttributeSource: String, Sendable, CaseIterable {
+    package enum AttributeSource: String, Sendable, CaseIterable {
         case modelParameters = "model_parameters"
         case metadata
     }

@@ -2,13 +2,13 @@
 /// table. Which definition prices a model name follows Langfuse (`Model.modelName`'s rule):
 /// among those whose pattern matches, (1) the project's own before built-in ones, (2) the newest
 /// `startDate` not after the observation's start (definitions without one last).
-public struct PriceTable: Sendable {
+package struct PriceTable: Sendable {
     /// The project's definitions, newest first.
-    public let custom: [ModelDefinition]
+    package let custom: [ModelDefinition]
     /// The built-in ones, in the table's order.
-    public let builtIn: [ModelDefinition]
+    package let builtIn: [ModelDefinition]
 
-    public init(custom: [ModelDefinition], builtIn: [ModelDefinition]) {
+    package init(custom: [ModelDefinition], builtIn: [ModelDefinition]) {
         self.custom = custom
         self.builtIn = builtIn
     }
@@ -19,7 +19,7 @@ public struct PriceTable: Sendable {
     /// name: a project whose patterns cost more than that for a name (only adversarial ones do;
     /// an anchored pattern that fails on the first characters costs a few steps) gets no price
     /// for it, rather than a stalled writer. The built-in table's patterns are trusted.
-    public func candidates(for model: String) -> [ModelDefinition] {
+    package func candidates(for model: String) -> [ModelDefinition] {
         let scalars = Array(model.unicodeScalars).map(\.value)
         guard !scalars.isEmpty, scalars.count <= ValueBounds.pricedModelNameLength else { return [] }
         func ordered(_ list: [ModelDefinition]) -> [ModelDefinition] {
@@ -40,7 +40,7 @@ public struct PriceTable: Sendable {
     }
 
     /// The definition that prices an observation of `candidates`' model starting at `startMillis`.
-    public static func select(_ candidates: [ModelDefinition], startMillis: Int64) -> ModelDefinition? {
+    package static func select(_ candidates: [ModelDefinition], startMillis: Int64) -> ModelDefinition? {
         candidates.first { ($0.startDateMillis ?? .min) <= startMillis }
     }
 }
@@ -48,18 +48,18 @@ public struct PriceTable: Sendable {
 /// A price table with the answer for each model name kept, so each name is matched against the
 /// patterns once (`maxCachedNames` names, then the cache starts over). One per writer
 /// connection: not thread-safe.
-public final class PriceResolver {
-    public let table: PriceTable
+package final class PriceResolver {
+    package let table: PriceTable
     private var cache: [String: [ModelDefinition]] = [:]
     /// Distinct model names remembered before the cache is cleared.
-    public static let maxCachedNames = 10_000
+    package static let maxCachedNames = 10_000
 
-    public init(table: PriceTable) {
+    package init(table: PriceTable) {
         self.table = table
     }
 
     /// The definition pricing `model` for an observation starting at `startMillis`, or nil.
-    public func definition(for model: String, startMillis: Int64) -> ModelDefinition? {
+    package func definition(for model: String, startMillis: Int64) -> ModelDefinition? {
         if let cached = cache[model] { return PriceTable.select(cached, startMillis: startMillis) }
         let candidates = table.candidates(for: model)
         if cache.count >= Self.maxCachedNames { cache.removeAll(keepingCapacity: true) }

@@ -18,37 +18,37 @@
 /// is refused with a reason. Matching is a search, like PostgreSQL's `~` and JavaScript's
 /// `test`: the pattern may match anywhere unless anchored. Its cost is at most
 /// `program size × text length` steps; both are bounded (`maxLength`, `maxProgram`).
-public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
+package struct SafePattern: Sendable, Equatable, CustomStringConvertible {
     /// Longest pattern accepted, in Unicode scalars.
-    public static let maxLength = 1_000
+    package static let maxLength = 1_000
     /// Largest `n` or `m` in `{n,m}`.
-    public static let maxRepeat = 100
+    package static let maxRepeat = 100
     /// Largest compiled program (instructions): counted repeats copy their operand.
-    public static let maxProgram = 10_000
+    package static let maxProgram = 10_000
 
     /// The pattern as written.
-    public let source: String
+    package let source: String
     /// True when the pattern started with `(?i)`, or when compiled case-insensitive.
-    public let caseInsensitive: Bool
+    package let caseInsensitive: Bool
     private let program: [Instruction]
     /// True when the pattern starts with `^`: threads start at position 0 only, so a pattern
     /// that cannot match a name's beginning costs a few steps, not one pass per position.
     private let anchored: Bool
 
-    public var description: String { source }
+    package var description: String { source }
 
-    public static func == (lhs: SafePattern, rhs: SafePattern) -> Bool {
+    package static func == (lhs: SafePattern, rhs: SafePattern) -> Bool {
         lhs.source == rhs.source && lhs.caseInsensitive == rhs.caseInsensitive
     }
 
     /// Why a pattern was refused.
-    public struct SyntaxError: Error, Equatable, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
+    package struct SyntaxError: Error, Equatable, CustomStringConvertible {
+        package let message: String
+        package var description: String { message }
     }
 
     /// Compiles `source`; `caseInsensitive` applies as if the pattern began with `(?i)`.
-    public init(_ source: String, caseInsensitive: Bool = false) throws(SyntaxError) {
+    package init(_ source: String, caseInsensitive: Bool = false) throws(SyntaxError) {
         let scalars = Array(source.unicodeScalars)
         guard scalars.count <= Self.maxLength else {
             throw SyntaxError(message: "pattern is longer than \(Self.maxLength) characters")
@@ -71,15 +71,15 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
 
     /// The compiled program's size (instructions): a match costs at most this many steps per
     /// character of the text.
-    public var programSize: Int { program.count }
+    package var programSize: Int { program.count }
 
     /// True when the pattern matches somewhere in `text`.
-    public func matches(_ text: String) -> Bool {
+    package func matches(_ text: String) -> Bool {
         matches(Array(text.unicodeScalars).map(\.value))
     }
 
     /// True when the pattern matches somewhere in `text` (Unicode scalar values).
-    public func matches(_ text: [UInt32]) -> Bool {
+    package func matches(_ text: [UInt32]) -> Bool {
         var budget = Int.max
         return matches(text, budget: &budget) ?? false
     }
@@ -87,7 +87,7 @@ public struct SafePattern: Sendable, Equatable, CustomStringConvertible {
     /// Whether the pattern matches somewhere in `text`, spending at most `budget` automaton steps
     /// (each instruction a thread visits); nil when the budget ran out first. `budget` is left
     /// with what remains, so one budget can be shared by many patterns.
-    public func matches(_ text: [UInt32], budget: inout Int) -> Bool? {
+    package func matches(_ text: [UInt32], budget: inout Int) -> Bool? {
         let input = caseInsensitive ? text.map(Self.lower) : text
         var marks = [Int](repeating: -1, count: program.count)
         var current: [Int] = []

@@ -77,13 +77,13 @@
 /// the last bytes of a match as the placeholder's (`]`) so text after it is judged the same in
 /// a second pass; and a rule that looks past the end of a number or address only looks where
 /// no other match can start.
-public enum PIIMasker {
+package enum PIIMasker {
     /// The kinds of personal data that are masked, for docs and counters.
-    public enum Kind: String, CaseIterable, Sendable {
+    package enum Kind: String, CaseIterable, Sendable {
         case email, phone, card, ipAddress, apiKey
 
         /// The text that replaces a match.
-        public var placeholder: String {
+        package var placeholder: String {
             switch self {
             case .email: "[EMAIL]"
             case .phone: "[PHONE]"
@@ -96,13 +96,13 @@ public enum PIIMasker {
 
     /// `text` with every match replaced by its placeholder; the same string, not a copy, when
     /// nothing matched.
-    public static func mask(_ text: String) -> String {
+    package static func mask(_ text: String) -> String {
         masked(text) ?? text
     }
 
     /// Masks every string in `value`: object keys are kept, and numbers, booleans and null are
     /// untouched (a JSON number is never masked). Unchanged parts are not rebuilt.
-    public static func mask(_ value: JSONValue) -> JSONValue {
+    package static func mask(_ value: JSONValue) -> JSONValue {
         masked(value) ?? value
     }
 

@@ -3,7 +3,7 @@ extension String {
     /// `contains(_: some StringProtocol)` (from _StringProcessing) cost about 14,000
     /// instructions per call in the drill-down profile (docs/BENCHMARKS.md); keys and markers
     /// here are short, so a plain byte scan is what is wanted.
-    public func containsUTF8(_ needle: String) -> Bool {
+    package func containsUTF8(_ needle: String) -> Bool {
         var haystack = self
         var needle = needle
         return haystack.withUTF8 { bytes in
@@ -27,7 +27,7 @@ extension String {
 
     /// Whether the string holds `byte` (an ASCII byte such as CR): a byte scan, no grapheme
     /// breaking.
-    public func containsByte(_ byte: UInt8) -> Bool {
+    package func containsByte(_ byte: UInt8) -> Bool {
         utf8.withContiguousStorageIfAvailable { $0.contains(byte) } ?? utf8.contains(byte)
     }
 }

@@ -2,18 +2,18 @@ import CSQLite
 
 /// One SQLite connection. Not thread-safe by itself: it is opened with `SQLITE_OPEN_NOMUTEX`
 /// and each owner serialises access (a single writer thread, or one reader at a time from a pool).
-public final class SQLiteConnection: @unchecked Sendable {
+package final class SQLiteConnection: @unchecked Sendable {
     // @unchecked: opened NOMUTEX, so it must never be used by two threads at once. Its only
     // owners guarantee that: each is owned by one `ConnectionThread` (the writer, the
     // checkpointer, each reader) and used on that thread alone. Sendable lets it move there.
     /// How a connection is opened.
-    public enum Mode: Sendable {
+    package enum Mode: Sendable {
         case readWrite
         case readOnly
     }
 
     let handle: OpaquePointer
-    public let path: String
+    package let path: String
     /// Prepared statements by SQL text, kept for the life of the connection.
     private var statements: [String: Statement] = [:]
     /// Traces whose observations or scores the current transaction changed, by project;
@@ -31,7 +31,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     let foldCache = FoldCache()
 
     /// Opens (creating if needed, in read-write mode) the database at `path`.
-    public init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {
+    package init(path: String, mode: Mode = .readWrite, busyTimeoutMillis: Int32 = 5_000) throws(SQLiteError) {
         self.path = path
         var db: OpaquePointer?
         let flags = (mode == .readWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY)
@@ -57,7 +57,7 @@ public final class SQLiteConnection: @unchecked Sendable {
 
     /// Finalizes cached statements and closes the handle; the last connection to close
     /// checkpoints the WAL into the database file. Safe to call more than once.
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         statements.removeAll()
@@ -65,7 +65,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     }
 
     /// The cached prepared statement for `sql`, preparing it on first use.
-    public func statement(_ sql: String) throws(SQLiteError) -> Statement {
+    package func statement(_ sql: String) throws(SQLiteError) -> Statement {
         if let cached = statements[sql] { return cached }
         let statement = try Statement(connection: self, sql: sql)
         statements[sql] = statement
@@ -74,7 +74,7 @@ public final class SQLiteConnection: @unchecked Sendable {
 
     /// How `checkpoint(_:)` treats concurrent writers and readers
     /// (https://sqlite.org/c3ref/wal_checkpoint_v2.html).
-    public enum CheckpointMode: Sendable {
+    package enum CheckpointMode: Sendable {
         /// Copies what it can without waiting for any lock; writers carry on meanwhile.
         case passive
         /// Waits (up to the busy timeout) for the writer lock and for readers, copies everything,
@@ -87,7 +87,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// Copies committed WAL frames into the database file; returns the frames in the WAL and
     /// how many of them are now in the database file.
     @discardableResult
-    public func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (walFrames: Int, checkpointed: Int) {
+    package func checkpoint(_ mode: CheckpointMode) throws(SQLiteError) -> (walFrames: Int, checkpointed: Int) {
         var frames: Int32 = 0
         var copied: Int32 = 0
         // A connection that has not read the database yet does not know it is in WAL mode, and
@@ -106,7 +106,7 @@ public final class SQLiteConnection: @unchecked Sendable {
     /// WAL, instead of SQLite's automatic checkpoint on the committing thread
     /// (https://sqlite.org/c3ref/wal_hook.html). `body` runs on the committing thread and must
     /// be quick.
-    public func onWALCommit(_ body: @escaping @Sendable (Int) -> Void) {
+    package func onWALCommit(_ body: @escaping @Sendable (Int) -> Void) {
         let hook = WALHook(body)
         walHook = hook
         sqlite3_wal_hook(handle, { context, _, _, frames in
@@ -120,17 +120,17 @@ public final class SQLiteConnection: @unchecked Sendable {
     private var walHook: WALHook?
 
     /// Rowid of the last successful INSERT on this connection.
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// Rows changed by the last statement.
-    public var changes: Int { Int(sqlite3_changes(handle)) }
+    package var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// True inside BEGIN … COMMIT. False again after SQLite rolled a whole transaction back
     /// on its own, which it may do on SQLITE_FULL, IOERR, BUSY or NOMEM.
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Statements that have been stepped but not reset; must be 0 between operations (tests assert it).
-    public var busyStatementCount: Int {
+    package var busyStatementCount: Int {
         var count = 0
         var statement = sqlite3_next_stmt(handle, nil)
         while let current = statement {
@@ -141,13 +141,13 @@ public final class SQLiteConnection: @unchecked Sendable {
     }
 
     /// Runs one or more statements that return no rows.
-    public func execute(_ sql: String) throws(SQLiteError) {
+    package func execute(_ sql: String) throws(SQLiteError) {
         let status = sqlite3_exec(handle, sql, nil, nil, nil)
         guard status == SQLITE_OK else { throw SQLiteError(code: status, connection: handle, sql: sql) }
     }
 
     /// Runs `sql` and returns the first column of the first row as text, or nil for no row.
-    public func scalarText(_ sql: String) throws(SQLiteError) -> String? {
+    package func scalarText(_ sql: String) throws(SQLiteError) -> String? {
         var statement: OpaquePointer?
         var status = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard status == SQLITE_OK, let statement else { throw SQLiteError(code: status, connection: handle, sql: sql) }

@@ -2,26 +2,26 @@ import CSQLite
 
 /// A SQLite failure: the extended result code, `sqlite3_errmsg`, and the SQL text. Bound values
 /// are never part of it, because traces hold user prompts.
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
-    public let code: Int32
-    public let message: String
-    public let sql: String?
+package struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    package let code: Int32
+    package let message: String
+    package let sql: String?
 
-    public var description: String {
+    package var description: String {
         var text = "SQLite error \(code): \(message)"
         if let sql { text += " (in: \(sql))" }
         return text
     }
 
     /// UNIQUE, PRIMARY KEY, FOREIGN KEY, CHECK or NOT NULL failed (the primary code is 19).
-    public var isConstraintViolation: Bool { code & 0xFF == SQLITE_CONSTRAINT }
+    package var isConstraintViolation: Bool { code & 0xFF == SQLITE_CONSTRAINT }
 
     /// FULL: the disk (or `max_page_count`) has no room for the write. Retrying helps once
     /// space is freed; the transaction it broke was rolled back.
-    public var isDiskFull: Bool { code & 0xFF == SQLITE_FULL }
+    package var isDiskFull: Bool { code & 0xFF == SQLITE_FULL }
 
     /// BUSY, LOCKED, FULL or IOERR: worth retrying later rather than reporting as a bug.
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_IOERR].contains(code & 0xFF)
     }
 

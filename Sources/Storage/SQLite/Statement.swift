@@ -1,7 +1,7 @@
 import CSQLite
 
 /// A value SQLite can bind or return.
-public enum SQLiteValue: Sendable, Equatable {
+package enum SQLiteValue: Sendable, Equatable {
     case null
     case integer(Int64)
     case real(Double)
@@ -10,10 +10,10 @@ public enum SQLiteValue: Sendable, Equatable {
 }
 
 /// One prepared statement, owned by one connection. Finalized in `deinit`.
-public final class Statement {
+package final class Statement {
     let handle: OpaquePointer
     private unowned let connection: SQLiteConnection
-    public let sql: String
+    package let sql: String
 
     init(connection: SQLiteConnection, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
@@ -37,19 +37,19 @@ public final class Statement {
     }
 
     /// Resets the statement and clears its bindings, ready for the next use.
-    public func reset() {
+    package func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
     }
 
     /// Binds `values` to parameters 1...n.
-    public func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
+    package func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
         for (offset, value) in values.enumerated() {
             try bind(value, at: Int32(offset + 1))
         }
     }
 
-    public func bind(_ value: SQLiteValue, at index: Int32) throws(SQLiteError) {
+    package func bind(_ value: SQLiteValue, at index: Int32) throws(SQLiteError) {
         let status: Int32
         switch value {
         case .null:
@@ -75,7 +75,7 @@ public final class Statement {
 
     /// Steps once; true when a row is available.
     @discardableResult
-    public func step() throws(SQLiteError) -> Bool {
+    package func step() throws(SQLiteError) -> Bool {
         let status = sqlite3_step(handle)
         switch status {
         case SQLITE_ROW: return true
@@ -85,14 +85,14 @@ public final class Statement {
     }
 
     /// Runs the statement to completion with `values` bound, then resets it.
-    public func run(_ values: [SQLiteValue] = []) throws(SQLiteError) {
+    package func run(_ values: [SQLiteValue] = []) throws(SQLiteError) {
         defer { reset() }
         try bind(values)
         while try step() {}
     }
 
     /// Runs the statement with `values` bound, calling `row` for each result row, then resets it.
-    public func query(_ values: [SQLiteValue] = [], row: (Statement) throws -> Void) throws {
+    package func query(_ values: [SQLiteValue] = [], row: (Statement) throws -> Void) throws {
         defer { reset() }
         try bind(values)
         while try step() { try row(self) }
@@ -100,28 +100,28 @@ public final class Statement {
 
     // MARK: Columns (valid after `step()` returned true)
 
-    public func isNull(_ column: Int32) -> Bool {
+    package func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(handle, column) == SQLITE_NULL
     }
 
-    public func int(_ column: Int32) -> Int64 {
+    package func int(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
     }
 
-    public func double(_ column: Int32) -> Double {
+    package func double(_ column: Int32) -> Double {
         sqlite3_column_double(handle, column)
     }
 
     /// Text read by byte length (https://sqlite.org/c3ref/column_blob.html: call _text, then _bytes),
     /// so embedded NULs are kept.
-    public func text(_ column: Int32) -> String? {
+    package func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
     /// The column as whatever type SQLite holds it in.
-    public func value(_ column: Int32) -> SQLiteValue {
+    package func value(_ column: Int32) -> SQLiteValue {
         switch sqlite3_column_type(handle, column) {
         case SQLITE_INTEGER: .integer(int(column))
         case SQLITE_FLOAT: .real(double(column))
@@ -131,7 +131,7 @@ public final class Statement {
         }
     }
 
-    public func blob(_ column: Int32) -> [UInt8]? {
+    package func blob(_ column: Int32) -> [UInt8]? {
         guard let pointer = sqlite3_column_blob(handle, column) else { return isNull(column) ? nil : [] }
         let count = Int(sqlite3_column_bytes(handle, column))
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))

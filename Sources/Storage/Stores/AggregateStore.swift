@@ -7,7 +7,7 @@ import Model
 /// transaction, just before its COMMIT, and each touched session from its traces' rows when it
 /// is settled, so an aggregate is always a function of the stored rows: a re-sent event, which
 /// changes no row, cannot count twice.
-public enum AggregateStore {
+package enum AggregateStore {
     /// Recomputes `traceIDs`; returns the sessions they belong to. Writes note traces with
     /// `markTracesStale` instead, so each is recomputed once per transaction.
     static func refreshTraces(_ traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String] {
@@ -60,7 +60,7 @@ public enum AggregateStore {
 
     /// Recomputes the traces the transaction noted and marks their sessions stale; the writer
     /// calls it before COMMIT, before `flushStaleSessions`.
-    public static func flushStaleTraces(on db: SQLiteConnection) throws {
+    package static func flushStaleTraces(on db: SQLiteConnection) throws {
         let stale = db.staleTraces
         db.staleTraces = [:]
         for (projectID, traceIDs) in stale {
@@ -79,7 +79,7 @@ public enum AggregateStore {
     /// Marks every session the transaction changed dirty, in the same transaction (so a crash
     /// cannot lose the mark); the writer calls it before COMMIT. One row per session, whatever
     /// its length: the write path no longer grows with the session.
-    public static func flushStaleSessions(on db: SQLiteConnection) throws {
+    package static func flushStaleSessions(on db: SQLiteConnection) throws {
         let stale = db.staleSessions
         db.staleSessions = [:]
         guard !stale.isEmpty else { return }
@@ -94,16 +94,16 @@ public enum AggregateStore {
     }
 
     /// A dirty session `settle` recomputed, and how long it had waited (ms).
-    public struct Settled: Sendable {
-        public let projectID: Int64
-        public let sessionID: String
-        public let waitedMs: Int64
+    package struct Settled: Sendable {
+        package let projectID: Int64
+        package let sessionID: String
+        package let waitedMs: Int64
     }
 
     /// Recomputes up to `limit` dirty sessions (of `projectID` only when given, else the ones
     /// marked first) from their traces and scores, and clears their marks; call from a writer
     /// job. The settled sessions are recorded on the connection for `DirtySessions`.
-    public static func settle(projectID: Int64? = nil, sessions: [String]? = nil, limit: Int,
+    package static func settle(projectID: Int64? = nil, sessions: [String]? = nil, limit: Int,
                               on db: SQLiteConnection) throws -> [Settled] {
         var rows: [(Int64, String, Int64)] = []
         if let projectID, let sessions {

@@ -3,11 +3,11 @@ import Model
 /// The queries behind `/api/public/analytics/*`. They read the per-session columns that
 /// `AggregateStore` keeps on write, so an answer is one indexed pass over the matching sessions
 /// (and, for a journey's stages, over its turns), never over observations.
-public enum AnalyticsStore {
+package enum AnalyticsStore {
     // MARK: Drop-off
 
     /// What `GET /api/public/analytics/dropoff` groups by.
-    public enum DropoffGrouping: String, Sendable, CaseIterable {
+    package enum DropoffGrouping: String, Sendable, CaseIterable {
         case lastTurn, lastIntent, agentLastAction, channel, userTier
 
         var column: String {
@@ -21,27 +21,27 @@ public enum AnalyticsStore {
         }
     }
 
-    public struct DropoffGroup: Sendable, Equatable {
+    package struct DropoffGroup: Sendable, Equatable {
         /// The group's value as text (a turn number is rendered as a number by the API); nil
         /// for sessions without one.
-        public var key: String?
+        package var key: String?
         /// Ended sessions in the group (by any means).
-        public var ended: Int
-        public var dropoffs: Int
+        package var ended: Int
+        package var dropoffs: Int
         /// Up to three drop-off session ids, most recent activity first.
-        public var examples: [String]
+        package var examples: [String]
     }
 
-    public struct DropoffReport: Sendable, Equatable {
+    package struct DropoffReport: Sendable, Equatable {
         /// Sessions the filters match, active or not.
-        public var sessions: Int
-        public var ended: Int
-        public var dropoffs: Int
+        package var sessions: Int
+        package var ended: Int
+        package var dropoffs: Int
         /// Groups with at least one drop-off, most drop-offs first.
-        public var groups: [DropoffGroup]
+        package var groups: [DropoffGroup]
     }
 
-    public static func dropoff(
+    package static func dropoff(
         _ conditions: ReadStore.Conditions, groupBy: DropoffGrouping, limit: Int, on db: SQLiteConnection
     ) throws -> DropoffReport {
         var report = DropoffReport(sessions: 0, ended: 0, dropoffs: 0, groups: [])
@@ -81,18 +81,18 @@ public enum AnalyticsStore {
 
     /// The per-session figures whose distributions `GET /api/public/analytics/sessions` reports,
     /// each sorted ascending.
-    public struct SessionFigures: Sendable, Equatable {
-        public var count = 0
-        public var durationMs: [Int64] = []
-        public var turns: [Int64] = []
-        public var totalTokens: [Int64] = []
-        public var totalCost: [Double] = []
+    package struct SessionFigures: Sendable, Equatable {
+        package var count = 0
+        package var durationMs: [Int64] = []
+        package var turns: [Int64] = []
+        package var totalTokens: [Int64] = []
+        package var totalCost: [Double] = []
         /// Mean turn latency of each session that has one.
-        public var turnLatencyMs: [Double] = []
-        public var userSatisfaction: [Double] = []
+        package var turnLatencyMs: [Double] = []
+        package var userSatisfaction: [Double] = []
     }
 
-    public static func sessionFigures(_ conditions: ReadStore.Conditions, on db: SQLiteConnection) throws -> SessionFigures {
+    package static func sessionFigures(_ conditions: ReadStore.Conditions, on db: SQLiteConnection) throws -> SessionFigures {
         var figures = SessionFigures()
         try db.statement("""
             SELECT duration_ms, turn_count, total_tokens, total_cost, latency_mean_ms, user_satisfaction
@@ -117,18 +117,18 @@ public enum AnalyticsStore {
 
     // MARK: Journeys
 
-    public struct JourneySummary: Sendable, Equatable {
-        public var name: String
-        public var sessions: Int
-        public var converted: Int
+    package struct JourneySummary: Sendable, Equatable {
+        package var name: String
+        package var sessions: Int
+        package var converted: Int
         /// The earliest first activity (else creation time) of its sessions.
-        public var firstSeen: Int64
+        package var firstSeen: Int64
         /// The latest last activity (else creation time) of its sessions.
-        public var lastSeen: Int64?
+        package var lastSeen: Int64?
     }
 
     /// Every journey whose sessions match `conditions`, most sessions first.
-    public static func journeys(_ conditions: ReadStore.Conditions, on db: SQLiteConnection) throws -> [JourneySummary] {
+    package static func journeys(_ conditions: ReadStore.Conditions, on db: SQLiteConnection) throws -> [JourneySummary] {
         var journeys: [JourneySummary] = []
         try db.statement("""
             SELECT journey_name, count(*), sum(converted), min(coalesce(first_activity, created_at)),
@@ -144,7 +144,7 @@ public enum AnalyticsStore {
 
     /// The sessions of journey `name` matching `conditions` with their stage paths, in session
     /// id order, for `JourneyFunnel`.
-    public static func journey(
+    package static func journey(
         _ name: String, _ conditions: ReadStore.Conditions, on db: SQLiteConnection
     ) throws -> [JourneyFunnel.SessionOutcome] {
         var outcomes: [JourneyFunnel.SessionOutcome] = []

@@ -2,8 +2,8 @@
 /// data past a project's retention. Each call does one bounded step in the caller's writer
 /// transaction and says whether anything is left, so other writes run between steps
 /// (docs/PRIVACY.md, "Deletion" and "Retention").
-public enum DeletionStore {
-    public enum Target: Sendable, Equatable {
+package enum DeletionStore {
+    package enum Target: Sendable, Equatable {
         /// A session with every trace in it.
         case session(String)
         /// Everything of one user (the id in its stored form): their traces, their sessions with
@@ -12,15 +12,15 @@ public enum DeletionStore {
     }
 
     /// What one step removed.
-    public struct Step: Sendable, Equatable {
-        public var traces = 0
-        public var sessions = 0
+    package struct Step: Sendable, Equatable {
+        package var traces = 0
+        package var sessions = 0
         /// Nothing of the target is left.
-        public var done = false
+        package var done = false
     }
 
     /// Deletes at most `limit` traces (or one session, once the traces are gone) of `target`.
-    public static func step(_ target: Target, projectID: Int64, limit: Int, on db: SQLiteConnection) throws -> Step {
+    package static func step(_ target: Target, projectID: Int64, limit: Int, on db: SQLiteConnection) throws -> Step {
         switch target {
         case .session(let sessionID):
             let traces = try deleteTraces(whereColumn: "session_id", is: sessionID, projectID: projectID, limit: limit, on: db)
@@ -54,7 +54,7 @@ public enum DeletionStore {
     }
 
     /// Whether anything of `target` exists.
-    public static func exists(_ target: Target, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
+    package static func exists(_ target: Target, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
         var found = false
         let sql = switch target {
         case .session: "SELECT 1 FROM sessions WHERE project_id = ?1 AND session_id = ?2 UNION ALL SELECT 1 FROM traces WHERE project_id = ?1 AND session_id = ?2 LIMIT 1"
@@ -81,25 +81,25 @@ public enum DeletionStore {
 
     /// A deletion recorded in `deletion_jobs`: done at once when small, else finished in the
     /// background by the API's `DeletionWorker`, which also resumes it after a restart.
-    public struct Job: Sendable, Equatable {
-        public let jobID: String
-        public let projectID: Int64
+    package struct Job: Sendable, Equatable {
+        package let jobID: String
+        package let projectID: Int64
         /// `session` or `user`.
-        public let kind: String
+        package let kind: String
         /// The session id or stored user id; emptied once the job is done, so a finished erasure
         /// leaves no trace of whom it erased.
-        public let target: String
+        package let target: String
         /// `running` or `done`.
-        public let status: String
-        public let requestedAt: Int64
-        public let finishedAt: Int64?
-        public let traces: Int64
-        public let sessions: Int64
+        package let status: String
+        package let requestedAt: Int64
+        package let finishedAt: Int64?
+        package let traces: Int64
+        package let sessions: Int64
 
-        public var deletionTarget: Target { kind == "user" ? .user(target) : .session(target) }
+        package var deletionTarget: Target { kind == "user" ? .user(target) : .session(target) }
     }
 
-    public static func createJob(
+    package static func createJob(
         jobID: String, target: Target, projectID: Int64, now: Int64, on db: SQLiteConnection
     ) throws {
         let (kind, id) = switch target {
@@ -112,7 +112,7 @@ public enum DeletionStore {
     }
 
     /// Adds a step's counts to the job; with `finishedAt`, marks it done and forgets its target.
-    public static func record(_ step: Step, jobID: String, finishedAt: Int64?, on db: SQLiteConnection) throws {
+    package static func record(_ step: Step, jobID: String, finishedAt: Int64?, on db: SQLiteConnection) throws {
         let finished = finishedAt.map(SQLiteValue.integer) ?? .null
         try db.statement("""
             UPDATE deletion_jobs SET traces = traces + ?1, sessions = sessions + ?2, finished_at = ?3,
@@ -122,7 +122,7 @@ public enum DeletionStore {
             """).run([.integer(Int64(step.traces)), .integer(Int64(step.sessions)), finished, .text(jobID)])
     }
 
-    public static func job(_ jobID: String, projectID: Int64, on db: SQLiteConnection) throws -> Job? {
+    package static func job(_ jobID: String, projectID: Int64, on db: SQLiteConnection) throws -> Job? {
         var found: Job?
         try db.statement(jobSelect + " WHERE project_id = ? AND job_id = ?")
             .query([.integer(projectID), .text(jobID)]) { found = job($0) }
@@ -130,7 +130,7 @@ public enum DeletionStore {
     }
 
     /// Jobs not finished, oldest first.
-    public static func unfinishedJobs(on db: SQLiteConnection) throws -> [Job] {
+    package static func unfinishedJobs(on db: SQLiteConnection) throws -> [Job] {
         var jobs: [Job] = []
         try db.statement(jobSelect + " WHERE status <> 'done' ORDER BY id").query { jobs.append(job($0)) }
         return jobs
@@ -153,7 +153,7 @@ public enum DeletionStore {
     /// observations without a trace, sessions that never had a trace and were created before it,
     /// and rejected-event records.
     /// Returns how many it deleted; 0 means nothing older is left.
-    public static func expire(projectID: Int64, before cutoff: Int64, limit: Int, on db: SQLiteConnection) throws -> Int {
+    package static func expire(projectID: Int64, before cutoff: Int64, limit: Int, on db: SQLiteConnection) throws -> Int {
         var traces: [String] = []
         var sessions = Set<String>()
         try db.statement("SELECT trace_id, session_id FROM traces WHERE project_id = ? AND timestamp < ? ORDER BY timestamp LIMIT ?")

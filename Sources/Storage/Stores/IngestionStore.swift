@@ -7,9 +7,9 @@ import Model
 /// its cached fold when the new events sort after all it has seen, else re-folded from all its
 /// stored events. Either way the stored row depends only on the set of events, never on their
 /// arrival order or on how often the SDK re-sent them.
-public enum IngestionStore {
+package enum IngestionStore {
     /// What became of one event.
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         /// Stored now.
         case applied
         /// Its envelope id was already applied earlier: nothing changed.
@@ -17,7 +17,7 @@ public enum IngestionStore {
     }
 
     /// Applies `events` for `projectID`; call from `DatabaseWriter.write`.
-    public static func apply(
+    package static func apply(
         _ events: [IngestionEvent], projectID: Int64, now: Int64, on db: SQLiteConnection
     ) throws -> [Outcome] {
         var outcomes: [Outcome] = []

@@ -2,15 +2,15 @@ import Model
 
 /// A project's own model definitions (`models`, schema v10) and the price table cost inference
 /// reads (docs/DATA_MODEL.md, "Model prices and cost inference").
-public enum ModelStore {
+package enum ModelStore {
     /// Why a model could not be added.
-    public enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         /// The project already has `ValueBounds.modelsPerProject` models.
         case tooMany
     }
 
     /// The project's own definitions, newest first.
-    public static func custom(projectID: Int64, on db: SQLiteConnection) throws -> [ModelDefinition] {
+    package static func custom(projectID: Int64, on db: SQLiteConnection) throws -> [ModelDefinition] {
         var definitions: [ModelDefinition] = []
         try db.statement("SELECT definition FROM models WHERE project_id = ? ORDER BY id DESC")
             .query([.integer(projectID)]) { row in
@@ -24,12 +24,12 @@ public enum ModelStore {
     }
 
     /// The project's definitions followed by the built-in ones, as `GET /api/public/models` lists them.
-    public static func all(projectID: Int64, on db: SQLiteConnection) throws -> [ModelDefinition] {
+    package static func all(projectID: Int64, on db: SQLiteConnection) throws -> [ModelDefinition] {
         try custom(projectID: projectID, on: db) + BuiltInPrices.definitions
     }
 
     /// A definition by id: the project's own, or a built-in one.
-    public static func definition(id: String, projectID: Int64, on db: SQLiteConnection) throws -> ModelDefinition? {
+    package static func definition(id: String, projectID: Int64, on db: SQLiteConnection) throws -> ModelDefinition? {
         var found: ModelDefinition?
         try db.statement("SELECT definition FROM models WHERE project_id = ? AND model_id = ?")
             .query([.integer(projectID), .text(id)]) { row in
@@ -41,7 +41,7 @@ public enum ModelStore {
     }
 
     /// Stores a new project definition; it prices observations written from now on.
-    public static func insert(_ definition: ModelDefinition, projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
+    package static func insert(_ definition: ModelDefinition, projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
         var count: Int64 = 0
         try db.statement("SELECT count(*) FROM models WHERE project_id = ?").query([.integer(projectID)]) { count = $0.int(0) }
         guard count < ValueBounds.modelsPerProject else { throw Failure.tooMany }
@@ -52,7 +52,7 @@ public enum ModelStore {
     }
 
     /// Deletes a project definition; false when the project has none with that id.
-    public static func delete(id: String, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
+    package static func delete(id: String, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
         try db.statement("DELETE FROM models WHERE project_id = ? AND model_id = ?").run([.integer(projectID), .text(id)])
         return db.changes > 0
     }
@@ -78,11 +78,11 @@ public enum ModelStore {
     }
 
     /// What `recomputeCosts` changed.
-    public struct Recomputed: Sendable, Equatable {
-        public var observations = 0
-        public var traces = 0
+    package struct Recomputed: Sendable, Equatable {
+        package var observations = 0
+        package var traces = 0
 
-        public init() {}
+        package init() {}
     }
 
     /// Infers the cost of stored observations again with today's prices: those whose cost was
@@ -90,7 +90,7 @@ public enum ModelStore {
     /// when nil), `limit` observations after row `after`. Returns the last row id visited (nil
     /// when done) and what changed; the caller commits each batch. Traces and sessions whose
     /// observations changed are refreshed as by ingestion.
-    public static func recomputeCosts(
+    package static func recomputeCosts(
         projectID: Int64?, after: Int64, limit: Int, now: Int64, on db: SQLiteConnection
     ) throws -> (next: Int64?, changed: Recomputed) {
         let select = try db.statement("""

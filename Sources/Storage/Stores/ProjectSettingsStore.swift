@@ -1,16 +1,16 @@
 import Model
 
 /// Per-project settings, kept as a JSON object in `projects.settings`.
-public enum ProjectSettingsStore {
+package enum ProjectSettingsStore {
     /// The project's settings; defaults for a project that has none (or does not exist).
-    public static func settings(projectID: Int64, on db: SQLiteConnection) throws -> ProjectSettings {
+    package static func settings(projectID: Int64, on db: SQLiteConnection) throws -> ProjectSettings {
         var text: String?
         try db.statement("SELECT settings FROM projects WHERE id = ?").query([.integer(projectID)]) { text = $0.text(0) }
         return ProjectSettings(json: text)
     }
 
     /// Every project's row id with its settings.
-    public static func all(on db: SQLiteConnection) throws -> [(projectID: Int64, settings: ProjectSettings)] {
+    package static func all(on db: SQLiteConnection) throws -> [(projectID: Int64, settings: ProjectSettings)] {
         var rows: [(Int64, ProjectSettings)] = []
         try db.statement("SELECT id, settings FROM projects ORDER BY id").query { row in
             rows.append((row.int(0), ProjectSettings(json: row.text(1))))
@@ -22,7 +22,7 @@ public enum ProjectSettingsStore {
     /// False when the project does not exist. Changed `contextWindows` change the derived figures
     /// of the project's sessions: recompute them afterwards with
     /// `AggregateStore.refreshSessions(ofProject:after:limit:on:)`, in batches.
-    public static func update(
+    package static func update(
         projectID: Int64, _ changes: [(key: String, value: JSONValue?)], on db: SQLiteConnection
     ) throws -> Bool {
         var text: String?

@@ -2,39 +2,39 @@ import Model
 
 /// Projects and their API keys. Secrets are never stored: only a random salt and
 /// SHA-256(salt ‖ secret), computed by the caller.
-public enum ProjectStore {
-    public struct Project: Sendable, Equatable {
-        public let rowID: Int64
+package enum ProjectStore {
+    package struct Project: Sendable, Equatable {
+        package let rowID: Int64
         /// The id the API shows (`data[].id` of `GET /api/public/projects`).
-        public let publicID: String
-        public let name: String
-        public let createdAt: Int64
+        package let publicID: String
+        package let name: String
+        package let createdAt: Int64
     }
 
-    public struct Key: Sendable, Equatable {
-        public let publicKey: String
-        public let project: Project
-        public let salt: [UInt8]
-        public let secretHash: [UInt8]
+    package struct Key: Sendable, Equatable {
+        package let publicKey: String
+        package let project: Project
+        package let salt: [UInt8]
+        package let secretHash: [UInt8]
         /// e.g. `sk-lf-…3f9a`, safe to list.
-        public let secretHint: String
-        public let createdAt: Int64
-        public let revokedAt: Int64?
+        package let secretHint: String
+        package let createdAt: Int64
+        package let revokedAt: Int64?
         /// The project's settings when the key was read.
-        public let settings: ProjectSettings
+        package let settings: ProjectSettings
         /// The project's secret salt for user-id hashing (docs/PRIVACY.md).
-        public let userSalt: [UInt8]
+        package let userSalt: [UInt8]
     }
 
     /// Creates a project; returns it.
-    public static func createProject(publicID: String, name: String, now: Int64, on db: SQLiteConnection) throws -> Project {
+    package static func createProject(publicID: String, name: String, now: Int64, on db: SQLiteConnection) throws -> Project {
         try db.statement("INSERT INTO projects (public_id, name, created_at, user_salt) VALUES (?, ?, ?, randomblob(32))")
             .run([.text(publicID), .text(name), .integer(now)])
         return Project(rowID: db.lastInsertRowID, publicID: publicID, name: name, createdAt: now)
     }
 
     /// Adds a key pair to a project.
-    public static func addKey(
+    package static func addKey(
         projectID: Int64, publicKey: String, salt: [UInt8], secretHash: [UInt8], secretHint: String,
         now: Int64, on db: SQLiteConnection
     ) throws {
@@ -49,7 +49,7 @@ public enum ProjectStore {
     }
 
     /// The project called `name`, if any.
-    public static func project(named name: String, on db: SQLiteConnection) throws -> Project? {
+    package static func project(named name: String, on db: SQLiteConnection) throws -> Project? {
         var found: Project?
         try db.statement("SELECT id, public_id, name, created_at FROM projects WHERE name = ? ORDER BY id LIMIT 1")
             .query([.text(name)]) { row in found = project(row, offset: 0) }
@@ -57,7 +57,7 @@ public enum ProjectStore {
     }
 
     /// Every project with its settings JSON text, oldest first.
-    public static func projects(on db: SQLiteConnection) throws -> [(Project, String)] {
+    package static func projects(on db: SQLiteConnection) throws -> [(Project, String)] {
         var projects: [(Project, String)] = []
         try db.statement("SELECT id, public_id, name, created_at, settings FROM projects ORDER BY id").query { row in
             projects.append((project(row, offset: 0), row.text(4) ?? "{}"))
@@ -65,14 +65,14 @@ public enum ProjectStore {
         return projects
     }
 
-    public static func projectCount(on db: SQLiteConnection) throws -> Int {
+    package static func projectCount(on db: SQLiteConnection) throws -> Int {
         var count = 0
         try db.statement("SELECT count(*) FROM projects").query { count = Int($0.int(0)) }
         return count
     }
 
     /// The key with `publicKey`, revoked or not.
-    public static func key(publicKey: String, on db: SQLiteConnection) throws -> Key? {
+    package static func key(publicKey: String, on db: SQLiteConnection) throws -> Key? {
         var found: Key?
         try db.statement(keySelect + " WHERE k.public_key = ?").query([.text(publicKey)]) { row in
             found = key(row)
@@ -81,14 +81,14 @@ public enum ProjectStore {
     }
 
     /// Every key, oldest first.
-    public static func keys(on db: SQLiteConnection) throws -> [Key] {
+    package static func keys(on db: SQLiteConnection) throws -> [Key] {
         var keys: [Key] = []
         try db.statement(keySelect + " ORDER BY k.id").query { keys.append(key($0)) }
         return keys
     }
 
     /// Marks a key revoked; false when no such active key exists.
-    public static func revoke(publicKey: String, now: Int64, on db: SQLiteConnection) throws -> Bool {
+    package static func revoke(publicKey: String, now: Int64, on db: SQLiteConnection) throws -> Bool {
         try db.statement("UPDATE api_keys SET revoked_at = ? WHERE public_key = ? AND revoked_at IS NULL")
             .run([.integer(now), .text(publicKey)])
         return db.changes > 0

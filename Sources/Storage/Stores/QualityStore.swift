@@ -2,16 +2,16 @@ import Model
 
 /// An event refused at ingestion, kept for the data-quality report. It holds the reason and the
 /// client's event id, never the event body.
-public struct RejectedEvent: Sendable, Equatable {
+package struct RejectedEvent: Sendable, Equatable {
     /// `ingestion` (batch endpoint) or `otlp`.
-    public var source: String
-    public var eventID: String?
-    public var eventType: String?
-    public var status: Int
-    public var error: String
-    public var message: String
+    package var source: String
+    package var eventID: String?
+    package var eventType: String?
+    package var status: Int
+    package var error: String
+    package var message: String
 
-    public init(source: String, eventID: String?, eventType: String?, status: Int, error: String, message: String) {
+    package init(source: String, eventID: String?, eventType: String?, status: Int, error: String, message: String) {
         self.source = source
         self.eventID = eventID
         self.eventType = eventType
@@ -23,12 +23,12 @@ public struct RejectedEvent: Sendable, Equatable {
 
 /// The data-quality report (`GET /api/public/quality`, docs/PRIVACY.md "Data quality"): what
 /// instrumentation got wrong, counted and sampled, over traces whose timestamp is in a window.
-public enum QualityStore {
+package enum QualityStore {
     /// Rejected events kept per project; older ones are dropped as new ones arrive.
-    public static let keptRejections = 10_000
+    package static let keptRejections = 10_000
 
     /// Records rejected events (in the writer transaction of the request that refused them).
-    public static func record(_ events: [RejectedEvent], projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
+    package static func record(_ events: [RejectedEvent], projectID: Int64, now: Int64, on db: SQLiteConnection) throws {
         let insert = try db.statement("""
             INSERT INTO rejected_events (project_id, received_at, source, event_id, event_type, status, error, message)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -47,23 +47,23 @@ public enum QualityStore {
     }
 
     /// One check of the report: how many, and the newest few.
-    public struct Finding: Sendable {
-        public var count: Int64 = 0
-        public var samples: [[(String, JSONValue)]] = []
+    package struct Finding: Sendable {
+        package var count: Int64 = 0
+        package var samples: [[(String, JSONValue)]] = []
     }
 
-    public struct Report: Sendable {
-        public var orphanTraces = Finding()
-        public var missingParents = Finding()
-        public var tracesWithoutRoot = Finding()
-        public var sessionsWithTurnIssues = Finding()
-        public var rejectedEvents = Finding()
+    package struct Report: Sendable {
+        package var orphanTraces = Finding()
+        package var missingParents = Finding()
+        package var tracesWithoutRoot = Finding()
+        package var sessionsWithTurnIssues = Finding()
+        package var rejectedEvents = Finding()
         /// Rejections grouped by source, error and message, most frequent first.
-        public var rejectionReasons: [[(String, JSONValue)]] = []
+        package var rejectionReasons: [[(String, JSONValue)]] = []
     }
 
     /// The report for traces (and sessions, rejections) timed in `[from, to)`.
-    public static func report(projectID: Int64, from: Int64, to: Int64, samples: Int, on db: SQLiteConnection) throws -> Report {
+    package static func report(projectID: Int64, from: Int64, to: Int64, samples: Int, on db: SQLiteConnection) throws -> Report {
         var report = Report()
         let window: [SQLiteValue] = [.integer(projectID), .integer(from), .integer(to), .integer(Int64(samples))]
         func finding(_ countSQL: String, _ sampleSQL: String, _ sample: (Statement) -> [(String, JSONValue)]) throws -> Finding {

@@ -3,41 +3,41 @@ import Model
 /// Rows as the read API needs them. JSON-valued columns stay JSON text; the API renders them.
 
 /// A session with its lifecycle fields and aggregates.
-public struct SessionRow: Sendable, Equatable {
-    public var sessionID: String
-    public var createdAt: Int64
-    public var updatedAt: Int64
-    public var environment: String
-    public var userID: String?
-    public var type: String?
-    public var channel: String?
-    public var clientVersion: String?
-    public var locale: String?
-    public var userTier: String?
-    public var orgID: String?
-    public var metadata: String
-    public var startTime: Int64?
-    public var endTime: Int64?
-    public var status: String
-    public var endReason: String?
-    public var firstActivity: Int64?
-    public var lastActivity: Int64?
-    public var durationMs: Int64
-    public var turnCount: Int64
-    public var observationCount: Int64
-    public var generationCount: Int64
-    public var toolCount: Int64
-    public var errorCount: Int64
-    public var inputTokens: Int64
-    public var outputTokens: Int64
-    public var totalTokens: Int64
-    public var totalCost: Double
-    public var latencyMeanMs: Double?
-    public var latencyP95Ms: Double?
-    public var scores: String
-    public var tags: String
+package struct SessionRow: Sendable, Equatable {
+    package var sessionID: String
+    package var createdAt: Int64
+    package var updatedAt: Int64
+    package var environment: String
+    package var userID: String?
+    package var type: String?
+    package var channel: String?
+    package var clientVersion: String?
+    package var locale: String?
+    package var userTier: String?
+    package var orgID: String?
+    package var metadata: String
+    package var startTime: Int64?
+    package var endTime: Int64?
+    package var status: String
+    package var endReason: String?
+    package var firstActivity: Int64?
+    package var lastActivity: Int64?
+    package var durationMs: Int64
+    package var turnCount: Int64
+    package var observationCount: Int64
+    package var generationCount: Int64
+    package var toolCount: Int64
+    package var errorCount: Int64
+    package var inputTokens: Int64
+    package var outputTokens: Int64
+    package var totalTokens: Int64
+    package var totalCost: Double
+    package var latencyMeanMs: Double?
+    package var latencyP95Ms: Double?
+    package var scores: String
+    package var tags: String
     /// Conversation analytics (schema v6, docs/ANALYTICS.md).
-    public var analytics: SessionAnalyticsRow
+    package var analytics: SessionAnalyticsRow
 
     static let columns = """
         session_id, created_at, updated_at, environment, user_id, type, channel, client_version, locale,
@@ -85,31 +85,31 @@ public struct SessionRow: Sendable, Equatable {
 }
 
 /// A session's conversation-analytics columns.
-public struct SessionAnalyticsRow: Sendable, Equatable {
-    public var endSource: String?
-    public var idleTimeMs: Int64?
-    public var resumptions: Int64
-    public var turnNumberSource: String?
+package struct SessionAnalyticsRow: Sendable, Equatable {
+    package var endSource: String?
+    package var idleTimeMs: Int64?
+    package var resumptions: Int64
+    package var turnNumberSource: String?
     /// JSON object (`TurnIssues.json`), `{}` when there are none.
-    public var turnIssues: String
-    public var conversationCount: Int64
-    public var lastTurnNumber: Int64?
-    public var lastIntent: String?
-    public var agentLastAction: String?
-    public var sinceLastTurnMs: Int64?
-    public var dropoff: Bool
-    public var completed: Bool
-    public var journeyName: String?
-    public var journeyStage: String?
-    public var journeyStageNumber: Int64?
-    public var journeyTotalStages: Int64?
-    public var converted: Bool
-    public var conversionTurn: Int64?
-    public var conversionTimeMs: Int64?
-    public var contextMaxPercent: Double?
-    public var contextMaxTokens: Int64?
-    public var contextFirstTurnOver80: Int64?
-    public var userSatisfaction: Double?
+    package var turnIssues: String
+    package var conversationCount: Int64
+    package var lastTurnNumber: Int64?
+    package var lastIntent: String?
+    package var agentLastAction: String?
+    package var sinceLastTurnMs: Int64?
+    package var dropoff: Bool
+    package var completed: Bool
+    package var journeyName: String?
+    package var journeyStage: String?
+    package var journeyStageNumber: Int64?
+    package var journeyTotalStages: Int64?
+    package var converted: Bool
+    package var conversionTurn: Int64?
+    package var conversionTimeMs: Int64?
+    package var contextMaxPercent: Double?
+    package var contextMaxTokens: Int64?
+    package var contextFirstTurnOver80: Int64?
+    package var userSatisfaction: Double?
 
     static let columns = """
         end_source, idle_time_ms, resumptions, turn_number_source, turn_issues, conversation_count,
@@ -148,35 +148,35 @@ public struct SessionAnalyticsRow: Sendable, Equatable {
 }
 
 /// A trace with its aggregates.
-public struct TraceRow: Sendable, Equatable {
-    public var traceID: String
-    public var timestamp: Int64
-    public var name: String?
-    public var userID: String?
-    public var sessionID: String?
-    public var release: String?
-    public var version: String?
-    public var input: String?
-    public var output: String?
-    public var metadata: String?
-    public var tags: String
-    public var isPublic: Bool
-    public var environment: String
-    public var createdAt: Int64
-    public var updatedAt: Int64
-    public var turnNumber: Int64?
-    public var observationCount: Int64
-    public var inputTokens: Int64
-    public var outputTokens: Int64
-    public var totalTokens: Int64
-    public var totalCost: Double
-    public var latencyMs: Int64
+package struct TraceRow: Sendable, Equatable {
+    package var traceID: String
+    package var timestamp: Int64
+    package var name: String?
+    package var userID: String?
+    package var sessionID: String?
+    package var release: String?
+    package var version: String?
+    package var input: String?
+    package var output: String?
+    package var metadata: String?
+    package var tags: String
+    package var isPublic: Bool
+    package var environment: String
+    package var createdAt: Int64
+    package var updatedAt: Int64
+    package var turnNumber: Int64?
+    package var observationCount: Int64
+    package var inputTokens: Int64
+    package var outputTokens: Int64
+    package var totalTokens: Int64
+    package var totalCost: Double
+    package var latencyMs: Int64
     /// The session-tracking columns; `turnNumber` above is the same as `tracking.turnNumber`.
-    public var tracking: SessionTracking
-    public var toolCount: Int64
-    public var agentCount: Int64
+    package var tracking: SessionTracking
+    package var toolCount: Int64
+    package var agentCount: Int64
     /// What Parley derived for the turn (schema v6); nil outside a session.
-    public var derivation: TurnDerivation?
+    package var derivation: TurnDerivation?
 
     static let columns = """
         trace_id, timestamp, name, user_id, session_id, release, version, input, output, metadata, tags,
@@ -218,37 +218,37 @@ public struct TraceRow: Sendable, Equatable {
 }
 
 /// An observation as stored.
-public struct ObservationRow: Sendable, Equatable {
-    public var observationID: String
-    public var traceID: String?
-    public var type: String
-    public var parentObservationID: String?
-    public var name: String?
-    public var startTime: Int64
-    public var endTime: Int64?
-    public var completionStartTime: Int64?
-    public var model: String?
-    public var modelParameters: String?
-    public var input: String?
-    public var output: String?
-    public var metadata: String?
-    public var level: String
-    public var statusMessage: String?
-    public var version: String?
-    public var environment: String
-    public var usageDetails: String?
-    public var costDetails: String?
-    public var totalCost: Double?
-    public var promptName: String?
-    public var promptVersion: Int64?
-    public var createdAt: Int64
-    public var updatedAt: Int64
+package struct ObservationRow: Sendable, Equatable {
+    package var observationID: String
+    package var traceID: String?
+    package var type: String
+    package var parentObservationID: String?
+    package var name: String?
+    package var startTime: Int64
+    package var endTime: Int64?
+    package var completionStartTime: Int64?
+    package var model: String?
+    package var modelParameters: String?
+    package var input: String?
+    package var output: String?
+    package var metadata: String?
+    package var level: String
+    package var statusMessage: String?
+    package var version: String?
+    package var environment: String
+    package var usageDetails: String?
+    package var costDetails: String?
+    package var totalCost: Double?
+    package var promptName: String?
+    package var promptVersion: Int64?
+    package var createdAt: Int64
+    package var updatedAt: Int64
     /// `given` or `inferred` (docs/DATA_MODEL.md, "Model prices and cost inference"), or nil.
-    public var costSource: String?
+    package var costSource: String?
     /// The model definition the model matched.
-    public var internalModelID: String?
+    package var internalModelID: String?
     /// The pricing tier an inferred cost used.
-    public var pricingTier: String?
+    package var pricingTier: String?
 
     static let columns = """
         observation_id, trace_id, type, parent_observation_id, name, start_time, end_time,
@@ -289,25 +289,25 @@ public struct ObservationRow: Sendable, Equatable {
 }
 
 /// A score as stored.
-public struct ScoreRow: Sendable, Equatable {
-    public var scoreID: String
-    public var timestamp: Int64
-    public var name: String
-    public var value: Double?
-    public var stringValue: String?
-    public var dataType: String
-    public var source: String
-    public var traceID: String?
-    public var observationID: String?
-    public var sessionID: String?
-    public var datasetRunID: String?
-    public var comment: String?
-    public var metadata: String?
-    public var configID: String?
-    public var queueID: String?
-    public var environment: String
-    public var createdAt: Int64
-    public var updatedAt: Int64
+package struct ScoreRow: Sendable, Equatable {
+    package var scoreID: String
+    package var timestamp: Int64
+    package var name: String
+    package var value: Double?
+    package var stringValue: String?
+    package var dataType: String
+    package var source: String
+    package var traceID: String?
+    package var observationID: String?
+    package var sessionID: String?
+    package var datasetRunID: String?
+    package var comment: String?
+    package var metadata: String?
+    package var configID: String?
+    package var queueID: String?
+    package var environment: String
+    package var createdAt: Int64
+    package var updatedAt: Int64
 
     static let columns = """
         score_id, timestamp, name, value, string_value, data_type, source, trace_id, observation_id,

@@ -3,29 +3,29 @@ import Foundation
 /// Read queries for the API. Every query is scoped by project and uses an index named in
 /// docs/DATA_MODEL.md; statements are cached per reader connection by their SQL text (which
 /// varies only with the set of filters given, so the cache stays small).
-public enum ReadStore {
+package enum ReadStore {
     /// WHERE clauses and their bound values, built up filter by filter.
-    public struct Conditions: Sendable {
+    package struct Conditions: Sendable {
         var clauses: [String] = []
         var values: [SQLiteValue] = []
 
-        public init(projectID: Int64, column: String = "project_id") {
+        package init(projectID: Int64, column: String = "project_id") {
             add("\(column) = ?", .integer(projectID))
         }
 
-        public mutating func add(_ clause: String, _ bound: SQLiteValue...) {
+        package mutating func add(_ clause: String, _ bound: SQLiteValue...) {
             clauses.append(clause)
             values.append(contentsOf: bound)
         }
 
         /// A clause with a list of bound values, in the order of its `?`s.
-        public mutating func add(_ clause: String, values bound: [SQLiteValue]) {
+        package mutating func add(_ clause: String, values bound: [SQLiteValue]) {
             clauses.append(clause)
             values.append(contentsOf: bound)
         }
 
         /// `column IN (?, ?, …)`, skipped when `options` is empty.
-        public mutating func any(_ column: String, _ options: [String]) {
+        package mutating func any(_ column: String, _ options: [String]) {
             guard !options.isEmpty else { return }
             add("\(column) IN (\(Array(repeating: "?", count: options.count).joined(separator: ", ")))")
             values.append(contentsOf: options.map(SQLiteValue.text))
@@ -35,15 +35,15 @@ public enum ReadStore {
     }
 
     /// A page of rows plus the total the filters match.
-    public struct Page<Row: Sendable>: Sendable {
-        public let rows: [Row]
-        public let totalItems: Int
+    package struct Page<Row: Sendable>: Sendable {
+        package let rows: [Row]
+        package let totalItems: Int
     }
 
     // MARK: Sessions
 
     /// Sortable session columns (`orderBy` values of `GET /api/public/sessions`).
-    public enum SessionSort: String, Sendable, CaseIterable {
+    package enum SessionSort: String, Sendable, CaseIterable {
         case createdAt, lastActivity, duration, cost, turns
 
         var column: String {
@@ -57,7 +57,7 @@ public enum ReadStore {
         }
     }
 
-    public static func sessions(
+    package static func sessions(
         _ conditions: Conditions, sort: SessionSort, descending: Bool, limit: Int, offset: Int, on db: SQLiteConnection
     ) throws -> Page<SessionRow> {
         let direction = descending ? "DESC" : "ASC"
@@ -69,7 +69,7 @@ public enum ReadStore {
         return Page(rows: rows, totalItems: try count("sessions", conditions, on: db))
     }
 
-    public static func session(_ sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> SessionRow? {
+    package static func session(_ sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> SessionRow? {
         var found: SessionRow?
         try db.statement("SELECT \(SessionRow.columns) FROM sessions WHERE project_id = ? AND session_id = ?")
             .query([.integer(projectID), .text(sessionID)]) { found = SessionRow($0) }
@@ -78,7 +78,7 @@ public enum ReadStore {
 
     /// The session's `settle_version` (bumped whenever anything in it changed and was settled),
     /// or nil when it does not exist: what a cached drill-down is checked against.
-    public static func sessionVersion(_ sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> Int64? {
+    package static func sessionVersion(_ sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> Int64? {
         var version: Int64?
         try db.statement("SELECT settle_version FROM sessions WHERE project_id = ? AND session_id = ?")
             .query([.integer(projectID), .text(sessionID)]) { version = $0.int(0) }
@@ -87,7 +87,7 @@ public enum ReadStore {
 
     /// Every trace of a session, in turn order: by the turn number Parley uses (sent, else
     /// derived from start time; docs/ANALYTICS.md), then start time.
-    public static func traces(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [TraceRow] {
+    package static func traces(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [TraceRow] {
         var rows: [TraceRow] = []
         try db.statement("""
             SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND session_id = ?
@@ -98,7 +98,7 @@ public enum ReadStore {
 
     /// One page of a session's traces in the drill-down's turn order (as `traces(inSession:)`),
     /// with how many traces the session has: the console reads a long session this way.
-    public static func traces(
+    package static func traces(
         inSession sessionID: String, projectID: Int64, limit: Int, offset: Int, on db: SQLiteConnection
     ) throws -> Page<TraceRow> {
         var rows: [TraceRow] = []
@@ -117,12 +117,12 @@ public enum ReadStore {
 
     /// Up to `limit` sessions matching `conditions` stored after row `rowID`, in row order, with
     /// the last row id: one batch of an export, read by key so each costs the same.
-    public static func sessions(_ conditions: Conditions, afterRow rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> (rows: [SessionRow], last: Int64?) {
+    package static func sessions(_ conditions: Conditions, afterRow rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> (rows: [SessionRow], last: Int64?) {
         try batch("sessions", SessionRow.columns, conditions, after: rowID, limit: limit, on: db, SessionRow.init)
     }
 
     /// Traces as `sessions(_:afterRow:limit:on:)` gives sessions.
-    public static func traces(_ conditions: Conditions, afterRow rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> (rows: [TraceRow], last: Int64?) {
+    package static func traces(_ conditions: Conditions, afterRow rowID: Int64, limit: Int, on db: SQLiteConnection) throws -> (rows: [TraceRow], last: Int64?) {
         try batch("traces", TraceRow.columns, conditions, after: rowID, limit: limit, on: db, TraceRow.init)
     }
 
@@ -149,12 +149,12 @@ public enum ReadStore {
     // MARK: Traces
 
     /// Sortable trace columns (`orderBy` of `GET /api/public/traces`).
-    public static let traceSortColumns: [String: String] = [
+    package static let traceSortColumns: [String: String] = [
         "id": "trace_id", "timestamp": "timestamp", "name": "name", "userId": "user_id", "release": "release",
         "version": "version", "public": "public", "sessionId": "session_id", "bookmarked": "timestamp",
     ]
 
-    public static func traces(
+    package static func traces(
         _ conditions: Conditions, sortColumn: String, descending: Bool, limit: Int, offset: Int, on db: SQLiteConnection
     ) throws -> Page<TraceRow> {
         let direction = descending ? "DESC" : "ASC"
@@ -166,7 +166,7 @@ public enum ReadStore {
         return Page(rows: rows, totalItems: try count("traces", conditions, on: db))
     }
 
-    public static func trace(_ traceID: String, projectID: Int64, on db: SQLiteConnection) throws -> TraceRow? {
+    package static func trace(_ traceID: String, projectID: Int64, on db: SQLiteConnection) throws -> TraceRow? {
         var found: TraceRow?
         try db.statement("SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND trace_id = ?")
             .query([.integer(projectID), .text(traceID)]) { found = TraceRow($0) }
@@ -176,7 +176,7 @@ public enum ReadStore {
     // MARK: Observations
 
     /// The observations of each trace, by start time.
-    public static func observations(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
+    package static func observations(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
         var result: [String: [ObservationRow]] = [:]
         let statement = try db.statement("""
             SELECT \(ObservationRow.columns) FROM observations WHERE project_id = ? AND trace_id = ?
@@ -192,7 +192,7 @@ public enum ReadStore {
 
     /// Only the ids of each trace's observations, by start time: what a trace-list item shows.
     /// Reading whole rows there (inputs, outputs, metadata) was most of a list request.
-    public static func observationIDs(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [String]] {
+    package static func observationIDs(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [String]] {
         try childIDs(ofTraces: traceIDs, projectID: projectID, sql: """
             SELECT observation_id FROM observations WHERE project_id = ? AND trace_id = ?
             ORDER BY start_time, observation_id
@@ -200,7 +200,7 @@ public enum ReadStore {
     }
 
     /// Only the ids of each trace's scores, by time.
-    public static func scoreIDs(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [String]] {
+    package static func scoreIDs(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [String]] {
         try childIDs(ofTraces: traceIDs, projectID: projectID, sql: """
             SELECT score_id FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY timestamp, score_id
             """, on: db)
@@ -218,14 +218,14 @@ public enum ReadStore {
     }
 
     /// Every observation of every trace in a session, grouped by trace.
-    public static func observations(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
+    package static func observations(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ObservationRow]] {
         try rowsOfSessionTraces(
             sessionID, projectID: projectID, table: "observations", columns: ObservationRow.columns,
             orderBy: "start_time, observation_id", on: db, make: ObservationRow.init, traceID: \.traceID)
     }
 
     /// Scores of the traces in a session, grouped by trace.
-    public static func traceScores(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
+    package static func traceScores(inSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
         try rowsOfSessionTraces(
             sessionID, projectID: projectID, table: "scores", columns: ScoreRow.columns,
             orderBy: "timestamp, score_id", on: db, make: ScoreRow.init, traceID: \.traceID)
@@ -254,14 +254,14 @@ public enum ReadStore {
         return result
     }
 
-    public static func observation(_ observationID: String, projectID: Int64, on db: SQLiteConnection) throws -> ObservationRow? {
+    package static func observation(_ observationID: String, projectID: Int64, on db: SQLiteConnection) throws -> ObservationRow? {
         var found: ObservationRow?
         try db.statement("SELECT \(ObservationRow.columns) FROM observations WHERE project_id = ? AND observation_id = ?")
             .query([.integer(projectID), .text(observationID)]) { found = ObservationRow($0) }
         return found
     }
 
-    public static func observations(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<ObservationRow> {
+    package static func observations(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<ObservationRow> {
         var rows: [ObservationRow] = []
         try db.statement("""
             SELECT \(ObservationRow.columns) FROM observations WHERE \(conditions.sql)
@@ -272,7 +272,7 @@ public enum ReadStore {
 
     /// A keyset page of observations, newest start first: rows strictly before `after`
     /// (start time, row id) when given. Returns each row with its row id for the next cursor.
-    public static func observationsPage(
+    package static func observationsPage(
         _ conditions: Conditions, after: (Int64, Int64)?, limit: Int, on db: SQLiteConnection
     ) throws -> [(Int64, ObservationRow)] {
         var conditions = conditions
@@ -286,7 +286,7 @@ public enum ReadStore {
     }
 
     /// Trace rows by id (for observation and score context).
-    public static func traces(ids: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) throws -> [String: TraceRow] {
+    package static func traces(ids: some Sequence<String>, projectID: Int64, on db: SQLiteConnection) throws -> [String: TraceRow] {
         var result: [String: TraceRow] = [:]
         let statement = try db.statement("SELECT \(TraceRow.columns) FROM traces WHERE project_id = ? AND trace_id = ?")
         for id in Set(ids) {
@@ -297,25 +297,25 @@ public enum ReadStore {
 
     /// Per UTC day (newest first): trace count, observation count, cost, and usage by model, for
     /// traces matching `conditions` (columns of `traces`).
-    public struct DailyUsage: Sendable {
-        public let model: String?
-        public let inputUsage: Int64
-        public let outputUsage: Int64
-        public let totalUsage: Int64
-        public let observations: Int64
-        public let traces: Int64
-        public let totalCost: Double
+    package struct DailyUsage: Sendable {
+        package let model: String?
+        package let inputUsage: Int64
+        package let outputUsage: Int64
+        package let totalUsage: Int64
+        package let observations: Int64
+        package let traces: Int64
+        package let totalCost: Double
     }
 
-    public struct DailyMetrics: Sendable {
-        public let day: Int64
-        public let traces: Int64
-        public let observations: Int64
-        public let totalCost: Double
-        public var usage: [DailyUsage]
+    package struct DailyMetrics: Sendable {
+        package let day: Int64
+        package let traces: Int64
+        package let observations: Int64
+        package let totalCost: Double
+        package var usage: [DailyUsage]
     }
 
-    public static func dailyMetrics(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<DailyMetrics> {
+    package static func dailyMetrics(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<DailyMetrics> {
         var days: [DailyMetrics] = []
         try db.statement("""
             SELECT timestamp / 86400000 AS day, count(*), coalesce(sum(observation_count), 0), coalesce(sum(total_cost), 0)
@@ -345,7 +345,7 @@ public enum ReadStore {
     }
 
     /// A keyset page of scores, newest first, strictly before `after` (timestamp, row id).
-    public static func scoresPage(
+    package static func scoresPage(
         _ conditions: Conditions, after: (Int64, Int64)?, limit: Int, on db: SQLiteConnection
     ) throws -> [(Int64, ScoreRow)] {
         var conditions = conditions
@@ -358,7 +358,7 @@ public enum ReadStore {
         return rows
     }
 
-    public static func score(_ scoreID: String, projectID: Int64, on db: SQLiteConnection) throws -> ScoreRow? {
+    package static func score(_ scoreID: String, projectID: Int64, on db: SQLiteConnection) throws -> ScoreRow? {
         var found: ScoreRow?
         try db.statement("SELECT \(ScoreRow.columns) FROM scores WHERE project_id = ? AND score_id = ?")
             .query([.integer(projectID), .text(scoreID)]) { found = ScoreRow($0) }
@@ -367,7 +367,7 @@ public enum ReadStore {
 
     // MARK: Scores
 
-    public static func scores(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
+    package static func scores(ofTraces traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws -> [String: [ScoreRow]] {
         var result: [String: [ScoreRow]] = [:]
         let statement = try db.statement("""
             SELECT \(ScoreRow.columns) FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY timestamp, score_id
@@ -381,7 +381,7 @@ public enum ReadStore {
     }
 
     /// Scores attached to the session itself (not to its traces).
-    public static func scores(ofSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [ScoreRow] {
+    package static func scores(ofSession sessionID: String, projectID: Int64, on db: SQLiteConnection) throws -> [ScoreRow] {
         var rows: [ScoreRow] = []
         try db.statement("""
             SELECT \(ScoreRow.columns) FROM scores WHERE project_id = ? AND session_id = ? ORDER BY timestamp, score_id
@@ -389,7 +389,7 @@ public enum ReadStore {
         return rows
     }
 
-    public static func scores(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<ScoreRow> {
+    package static func scores(_ conditions: Conditions, limit: Int, offset: Int, on db: SQLiteConnection) throws -> Page<ScoreRow> {
         var rows: [ScoreRow] = []
         try db.statement("""
             SELECT \(ScoreRow.columns) FROM scores WHERE \(conditions.sql)

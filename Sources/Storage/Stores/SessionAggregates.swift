@@ -25,7 +25,7 @@ extension AggregateStore {
     /// Recomputes up to `limit` sessions of a project whose row id is above `after`, in row-id
     /// order; returns the last row id done, or nil when there were none left. Callers loop, one
     /// writer job per batch, so a project of any size never holds the writer for long.
-    public static func refreshSessions(ofProject projectID: Int64, after: Int64, limit: Int, on db: SQLiteConnection) throws -> Int64? {
+    package static func refreshSessions(ofProject projectID: Int64, after: Int64, limit: Int, on db: SQLiteConnection) throws -> Int64? {
         var batch: [(Int64, String)] = []
         try db.statement("SELECT id, session_id FROM sessions WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?")
             .query([.integer(projectID), .integer(after), .integer(Int64(limit))]) { batch.append(($0.int(0), $0.text(1) ?? "")) }

@@ -1,28 +1,28 @@
 import Model
 /// Native session lifecycle (`POST /api/public/sessions`, `POST /api/public/sessions/{id}/end`)
 /// and trace deletion.
-public enum SessionStore {
+package enum SessionStore {
     /// Fields a client may set on a session; nil means "not given" and leaves the stored value.
-    public struct Attributes: Sendable {
-        public var userID: String?
-        public var type: String?
-        public var channel: String?
-        public var clientVersion: String?
-        public var locale: String?
-        public var userTier: String?
-        public var orgID: String?
+    package struct Attributes: Sendable {
+        package var userID: String?
+        package var type: String?
+        package var channel: String?
+        package var clientVersion: String?
+        package var locale: String?
+        package var userTier: String?
+        package var orgID: String?
         /// A JSON object, deep-merged by the caller; replaces the stored one when given.
-        public var metadata: String?
-        public var startTime: Int64?
-        public var environment: String?
+        package var metadata: String?
+        package var startTime: Int64?
+        package var environment: String?
 
-        public init() {}
+        package init() {}
     }
 
     /// Creates the session or updates the given fields (idempotent: the same call twice leaves
     /// the same row). Returns true when the session is new.
     @discardableResult
-    public static func upsert(
+    package static func upsert(
         _ sessionID: String, _ attributes: Attributes, projectID: Int64, now: Int64, on db: SQLiteConnection
     ) throws -> Bool {
         let existed = try ReadStore.session(sessionID, projectID: projectID, on: db) != nil
@@ -60,7 +60,7 @@ public enum SessionStore {
     /// Marks a session ended with `reason` at `endTime` (`endSource` `api`, which later turns
     /// never reopen); false when the session does not exist. Ending twice keeps the first end
     /// (idempotent). An end the sweeper or a turn's `session.end_reason` recorded is replaced.
-    public static func end(
+    package static func end(
         _ sessionID: String, reason: String?, endTime: Int64, projectID: Int64, now: Int64, on db: SQLiteConnection
     ) throws -> Bool {
         try db.statement("""
@@ -78,7 +78,7 @@ public enum SessionStore {
 
     /// Whether the project has a session `sweepInactive` would time out at `now` (a read, so an
     /// idle server's sweeps do not commit empty transactions).
-    public static func hasInactive(projectID: Int64, now: Int64, timeoutMs: Int64, on db: SQLiteConnection) throws -> Bool {
+    package static func hasInactive(projectID: Int64, now: Int64, timeoutMs: Int64, on db: SQLiteConnection) throws -> Bool {
         var found = false
         try db.statement("""
             SELECT 1 FROM sessions INDEXED BY sessions_idle
@@ -93,7 +93,7 @@ public enum SessionStore {
     ///
     /// A timed-out session gets status `timed_out`, reason `inactive_timeout`, `end_time` = last
     /// activity + timeout (when it became inactive) and `idle_time_ms` = `now` − last activity.
-    public static func sweepInactive(
+    package static func sweepInactive(
         projectID: Int64, now: Int64, timeoutMs: Int64, limit: Int, on db: SQLiteConnection
     ) throws -> Int {
         var sessions: [String] = []
@@ -116,7 +116,7 @@ public enum SessionStore {
 
     /// Deletes traces with their observations, scores and stored events, then refreshes the
     /// aggregates of the sessions they were in.
-    public static func deleteTraces(_ traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws {
+    package static func deleteTraces(_ traceIDs: [String], projectID: Int64, on db: SQLiteConnection) throws {
         var sessions: [String] = []
         var users: Set<String> = []
         for traceID in traceIDs {
@@ -145,7 +145,7 @@ public enum SessionStore {
     }
 
     /// Deletes one score by id; false when there is none.
-    public static func deleteScore(_ scoreID: String, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
+    package static func deleteScore(_ scoreID: String, projectID: Int64, on db: SQLiteConnection) throws -> Bool {
         var traceID: String?
         var sessionID: String?
         try db.statement("SELECT trace_id, session_id FROM scores WHERE project_id = ? AND score_id = ?")

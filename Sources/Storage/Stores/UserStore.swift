@@ -3,21 +3,21 @@ import Model
 /// The users API (`GET /api/public/users`): one row per user id a trace named, with figures
 /// from that user's traces and sessions. User ids are in their stored form (hashed unless the
 /// project turned hashing off; docs/PRIVACY.md).
-public enum UserStore {
-    public struct UserRow: Sendable, Equatable {
-        public let userID: String
-        public let firstSeen: Int64
-        public let lastSeen: Int64
-        public let sessions: Int64
-        public let traces: Int64
-        public let meanTurns: Double?
-        public let meanDurationMs: Double?
-        public let totalTokens: Int64
-        public let totalCost: Double
+package enum UserStore {
+    package struct UserRow: Sendable, Equatable {
+        package let userID: String
+        package let firstSeen: Int64
+        package let lastSeen: Int64
+        package let sessions: Int64
+        package let traces: Int64
+        package let meanTurns: Double?
+        package let meanDurationMs: Double?
+        package let totalTokens: Int64
+        package let totalCost: Double
     }
 
     /// Sortable columns of the list, by API field name.
-    public static let sortColumns: [String: String] = [
+    package static let sortColumns: [String: String] = [
         "lastSeen": "u.last_seen", "firstSeen": "u.first_seen", "userId": "u.user_id",
         "sessions": "sessions", "traces": "traces", "totalTokens": "total_tokens", "totalCost": "total_cost",
     ]
@@ -35,7 +35,7 @@ public enum UserStore {
         """
 
     /// A page of users. `sort` is a value of `sortColumns`.
-    public static func users(
+    package static func users(
         projectID: Int64, sort: String, descending: Bool, limit: Int, offset: Int, on db: SQLiteConnection
     ) throws -> ReadStore.Page<UserRow> {
         let direction = descending ? "DESC" : "ASC"
@@ -49,7 +49,7 @@ public enum UserStore {
         return ReadStore.Page(rows: rows, totalItems: total)
     }
 
-    public static func user(_ userID: String, projectID: Int64, on db: SQLiteConnection) throws -> UserRow? {
+    package static func user(_ userID: String, projectID: Int64, on db: SQLiteConnection) throws -> UserRow? {
         var found: UserRow?
         try db.statement("SELECT \(columns) FROM users u WHERE u.project_id = ? AND u.user_id = ?")
             .query([.integer(projectID), .text(userID)]) { found = row($0) }
@@ -57,7 +57,7 @@ public enum UserStore {
     }
 
     /// The user's most recent sessions, newest first.
-    public static func recentSessions(_ userID: String, projectID: Int64, limit: Int, on db: SQLiteConnection) throws -> [SessionRow] {
+    package static func recentSessions(_ userID: String, projectID: Int64, limit: Int, on db: SQLiteConnection) throws -> [SessionRow] {
         var rows: [SessionRow] = []
         try db.statement("""
             SELECT \(SessionRow.columns) FROM sessions WHERE project_id = ? AND user_id = ?

@@ -6,14 +6,14 @@ import Synchronization
 ///
 /// Listeners are called on the writer thread, so they must only record and wake (resume a
 /// continuation, set a flag): the writer never waits for a reader of what it publishes.
-public final class CommitFeed: Sendable {
+package final class CommitFeed: Sendable {
     /// What one commit changed in one project.
-    public struct Change: Sendable {
-        public let projectID: Int64
-        public let sessionIDs: Set<String>
+    package struct Change: Sendable {
+        package let projectID: Int64
+        package let sessionIDs: Set<String>
     }
 
-    public typealias Listener = @Sendable (Change) -> Void
+    package typealias Listener = @Sendable (Change) -> Void
 
     private struct State {
         var listeners: [Int: (projectID: Int64, listener: Listener)] = [:]
@@ -24,11 +24,11 @@ public final class CommitFeed: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// Calls `listener` after every commit that changed a session of `projectID`; returns the
     /// id that `remove` takes.
-    public func add(projectID: Int64, _ listener: @escaping Listener) -> Int {
+    package func add(projectID: Int64, _ listener: @escaping Listener) -> Int {
         state.withLock { state in
             let id = state.nextID
             state.nextID += 1
@@ -37,12 +37,12 @@ public final class CommitFeed: Sendable {
         }
     }
 
-    public func remove(_ id: Int) {
+    package func remove(_ id: Int) {
         _ = state.withLock { $0.listeners.removeValue(forKey: id) }
     }
 
     /// Listeners registered now.
-    public var listenerCount: Int { state.withLock { $0.listeners.count } }
+    package var listenerCount: Int { state.withLock { $0.listeners.count } }
 
     /// The sessions the transaction being committed changed (writer thread, before COMMIT).
     func stage(_ sessions: [Int64: Set<String>]) {

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// Errors the storage layer reports to callers in domain terms.
-public enum StorageError: Error, Equatable, Sendable {
+package enum StorageError: Error, Equatable, Sendable {
     /// The write queue is full: answer 503 with Retry-After, never buffer without bound.
     case overloaded
     /// The database is closed (shutting down).
@@ -22,19 +22,19 @@ public enum StorageError: Error, Equatable, Sendable {
 /// runs them in one `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT so one failing job
 /// rolls back alone, and resumes every caller only after the COMMIT returned. An acknowledged
 /// write is therefore always a committed one.
-public final class DatabaseWriter: Sendable {
-    public struct Configuration: Sendable {
+package final class DatabaseWriter: Sendable {
+    package struct Configuration: Sendable {
         /// Jobs waiting beyond this make `write` throw `.overloaded` at once.
-        public var maxPendingJobs = 4096
+        package var maxPendingJobs = 4096
         /// New jobs are refused with `.overloaded` while the oldest waiting job has waited longer
         /// than this, or while the jobs already waiting would take longer than this to run (their
         /// count times the recent time per job). This bounds how long an accepted write waits,
         /// whatever the size of the jobs, where `maxPendingJobs` only bounds their count.
-        public var maxQueueDelay: Duration = .seconds(1)
+        package var maxQueueDelay: Duration = .seconds(1)
         /// Jobs sharing one transaction at most.
-        public var maxJobsPerTransaction = 512
+        package var maxJobsPerTransaction = 512
 
-        public init() {}
+        package init() {}
     }
 
     private struct Job: @unchecked Sendable {
@@ -82,7 +82,7 @@ public final class DatabaseWriter: Sendable {
     private let afterTransaction: @Sendable (Bool) -> Void
 
     /// Takes ownership of `connection`, which from now on is used only on the writer thread.
-    public init(
+    package init(
         connection: sending SQLiteConnection, configuration: Configuration = Configuration(),
         beforeCommit: @escaping @Sendable (SQLiteConnection) throws -> Void = { _ in },
         afterTransaction: @escaping @Sendable (Bool) -> Void = { _ in }
@@ -95,15 +95,15 @@ public final class DatabaseWriter: Sendable {
     }
 
     /// How long the oldest waiting job may wait before new jobs are refused.
-    public var maxQueueDelay: Duration { configuration.maxQueueDelay }
+    package var maxQueueDelay: Duration { configuration.maxQueueDelay }
 
     /// Transactions committed so far.
-    public var commitCount: Int { commits.load(ordering: .relaxed) }
+    package var commitCount: Int { commits.load(ordering: .relaxed) }
 
     /// True while `write` would refuse a new job (see `Configuration.maxQueueDelay`). Handlers
     /// check it before decoding a body, so that overload is answered before work is spent on a
     /// request that will be refused anyway.
-    public var isOverloaded: Bool {
+    package var isOverloaded: Bool {
         let now = ContinuousClock.now
         return state.withLock { $0.isOverloaded(now: now, configuration) }
     }
@@ -114,7 +114,7 @@ public final class DatabaseWriter: Sendable {
     /// `urgent: true` queues the job ahead of every job not queued so: for a read waiting on a
     /// settle, which would otherwise wait behind the ingestion queued before it (writes it
     /// need not see: they are not acknowledged yet). It still waits for the transaction running.
-    public func write<T: Sendable>(
+    package func write<T: Sendable>(
         admitted: Bool = true, urgent: Bool = false, _ work: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -184,7 +184,7 @@ public final class DatabaseWriter: Sendable {
     }
 
     /// Finishes the jobs already queued, refuses new ones, and stops the thread.
-    public func close() {
+    package func close() {
         let wasOpen = state.withLock { state -> Bool in
             defer { state.closed = true }
             return !state.closed
