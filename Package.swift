@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "Server",
             dependencies: [
-                "API", "Transport", "Storage",
+                "API", "Transport", "Storage", "Model",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

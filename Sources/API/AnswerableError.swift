@@ -49,6 +49,6 @@ enum StorageFailure {
     /// The operator learns of a full disk from the log (at most once a minute), not only from
     /// 503s in the access log, which is off below level info.
     static let diskFullWarning = RateLimitedWarning(
-        intervalSeconds: 60, logger: Logger(label: "parley"),
+        interval: .seconds(60), logger: Logger(label: "parley"),
         message: "the database disk is full: writes are answered 503 until space is freed")
 }

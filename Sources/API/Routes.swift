@@ -10,17 +10,17 @@ package enum Routes {
     /// started still runs when a deletion wakes it). A write request that waited longer than
     /// `maxRequestWait` before its handler ran is refused with 503 (the server is overloaded).
     /// `live` bounds the console's event streams; `consoleSessions` keeps its sign-ins; keys are
-    /// cached for `keyCacheSeconds` (a key revoked by another process is seen within that).
+    /// cached for `keyCacheLifetime` (a key revoked by another process is seen within that).
     package static func application(
         database: Database, transportStats: TransportStats, logger: Logger,
         defaults: ProjectDefaults = ProjectDefaults(), deletionWorker: DeletionWorker? = nil,
         maxRequestWait: Duration = .seconds(2), live: LiveStreams.Configuration = LiveStreams.Configuration(),
-        consoleSessions: ConsoleSessions = ConsoleSessions(), keyCacheSeconds: Double = 10
+        consoleSessions: ConsoleSessions = ConsoleSessions(), keyCacheLifetime: Duration = .seconds(10)
     ) -> Application {
         let limits = IngestionHandlers.Limits(maxRequestWait: maxRequestWait)
         let metrics = Metrics()
         let authenticator = Authenticator(
-            database: database, defaults: defaults, cacheLifetimeSeconds: keyCacheSeconds, consoleSessions: consoleSessions)
+            database: database, defaults: defaults, cacheLifetime: keyCacheLifetime, consoleSessions: consoleSessions)
         let liveStreams = LiveStreams(feed: database.commits, configuration: live)
         let deletions = deletionWorker ?? DeletionWorker(database: database, logger: logger)
         let analytics = AnalyticsCache { database.writer.commitCount }

@@ -24,7 +24,7 @@ package enum OTLPMapper {
         for span in spans {
             let start = span.startNanos > 0 ? span.startNanos : span.endNanos
             let end = span.endNanos > 0 ? span.endNanos : start
-            let startMicros = Int64(start / 1000)
+            let startMicros = Timestamp.micros(nanos: start)
             let observationType = observationType(span)
             var body: [(String, JSONValue)] = [
                 ("id", .string(span.spanID)), ("traceId", .string(span.traceID)),
@@ -80,7 +80,7 @@ package enum OTLPMapper {
                 ]
                 events.append(IngestionEvent(
                     id: "otel:\(span.traceID):\(span.spanID):event:\(index)", type: .eventCreate,
-                    timestampMicros: Int64(time / 1000), body: JSONValue.object(eventBody).withUniqueKeys))
+                    timestampMicros: Timestamp.micros(nanos: time), body: JSONValue.object(eventBody).withUniqueKeys))
             }
 
             if let trace = traceBody(span, input: input, output: output, start: start) {
@@ -125,7 +125,7 @@ package enum OTLPMapper {
             // The id names the content, so re-exporting the same spans changes nothing.
             let digest = Digest.shortHex(body.jsonBytes)
             events.append(IngestionEvent(
-                id: "otel:\(traceID):trace:\(digest)", type: .traceCreate, timestampMicros: Int64(start / 1000), body: body))
+                id: "otel:\(traceID):trace:\(digest)", type: .traceCreate, timestampMicros: Timestamp.micros(nanos: start), body: body))
         }
         return events
     }
@@ -538,8 +538,8 @@ package enum OTLPMapper {
     }
 
     static func iso(_ nanos: UInt64) -> String {
-        let micros = Int64(nanos / 1000)
-        let millis = micros / 1000
+        let micros = Timestamp.micros(nanos: nanos)
+        let millis = Timestamp.millis(micros: micros)
         // Keep microseconds: the merge orders events by them.
         let base = Timestamp.iso8601(millis: millis)
         let extra = micros % 1000

@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Foundation
+import Model
 import Storage
 
 /// `parley keys create|list|revoke`: manage API keys in the database file directly (works
@@ -53,7 +54,7 @@ struct KeysCommand: ParsableCommand {
             let keys = try db.readBlocking { try ProjectStore.keys(on: $0) }
             print("public key\tsecret\tproject\tcreated\tstatus")
             for key in keys {
-                let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(key.createdAt) / 1000))
+                let created = Timestamp.iso8601(millis: key.createdAt)
                 print("\(key.publicKey)\t\(key.secretHint)\t\(key.project.name)\t\(created)\t\(key.revokedAt == nil ? "active" : "revoked")")
             }
         }
@@ -69,7 +70,7 @@ struct KeysCommand: ParsableCommand {
             let db = try database.open()
             defer { db.close() }
             let key = publicKey
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = WallClock.nowMillis()
             let revoked = try blockingAwait { try await db.writer.write { try ProjectStore.revoke(publicKey: key, now: now, on: $0) } }
             guard revoked else { throw ValidationError("no active key \(key)") }
             print("revoked \(key)")

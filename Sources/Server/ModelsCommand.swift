@@ -84,7 +84,7 @@ struct ModelsCommand: ParsableCommand {
             let db = try database.open()
             defer { db.close() }
             let projectID = try ProjectsCommand.find(project, in: db).project.rowID
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = WallClock.nowMillis()
             let definition: ModelDefinition
             do {
                 definition = try ModelDefinition.create(request: request, id: ModelDefinition.newID(), createdAtMillis: now)
@@ -150,7 +150,7 @@ struct ModelsCommand: ParsableCommand {
             let limit = batch
             while true {
                 let from = after
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let now = WallClock.nowMillis()
                 let (next, changed) = try blockingAwait {
                     try await db.writer.write { try ModelStore.recomputeCosts(projectID: projectID, after: from, limit: limit, now: now, on: $0) }
                 }

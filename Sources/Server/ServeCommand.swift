@@ -142,7 +142,7 @@ struct ServeCommand: ParsableCommand {
                 logger.error("TLS reload failed; keeping the current certificate: \(error)")
             }
         }
-        let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let clock: @Sendable () -> Int64 = { WallClock.nowMillis() }
         let sweeper = InactivitySweeper(
             database: database, defaultTimeoutSeconds: defaults.inactivityTimeoutSeconds, logger: logger, clock: clock)
         sweeper.start()

@@ -13,7 +13,7 @@ import Transport
     /// A fast configuration: heartbeats every 50 ms, no coalescing wait.
     static func fast() -> LiveStreams.Configuration {
         var configuration = LiveStreams.Configuration()
-        configuration.heartbeatSeconds = 0.05
+        configuration.heartbeat = .milliseconds(50)
         configuration.coalesceMillis = 0
         return configuration
     }
@@ -114,15 +114,15 @@ import Transport
     @Test func idleStreamsEndAndShutdownEndsEveryStream() async throws {
         try await APIHarness.with { harness in
             var idle = Self.fast()
-            idle.idleSeconds = 0
+            idle.idle = .zero
             let quiet = ConsoleTests.Console(harness, live: idle)
             let token = try await quiet.signIn()
             let (response, _) = try await Self.open(quiet, token: token)
-            #expect(try await response.stream?.next() == nil, "no change for idleSeconds: the stream ends")
+            #expect(try await response.stream?.next() == nil, "no change for `idle`: the stream ends")
             #expect(quiet.application.live?.count == 0)
 
             var slow = LiveStreams.Configuration()
-            slow.heartbeatSeconds = 3600
+            slow.heartbeat = .seconds(3600)
             let console = ConsoleTests.Console(harness, live: slow)
             let other = try await console.signIn()
             let (open, _) = try await Self.open(console, token: other)

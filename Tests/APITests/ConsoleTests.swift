@@ -17,11 +17,11 @@ import Transport
         let harness: APIHarness
         let application: Application
 
-        init(_ harness: APIHarness, live: LiveStreams.Configuration = LiveStreams.Configuration(), keyCacheSeconds: Double = 10) {
+        init(_ harness: APIHarness, live: LiveStreams.Configuration = LiveStreams.Configuration(), keyCacheLifetime: Duration = .seconds(10)) {
             self.harness = harness
             application = Routes.application(
                 database: harness.database, transportStats: TransportStats(), logger: .test, defaults: APIHarness.rawUserIDs,
-                live: live, keyCacheSeconds: keyCacheSeconds)
+                live: live, keyCacheLifetime: keyCacheLifetime)
         }
 
         func respond(_ method: String, _ target: String, headers: HTTPHeaders = [:], body: String = "", secure: Bool = false) async -> HTTPResponse {
@@ -179,7 +179,7 @@ import Transport
 
     @Test func signOutAndRevocationEndTheSignIn() async throws {
         try await APIHarness.with { harness in
-            let console = Console(harness, keyCacheSeconds: 0)
+            let console = Console(harness, keyCacheLifetime: .zero)
             let token = try await console.signIn()
             let signOut = await console.respond("DELETE", "/api/console/session", headers: ["Cookie": "\(ConsoleSessions.cookieName)=\(token)"])
             #expect(signOut.status == 204)

@@ -1,9 +1,10 @@
-import Ingest
 import Crypto
 import Foundation
+import Ingest
 import Model
 import Storage
 import Synchronization
+import Transport
 
 /// Who a request acts for, after authentication.
 package struct AuthContext: Sendable, Equatable {
@@ -44,13 +45,13 @@ package final class Authenticator: Sendable {
     package let consoleSessions: ConsoleSessions
 
     package init(
-        database: Database, defaults: ProjectDefaults = ProjectDefaults(), cacheLifetimeSeconds: Double = 10,
+        database: Database, defaults: ProjectDefaults = ProjectDefaults(), cacheLifetime: Duration = .seconds(10),
         consoleSessions: ConsoleSessions = ConsoleSessions()
     ) {
         self.database = database
         self.defaults = defaults
         self.consoleSessions = consoleSessions
-        cacheLifetimeNanos = UInt64(cacheLifetimeSeconds * 1e9)
+        cacheLifetimeNanos = cacheLifetime.unsignedNanoseconds
     }
 
     /// A console sign-in's token (the cookie): read access to the key's project while the sign-in
@@ -121,7 +122,7 @@ package final class Authenticator: Sendable {
 
     private func lookup(_ publicKey: String) async throws -> ProjectStore.Key? {
         guard publicKey.utf8.count <= 200 else { return nil }
-        let now = MonotonicNanos.now()
+        let now = MonotonicClock.nanos()
         if let cached = cache.withLock({ $0[publicKey] }), now &- cached.loadedAt < cacheLifetimeNanos {
             return cached.key
         }
@@ -159,10 +160,6 @@ package enum AuthError: Error, Sendable {
         case .unavailable: APIError.unavailable("Service Unavailable")
         }
     }
-}
-
-enum MonotonicNanos {
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }
 
 extension String {

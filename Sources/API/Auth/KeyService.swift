@@ -23,7 +23,7 @@ package enum KeyService {
         let salt = Digest.randomBytes(16)
         let hash = Digest.sha256(salt + Array(secretKey.utf8))
         let hint = "sk-lf-…" + String(secretKey.suffix(4))
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = WallClock.nowMillis()
         let project = try await database.writer.write { db in
             let project = try ProjectStore.project(named: projectName, on: db)
                 ?? ProjectStore.createProject(publicID: UUID().uuidString.lowercased(), name: projectName, now: now, on: db)

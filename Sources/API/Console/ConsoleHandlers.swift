@@ -128,10 +128,10 @@ enum ConsoleHandlers {
             let auth = try await authenticator.authenticate(publicKey: publicKey, secretKey: secretKey)
             let sessions = authenticator.consoleSessions
             let token = sessions.create(publicKey: auth.publicKey)
-            var response = jsonResponse(signedIn(auth, expiresIn: sessions.configuration.lifetimeSeconds))
+            var response = jsonResponse(signedIn(auth, expiresIn: Int(sessions.configuration.lifetime.components.seconds)))
             for (name, value) in securityHeaders { response.headers.set(name, value) }
             response.headers.set("Cache-Control", "no-store")
-            response.headers.set("Set-Cookie", cookie(token, maxAge: sessions.configuration.lifetimeSeconds, secure: request.http.isSecure))
+            response.headers.set("Set-Cookie", cookie(token, maxAge: Int(sessions.configuration.lifetime.components.seconds), secure: request.http.isSecure))
             return response
         }
     }
@@ -143,7 +143,7 @@ enum ConsoleHandlers {
             let answer: JSONValue
             if let token = ConsoleSessions.token(in: request.http.headers),
                let auth = try? await authenticator.authenticate(consoleToken: token) {
-                answer = signedIn(auth, expiresIn: authenticator.consoleSessions.configuration.lifetimeSeconds)
+                answer = signedIn(auth, expiresIn: Int(authenticator.consoleSessions.configuration.lifetime.components.seconds))
             } else {
                 answer = .object([("signedIn", .bool(false))])
             }

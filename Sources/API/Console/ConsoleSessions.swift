@@ -1,5 +1,5 @@
 import Crypto
-import Dispatch
+import Model
 import Synchronization
 import Transport
 
@@ -11,8 +11,8 @@ package final class ConsoleSessions: Sendable {
     package struct Configuration: Sendable {
         /// Sign-ins kept at once; past it the one closest to expiry is dropped.
         package var maxSessions = 1024
-        /// Seconds a sign-in lasts (the cookie's Max-Age too).
-        package var lifetimeSeconds = 8 * 3600
+        /// How long a sign-in lasts (the cookie's Max-Age too, in whole seconds).
+        package var lifetime: Duration = .seconds(8 * 3600)
 
         package init() {}
     }
@@ -32,7 +32,7 @@ package final class ConsoleSessions: Sendable {
     private let clock: @Sendable () -> UInt64
 
     package init(configuration: Configuration = Configuration(),
-                clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
+                clock: @escaping @Sendable () -> UInt64 = { MonotonicClock.nanos() }) {
         self.configuration = configuration
         self.clock = clock
     }
@@ -41,7 +41,7 @@ package final class ConsoleSessions: Sendable {
     func create(publicKey: String) -> String {
         let token = Digest.hex(Digest.randomBytes(Self.tokenBytes))
         let now = clock()
-        let entry = Entry(publicKey: publicKey, expiresAt: now &+ UInt64(configuration.lifetimeSeconds) * 1_000_000_000)
+        let entry = Entry(publicKey: publicKey, expiresAt: now &+ configuration.lifetime.unsignedNanoseconds)
         entries.withLock { entries in
             if entries.count >= configuration.maxSessions {
                 entries = entries.filter { $0.value.expiresAt > now }

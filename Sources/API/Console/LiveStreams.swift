@@ -9,7 +9,7 @@ import Transport
 ///
 /// Bounds: at most `maxStreamsPerProject` streams per project (a new one ends the project's
 /// oldest, so a reloaded page never locks itself out) and `maxStreams` in all (past it, 503).
-/// A stream with no change for `idleSeconds` ends (the browser's EventSource reconnects while
+/// A stream with no change for `idle` ends (the browser's EventSource reconnects while
 /// the page is open). The writer never waits for a stream: a commit only records the changed
 /// session ids in the stream's own bounded set (collapsed to "many" past
 /// `maxSessionIDsPerEvent`) and wakes it; a reader that does not read holds back only its own
@@ -20,17 +20,17 @@ package final class LiveStreams: Sendable {
         package var maxStreamsPerProject = 16
         /// Streams in all; past it a new one is refused with 503.
         package var maxStreams = 256
-        /// Seconds between keep-alive comments (each also checks that the sign-in still holds).
-        package var heartbeatSeconds: Double = 15
-        /// Seconds without a change after which a stream ends.
-        package var idleSeconds: Double = 600
+        /// Time between keep-alive comments (each also checks that the sign-in still holds).
+        package var heartbeat: Duration = .seconds(15)
+        /// Time without a change after which a stream ends.
+        package var idle: Duration = .seconds(600)
         /// Milliseconds a stream waits after a change for more, so a burst of commits is one event.
         package var coalesceMillis = 150
         /// Session ids one event lists at most; past it the event says `"more": true`.
         package var maxSessionIDsPerEvent = 100
-        /// Seconds after which a stream nobody has pulled from (its connection gone while the
+        /// Time after which a stream nobody has pulled from (its connection gone while the
         /// transport was not asking for a piece) is forgotten.
-        package var staleSeconds: Double = 90
+        package var stale: Duration = .seconds(90)
 
         package init() {}
     }
@@ -66,8 +66,8 @@ package final class LiveStreams: Sendable {
         projectID: Int64, sessionID: String?, commitCount: @escaping @Sendable () -> Int,
         stillAuthorized: @escaping @Sendable () async -> Bool
     ) throws -> LiveStream {
-        let now = DispatchTime.now().uptimeNanoseconds
-        let staleNanos = UInt64(configuration.staleSeconds * 1e9)
+        let now = MonotonicClock.nanos()
+        let staleNanos = configuration.stale.unsignedNanoseconds
         var evicted: [LiveStream] = []
         let (id, stream) = try state.withLock { state throws -> (Int, LiveStream) in
             guard !state.closed else { throw APIError.unavailable("Server is shutting down; retry later") }
@@ -200,18 +200,18 @@ final class LiveStream: Sendable {
         let first = state.withLock { state -> Bool? in
             if state.ended { return nil }
             state.pulling = true
-            state.lastPull = DispatchTime.now().uptimeNanoseconds
+            state.lastPull = MonotonicClock.nanos()
             defer { state.started = true }
             return !state.started
         }
         guard let first else { return nil }
-        defer { state.withLock { $0.pulling = false; $0.lastPull = DispatchTime.now().uptimeNanoseconds } }
+        defer { state.withLock { $0.pulling = false; $0.lastPull = MonotonicClock.nanos() } }
         if first {
             // `retry`: how soon EventSource reconnects after the stream ends (milliseconds).
             return Array("retry: 2000\n\nevent: ready\ndata: {\"commit\":\(commitCount())}\n\n".utf8)
         }
         while true {
-            switch await wait(seconds: configuration.heartbeatSeconds) {
+            switch await wait(for: configuration.heartbeat) {
             case .end:
                 return nil
             case .change:
@@ -219,8 +219,8 @@ final class LiveStream: Sendable {
                 try? await Task.sleep(for: .milliseconds(configuration.coalesceMillis))
                 if let event = takeEvent() { return event }
             case .timeout:
-                let now = DispatchTime.now().uptimeNanoseconds
-                let idle = state.withLock { now &- $0.lastChange } > UInt64(configuration.idleSeconds * 1e9)
+                let now = MonotonicClock.nanos()
+                let idle = state.withLock { now &- $0.lastChange } > configuration.idle.unsignedNanoseconds
                 let authorized = idle ? false : await stillAuthorized()
                 if !authorized {
                     end()
@@ -239,7 +239,7 @@ final class LiveStream: Sendable {
                 state.changed = false
                 state.pending = []
                 state.overflow = false
-                state.lastChange = DispatchTime.now().uptimeNanoseconds
+                state.lastChange = MonotonicClock.nanos()
             }
             return (state.pending, state.overflow)
         }
@@ -252,8 +252,8 @@ final class LiveStream: Sendable {
         return Array("event: change\ndata: ".utf8) + data.jsonBytes + Array("\n\n".utf8)
     }
 
-    /// Waits for a change, the end, or `seconds`; a change recorded before the wait returns at once.
-    private func wait(seconds: Double) async -> Wake {
+    /// Waits for a change, the end, or `interval`; a change recorded before the wait returns at once.
+    private func wait(for interval: Duration) async -> Wake {
         let id = state.withLock { state -> Int in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -270,7 +270,7 @@ final class LiveStream: Sendable {
                     continuation.resume(returning: immediate)
                     return
                 }
-                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                DispatchQueue.global().asyncAfter(deadline: .now() + interval.seconds) { [self] in
                     let timedOut = state.withLock { state -> CheckedContinuation<Wake, Never>? in
                         guard let waiter = state.waiter, waiter.id == id else { return nil }
                         state.waiter = nil

@@ -12,7 +12,7 @@ enum ScoreHandlers {
         .async { request in
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: true)
             let document = try parseJSONBody(request)
-            let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            let nowMicros = WallClock.nowMicros()
             switch document {
             case .object:
                 let event: IngestionEvent

@@ -79,7 +79,7 @@ func applyEvents(
     _ events: [IngestionEvent], auth: AuthContext, database: Database, rejected: [RejectedEvent] = []
 ) async throws {
     guard !events.isEmpty || !rejected.isEmpty else { return }
-    let now = nowMillis()
+    let now = WallClock.nowMillis()
     let projectID = auth.project.rowID
     let policy = auth.privacy
     let stored = policy.isPassThrough ? events : events.map(policy.apply)
@@ -109,8 +109,6 @@ func recordRejectedRequest(_ failure: APIError, source: String, auth: AuthContex
     try? await applyEvents([], auth: auth, database: database, rejected: [rejected])
 }
 
-/// Wall-clock milliseconds since the epoch, for `created_at`/`updated_at`.
-func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
 /// Shared pieces of authenticated JSON handlers.
 ///

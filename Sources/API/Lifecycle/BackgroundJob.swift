@@ -1,9 +1,10 @@
 import Dispatch
 import Logging
+import Model
 import Storage
 import Synchronization
 
-/// Runs one piece of maintenance work in the background: now and every `interval` seconds, and
+/// Runs one piece of maintenance work in the background: now and every `interval`, and
 /// whenever `wake()` is called. Runs never overlap; a wake during a run makes one more run follow
 /// it, so work asked for is never missed. Used by the inactivity sweeper, the retention job and
 /// the deletion worker.
@@ -24,10 +25,10 @@ final class BackgroundJob: Sendable {
         timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
     }
 
-    /// Runs now and then every `interval` seconds until `stop()` (once per job).
-    func start(interval: Double) {
+    /// Runs now and then every `interval` until `stop()` (once per job).
+    func start(interval: Duration) {
         guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        timer.schedule(deadline: .now(), repeating: interval, leeway: .milliseconds(250))
+        timer.schedule(deadline: .now(), repeating: interval.seconds, leeway: .milliseconds(250))
         timer.setEventHandler { [self] in wake() }
         timer.resume()
     }

@@ -19,7 +19,7 @@ package final class DeletionWorker: Sendable {
         }
     }
 
-    package func start(interval: Double = 60) { job.start(interval: interval) }
+    package func start(interval: Duration = .seconds(60)) { job.start(interval: interval) }
     package func stop() { job.stop() }
     /// Makes the worker look for unfinished jobs now.
     package func wake() { job.wake() }
@@ -32,7 +32,7 @@ package final class DeletionWorker: Sendable {
     private static func step(
         database: Database, batchSize: Int, jobID: String, target: DeletionStore.Target, projectID: Int64
     ) async throws -> Bool {
-        let now = nowMillis()
+        let now = WallClock.nowMillis()
         return try await database.writer.write { db in
             let step = try DeletionStore.step(target, projectID: projectID, limit: batchSize, on: db)
             try DeletionStore.record(step, jobID: jobID, finishedAt: step.done ? now : nil, on: db)

@@ -60,11 +60,11 @@ package final class InactivitySweeper: Sendable {
         return total
     }
 
-    /// Sweeps now and then every `interval` seconds until `stop()` (once per sweeper). The
-    /// default interval is a tenth of the timeout, between 1 and 60 seconds: a session is marked
-    /// at most that late.
-    package func start(interval: Double? = nil) {
-        job.start(interval: interval ?? min(60, max(1, Double(defaultTimeoutMs) / 10_000)))
+    /// Sweeps now and then every `interval` until `stop()` (once per sweeper). The default
+    /// interval is a tenth of the timeout, between 1 and 60 seconds: a session is marked at most
+    /// that late.
+    package func start(interval: Duration? = nil) {
+        job.start(interval: interval ?? min(.seconds(60), max(.seconds(1), .milliseconds(defaultTimeoutMs) / 10)))
     }
 
     package func stop() {

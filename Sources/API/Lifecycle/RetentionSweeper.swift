@@ -28,8 +28,8 @@ package final class RetentionSweeper: Sendable {
         }
     }
 
-    /// Runs now and then every `interval` seconds (default: every 10 minutes).
-    package func start(interval: Double = 600) { job.start(interval: interval) }
+    /// Runs now and then every `interval` (default: every 10 minutes).
+    package func start(interval: Duration = .seconds(600)) { job.start(interval: interval) }
     package func stop() { job.stop() }
 
     /// Deletes everything past retention at `now`; returns how many rows (traces, scores,

@@ -37,12 +37,12 @@ enum ModelHandlers {
             let body = try parseJSONBody(request)
             let definition: ModelDefinition
             do {
-                definition = try ModelDefinition.create(request: body, id: ModelDefinition.newID(), createdAtMillis: nowMillis())
+                definition = try ModelDefinition.create(request: body, id: ModelDefinition.newID(), createdAtMillis: WallClock.nowMillis())
             } catch let error as ModelDefinitionError {
                 throw APIError.badRequest("Invalid request data: \(error.message)")
             }
             let projectID = auth.project.rowID
-            let now = nowMillis()
+            let now = WallClock.nowMillis()
             do {
                 try await database.writer.write { db in try ModelStore.insert(definition, projectID: projectID, now: now, on: db) }
             } catch ModelStore.Failure.tooMany {

@@ -1,3 +1,4 @@
+import Model
 import Storage
 import Synchronization
 import Transport
@@ -125,7 +126,7 @@ package final class Metrics: Sendable {
         out += "parley_settle_lag_mean_seconds \(lag.meanMs / 1000)\n"
         out += "# HELP parley_settle_lag_max_seconds Longest time from a write to the settling of the session it changed.\n"
         out += "# TYPE parley_settle_lag_max_seconds gauge\n"
-        out += "parley_settle_lag_max_seconds \(Double(lag.maxMs) / 1000)\n"
+        out += "parley_settle_lag_max_seconds \(Timestamp.seconds(millis: lag.maxMs))\n"
         return out
     }
 }

@@ -1,5 +1,7 @@
 import Logging
+import Model
 import Synchronization
+import Transport
 
 /// A warning logged at most once per interval, however often its condition recurs.
 final class RateLimitedWarning: Sendable {
@@ -8,15 +10,15 @@ final class RateLimitedWarning: Sendable {
     private let message: String
     private let lastLogged = Mutex<UInt64?>(nil)
 
-    init(intervalSeconds: Double, logger: Logger, message: String) {
-        intervalNanos = UInt64(intervalSeconds * 1e9)
+    init(interval: Duration, logger: Logger, message: String) {
+        intervalNanos = interval.unsignedNanoseconds
         self.logger = logger
         self.message = message
     }
 
     /// Logs the message with `detail` unless it was logged less than the interval ago.
     func warn(detail: String) {
-        let now = MonotonicNanos.now()
+        let now = MonotonicClock.nanos()
         let due = lastLogged.withLock { last -> Bool in
             if let last, now &- last < intervalNanos { return false }
             last = now

@@ -52,7 +52,7 @@ enum DeletionHandlers {
             throw APIError.notFound(notFound)
         }
         let jobID = UUID().uuidString.lowercased()
-        let now = nowMillis()
+        let now = WallClock.nowMillis()
         try await database.writer.write { db in
             try DeletionStore.createJob(jobID: jobID, target: target, projectID: projectID, now: now, on: db)
         }

@@ -39,7 +39,7 @@ enum ExportHandlers {
                 let batch = try ReadStore.traces(conditions, afterRow: after, limit: batchSize, on: db)
                 let items = batch.rows.map { trace in
                     ReadJSON.trace(trace, projectID: publicID) + [
-                        ("latency", JSONValue(Double(trace.latencyMs) / 1000)), ("totalCost", JSONValue(trace.totalCost)),
+                        ("latency", JSONValue(Timestamp.seconds(millis: trace.latencyMs))), ("totalCost", JSONValue(trace.totalCost)),
                     ] + ReadJSON.traceAggregates(trace)
                 }
                 return (items, batch.last)

@@ -12,7 +12,7 @@ enum QualityHandlers {
         .async { request in
             let auth = try await authenticate(request, authenticator, allowPublicKeyOnly: false)
             let query = request.query
-            let to = try query.millis("toTimestamp") ?? nowMillis()
+            let to = try query.millis("toTimestamp") ?? WallClock.nowMillis()
             let from = try query.millis("fromTimestamp") ?? (to - defaultWindowMs)
             guard from <= to else { throw APIError.badRequest("Invalid request data: fromTimestamp must not be after toTimestamp") }
             var samples = 5

@@ -124,10 +124,10 @@ struct JSONFilter {
                     : "coalesce(\(column.sql) \(op == "any of" ? "IN" : "NOT IN") (\(placeholders)), \(op == "none of" ? 1 : 0))"
                 conditions.clausesAdd(sql, options.map(SQLiteValue.text))
             case ("datetime", .datetime):
-                guard let text = value?.stringValue, let micros = Timestamp.parseMicros(text) else {
+                guard let text = value?.stringValue, let millis = Timestamp.parseMillis(text) else {
                     throw reject("\(at): value must be an ISO 8601 date-time")
                 }
-                conditions.add("\(column.sql) \(op) ?", .integer(micros / 1000))
+                conditions.add("\(column.sql) \(op) ?", .integer(millis))
             case ("number", .number):
                 guard let number = value?.doubleValue, number.isFinite else { throw reject("\(at): value must be a finite number") }
                 conditions.add("\(column.sql) \(op) ?", .real(number))

@@ -37,10 +37,10 @@ extension QueryParameters {
     /// A datetime parameter as epoch milliseconds; 400 when present and not ISO-8601 with an offset.
     func millis(_ name: String) throws -> Int64? {
         guard let text = self[name] else { return nil }
-        guard let micros = Timestamp.parseMicros(text) else {
+        guard let millis = Timestamp.parseMillis(text) else {
             throw APIError.badRequest("Invalid request data: \(name) must be an ISO-8601 datetime with Z or an offset")
         }
-        return micros / 1000
+        return millis
     }
 
     /// Values of one multi-valued parameter at most (each becomes a bound SQL value).

@@ -195,8 +195,8 @@ enum ReadJSON {
         let input = wholeNumber(sum(usage, containing: "input") ?? 0)
         let output = wholeNumber(sum(usage, containing: "output") ?? 0)
         let total = wholeNumber(usage["total"]?.doubleValue ?? 0)
-        let latency: JSONValue = row.endTime.map { JSONValue(Double($0 - row.startTime) / 1000) } ?? .null
-        let firstToken: JSONValue = row.completionStartTime.map { JSONValue(Double($0 - row.startTime) / 1000) } ?? .null
+        let latency: JSONValue = row.endTime.map { JSONValue(Timestamp.seconds(millis: $0 - row.startTime)) } ?? .null
+        let firstToken: JSONValue = row.completionStartTime.map { JSONValue(Timestamp.seconds(millis: $0 - row.startTime)) } ?? .null
         out.add("id", .string(row.observationID))
         out.add("projectId", .string(projectID))
         out.add("traceId", text(row.traceID))

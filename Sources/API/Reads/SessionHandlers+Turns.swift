@@ -73,7 +73,7 @@ extension SessionHandlers {
             let items: [JSONValue] = page.rows.map { trace in
                 .object(ReadJSON.trace(trace, projectID: publicID) + [
                     ("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)")),
-                    ("latency", JSONValue(Double(trace.latencyMs) / 1000)), ("totalCost", JSONValue(trace.totalCost)),
+                    ("latency", JSONValue(Timestamp.seconds(millis: trace.latencyMs))), ("totalCost", JSONValue(trace.totalCost)),
                     ("observations", .array((observations[trace.traceID] ?? []).map(JSONValue.string))),
                     ("scores", .array((scores[trace.traceID] ?? []).map { ReadJSON.score($0, projectID: publicID) })),
                 ] + ReadJSON.traceAggregates(trace))

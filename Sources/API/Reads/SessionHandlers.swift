@@ -39,7 +39,7 @@ enum SessionHandlers {
             }
             attributes.startTime = try optionalTime(body, "startTime")
             let projectID = auth.project.rowID
-            let now = nowMillis()
+            let now = WallClock.nowMillis()
             let frozen = attributes
             _ = try await database.writer.write { db in
                 try SessionStore.upsert(sessionID, frozen, projectID: projectID, now: now, on: db)
@@ -56,7 +56,7 @@ enum SessionHandlers {
             let body = request.http.body.isEmpty ? JSONValue.object([]) : try parseJSONBody(request)
             guard body.objectValue != nil else { throw APIError.badRequest("Invalid request data: expected a JSON object") }
             let reason = try optionalText(body, "reason")
-            let now = nowMillis()
+            let now = WallClock.nowMillis()
             let endTime = try optionalTime(body, "endTime") ?? now
             let projectID = auth.project.rowID
             let found = try await database.writer.write { db in
@@ -158,7 +158,7 @@ enum SessionHandlers {
             out.beginObject()
             ReadJSON.trace(trace, projectID: publicID, into: &out)
             out.member("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)"))
-            out.member("latency", JSONValue(Double(trace.latencyMs) / 1000))
+            out.member("latency", JSONValue(Timestamp.seconds(millis: trace.latencyMs)))
             out.member("totalCost", JSONValue(trace.totalCost))
             ReadJSON.traceAggregates(trace, into: &out)
             out.key("observations")
@@ -182,8 +182,8 @@ func optionalText(_ body: JSONValue, _ key: String) throws -> String? {
 
 func optionalTime(_ body: JSONValue, _ key: String) throws -> Int64? {
     guard let text = try optionalText(body, key) else { return nil }
-    guard let micros = Timestamp.parseMicros(text) else {
+    guard let millis = Timestamp.parseMillis(text) else {
         throw APIError.badRequest("Invalid request data: \(key) must be an ISO-8601 datetime with Z or an offset")
     }
-    return micros / 1000
+    return millis
 }

@@ -21,11 +21,10 @@ enum TraceHandlers {
                 members.insert(("id", .string(UUID().uuidString.lowercased())), at: 0)
             }
             let traceBody = JSONValue.object(members)
-            let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
             // The envelope id is a digest of the body: re-posting the same trace is a no-op.
             let envelope = JSONValue.object([
                 ("id", .string("trace:" + (traceBody["id"]?.stringValue ?? "") + ":" + Digest.shortHex(traceBody.jsonBytes))),
-                ("type", .string("trace-create")), ("timestamp", .string(Timestamp.iso8601(millis: nowMicros / 1000))),
+                ("type", .string("trace-create")), ("timestamp", .string(Timestamp.iso8601(millis: WallClock.nowMillis()))),
                 ("body", traceBody),
             ])
             let event: IngestionEvent
@@ -81,7 +80,7 @@ enum TraceHandlers {
             let items: [JSONValue] = page.rows.map { trace in
                 .object(ReadJSON.trace(trace, projectID: publicID) + [
                     ("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)")),
-                    ("latency", JSONValue(Double(trace.latencyMs) / 1000)), ("totalCost", JSONValue(trace.totalCost)),
+                    ("latency", JSONValue(Timestamp.seconds(millis: trace.latencyMs))), ("totalCost", JSONValue(trace.totalCost)),
                     ("observations", .array((observations[trace.traceID] ?? []).map(JSONValue.string))),
                     ("scores", .array((scores[trace.traceID] ?? []).map(JSONValue.string))),
                 ] + ReadJSON.traceAggregates(trace))
@@ -107,7 +106,7 @@ enum TraceHandlers {
             }
             let body = JSONValue.object(ReadJSON.trace(trace, projectID: publicID) + [
                 ("htmlPath", .string("/project/\(publicID)/traces/\(trace.traceID)")),
-                ("latency", JSONValue(Double(trace.latencyMs) / 1000)), ("totalCost", JSONValue(trace.totalCost)),
+                ("latency", JSONValue(Timestamp.seconds(millis: trace.latencyMs))), ("totalCost", JSONValue(trace.totalCost)),
                 ("observations", .array(observations.map { .object(ReadJSON.observation($0, projectID: publicID)) })),
                 ("scores", .array(scores.map { ReadJSON.score($0, projectID: publicID) })),
             ] + ReadJSON.traceAggregates(trace))

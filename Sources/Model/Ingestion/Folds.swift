@@ -66,7 +66,7 @@ package struct TraceFold: EntityFold {
         let body = event.body
         if eventCount == 0 {
             // Rule 8 + rule 2: the first event fixes the trace time.
-            state.timestampMillis = Merge.millis(body, "timestamp") ?? event.timestampMicros / 1000
+            state.timestampMillis = Merge.millis(body, "timestamp") ?? Timestamp.millis(micros: event.timestampMicros)
         }
         Merge.overwrite(&state.name, body, "name")
         Merge.overwrite(&state.userID, body, "userId")
@@ -119,7 +119,7 @@ package struct ObservationFold: EntityFold {
     package mutating func apply(_ event: StoredEvent) {
         let body = event.body
         if eventCount == 0 {
-            state.startTimeMillis = Merge.millis(body, "startTime") ?? event.timestampMicros / 1000
+            state.startTimeMillis = Merge.millis(body, "startTime") ?? Timestamp.millis(micros: event.timestampMicros)
         }
         if state.traceID == nil, let traceID = body["traceId"]?.stringValue {
             state.traceID = traceID  // first wins
@@ -199,7 +199,7 @@ package struct ScoreFold: EntityFold {
     package mutating func apply(_ event: StoredEvent) {
         let body = event.body
         if eventCount == 0 {
-            state.timestampMillis = Merge.millis(body, "timestamp") ?? event.timestampMicros / 1000
+            state.timestampMillis = Merge.millis(body, "timestamp") ?? Timestamp.millis(micros: event.timestampMicros)
         }
         if let name = body["name"]?.stringValue { state.name = name }
         if let scored = ScoreValue(body: body) {

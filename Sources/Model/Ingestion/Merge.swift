@@ -75,7 +75,7 @@ package enum Merge {
     }
 
     static func millis(_ body: JSONValue, _ key: String) -> Int64? {
-        body[key]?.stringValue.flatMap(Timestamp.parseMicros).map { $0 / 1000 }
+        body[key]?.stringValue.flatMap(Timestamp.parseMillis)
     }
 
     // MARK: Whole folds (any order)

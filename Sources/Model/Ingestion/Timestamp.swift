@@ -76,6 +76,25 @@ package enum Timestamp {
     /// `2026-01-05T10:11:12.123Z`: UTC with milliseconds, as Langfuse's responses format dates.
     /// Times outside `minMicros...maxMicros` (which no parsed input yields) are written as the
     /// nearest end, so the year always has four digits.
+    /// Parsed as `parseMicros` does, in milliseconds: the unit Parley stores instants in.
+    package static func parseMillis(_ text: String) -> Int64? {
+        parseMicros(text).map(millis(micros:))
+    }
+
+    /// Microseconds since the epoch (how events are ordered) as milliseconds (how instants are
+    /// stored), truncated toward zero.
+    @inline(__always)
+    package static func millis(micros: Int64) -> Int64 { micros / 1000 }
+
+    /// Nanoseconds since the epoch (OTLP's unit) as microseconds, truncated.
+    @inline(__always)
+    package static func micros(nanos: UInt64) -> Int64 { Int64(nanos / 1000) }
+
+    /// Milliseconds as seconds, the unit of Langfuse's JSON durations (`latency`,
+    /// `timeToFirstToken`) and of Prometheus.
+    @inline(__always)
+    package static func seconds(millis: Int64) -> Double { Double(millis) / 1000 }
+
     package static func iso8601(millis unclamped: Int64) -> String {
         let millis = min(max(unclamped, minMicros / 1000), maxMicros / 1000)
         let totalSeconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000

@@ -36,10 +36,10 @@ extension ModelDefinition {
             id: id, modelName: modelName, pattern: pattern, startDateMillis: nil, unit: nil, tokenizerID: nil,
             tokenizerConfig: nil, isLangfuseManaged: false, createdAtMillis: createdAtMillis, tiers: [])
         if let value = body["startDate"], !value.isNull {
-            guard let text = value.stringValue, let micros = Timestamp.parseMicros(text) else {
+            guard let text = value.stringValue, let millis = Timestamp.parseMillis(text) else {
                 throw ModelDefinitionError("startDate must be an ISO 8601 date-time")
             }
-            definition.startDateMillis = micros / 1000
+            definition.startDateMillis = millis
         }
         if let value = body["unit"], !value.isNull {
             guard let unit = value.stringValue, units.contains(unit) else {
@@ -87,8 +87,8 @@ extension ModelDefinition {
               let patternText = value["matchPattern"]?.stringValue else {
             throw ModelDefinitionError("a model needs id, modelName and matchPattern")
         }
-        let created = value["createdAt"]?.stringValue.flatMap(Timestamp.parseMicros).map { $0 / 1000 } ?? 0
-        let start = value["startDate"]?.stringValue.flatMap(Timestamp.parseMicros).map { $0 / 1000 }
+        let created = value["createdAt"]?.stringValue.flatMap(Timestamp.parseMillis) ?? 0
+        let start = value["startDate"]?.stringValue.flatMap(Timestamp.parseMillis)
         var tiers = try parseTiers(value["pricingTiers"]?.arrayValue ?? [], modelID: id, generateIDs: false)
         if tiers.isEmpty {
             // A model written with flat prices only (older Langfuse exports).

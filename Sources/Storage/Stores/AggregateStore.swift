@@ -83,7 +83,7 @@ package enum AggregateStore {
         let stale = db.staleSessions
         db.staleSessions = [:]
         guard !stale.isEmpty else { return }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = WallClock.nowMillis()
         let mark = try db.statement("""
             INSERT INTO dirty_sessions (project_id, session_id, marked_at) VALUES (?, ?, ?)
             ON CONFLICT (project_id, session_id) DO NOTHING
@@ -124,7 +124,7 @@ package enum AggregateStore {
             try refreshSessions(group.map(\.1), projectID: projectID, on: db)
             for (_, sessionID, _) in group { try clear.run([.integer(projectID), .text(sessionID)]) }
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = WallClock.nowMillis()
         // Recorded last, once every statement above succeeded: a job that fails rolls back
         // to its savepoint and must leave the sessions dirty in memory as in the table.
         for (projectID, sessionID, _) in rows { db.settledSessions[projectID, default: []].insert(sessionID) }

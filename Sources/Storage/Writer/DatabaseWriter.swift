@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Model
 import Synchronization
 
 /// Errors the storage layer reports to callers in domain terms.
@@ -63,8 +64,7 @@ package final class DatabaseWriter: Sendable {
             let limit = configuration.maxQueueDelay
             return jobs.count >= configuration.maxPendingJobs
                 || now - oldest.enqueued > limit
-                || (jobs.count > 1 && Double(jobs.count) * nanosPerJob > Double(limit.components.seconds) * 1e9
-                    + Double(limit.components.attoseconds) / 1e9)
+                || (jobs.count > 1 && Double(jobs.count) * nanosPerJob > Double(limit.wholeNanoseconds))
         }
     }
 
@@ -208,8 +208,7 @@ package final class DatabaseWriter: Sendable {
             let began = ContinuousClock.now
             commit(batch, on: connection)
             let took = ContinuousClock.now - began
-            let perJob = (Double(took.components.seconds) * 1e9 + Double(took.components.attoseconds) / 1e9)
-                / Double(batch.count)
+            let perJob = Double(took.wholeNanoseconds) / Double(batch.count)
             state.withLock { $0.nanosPerJob = $0.nanosPerJob == 0 ? perJob : 0.8 * $0.nanosPerJob + 0.2 * perJob }
             // Jobs left over from a full batch need another turn without a new signal.
             if state.withLock({ !$0.jobs.isEmpty }) { thread.wake() }
