@@ -1,5 +1,3 @@
-import CLinux
-import Glibc
 import Logging
 import Synchronization
 
@@ -44,7 +42,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         var pull: Task<Void, Never>?
     }
 
-    let fd: Int32
+    private var socket: FileDescriptor
+    private var fd: Int32 { socket.rawValue }
     private let loop: EventLoop
     private let shared: ServerShared
     private var generation: UInt32 = 0
@@ -59,14 +58,14 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     private var peerClosed = false
     private var deadlineKind: Deadline = .none
     private var deadline: UInt64 = 0
-    private var interest: UInt32 = 0
+    private var interest: EpollEvents = []
     private var dispatching = false
     /// Set when `processInput` stopped because output is backed up, not because input ran out.
     private var waitingForOutput = false
     private var inlineResponse: HTTPResponse?
 
     init(fd: Int32, loop: EventLoop, shared: ServerShared, tls: TLSStream?) {
-        self.fd = fd
+        socket = FileDescriptor(taking: fd)
         self.loop = loop
         self.shared = shared
         self.tls = tls
@@ -82,21 +81,21 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     /// Registers with the loop; on failure the fd is closed.
     func start() {
-        interest = clinux_epollin() | clinux_epollrdhup()
+        interest = .input
         do {
             generation = try loop.register(fd: fd, events: interest, handler: self)
         } catch {
             shared.logger.warning("could not register connection: \(error)")
             phase = .closed
-            Socket.close(fd)
+            socket.close()
             shared.stats.open.subtract(1, ordering: .relaxed)
         }
     }
 
     // MARK: - Events
 
-    func handle(events: UInt32) {
-        if events & clinux_epollout() != 0 {
+    func handle(events: EpollEvents) {
+        if events.contains(.writable) {
             flush()
             if phase == .open && waitingForOutput && !outputBackedUp {
                 // Requests that waited behind backed-up output can go now.
@@ -106,7 +105,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             // A stream that waited for the client to read can go on.
             pullIfDrained()
         }
-        if events & (clinux_epollin() | clinux_epollrdhup() | clinux_epollhup() | clinux_epollerr()) != 0 {
+        if !events.isDisjoint(with: .readReady) {
             readAvailable()
         }
         if phase != .closed { updateInterest() }
@@ -141,7 +140,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         case .body: config.bodyReadTimeout
         case .idle: config.idleTimeout
         case .write: config.writeTimeout
-        case .linger: .seconds(2)
+        case .linger: config.lingerTimeout
         }
         deadline = now &+ interval.nanoseconds
     }
@@ -171,7 +170,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         var reads = 0
         var gotBytes = false
         // Bounded reads per wake-up keep one busy client from starving the others on this loop.
-        while phase != .closed && reads < 16 {
+        while phase != .closed && reads < shared.configuration.maxReadsPerWakeup {
             if inputPaused { break }
             let result: IOResult<Int>
             do {
@@ -431,7 +430,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         if outboundOffset >= outbound.count {
             // Keep a small buffer for the next response; give large ones back, except while a
             // stream will fill it again at once.
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 16 * 1024 || streaming != nil)
+            outbound.removeAll(
+                keepingCapacity: outbound.capacity <= shared.configuration.retainedOutputBufferBytes || streaming != nil)
             outboundOffset = 0
             if closeAfterFlush && inFlight == nil {
                 finishAndClose()
@@ -591,7 +591,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         // reconnect at once and must not be refused with 503 for a slot that is already free.
         shared.stats.open.subtract(1, ordering: .relaxed)
         loop.unregister(fd: fd)
-        Socket.close(fd)
+        socket.close()
         tls = nil
         outbound = []
     }
@@ -601,12 +601,12 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     }
 
     private func updateInterest() {
-        var wanted: UInt32 = 0
+        var wanted: EpollEvents = []
         if phase == .lingering || (!closeAfterFlush && !inputPaused && !peerClosed) {
-            wanted |= clinux_epollin() | clinux_epollrdhup()
+            wanted.formUnion(.input)
         }
         if outboundOffset < outbound.count {
-            wanted |= clinux_epollout()
+            wanted.insert(.writable)
         }
         if wanted != interest {
             interest = wanted
