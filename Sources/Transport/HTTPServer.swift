@@ -55,7 +55,7 @@ public final class HTTPServer: Sendable {
         let threadCount = max(1, configuration.eventLoopThreads)
         var loops: [EventLoop] = []
         for index in 0..<threadCount {
-            loops.append(try EventLoop(index: index, timerResolution: configuration.timerResolution))
+            loops.append(try EventLoop(index: index, configuration: configuration))
         }
 
         var plan: [(fds: [Int32], isTLS: Bool, address: BoundAddress)] = []
@@ -105,7 +105,7 @@ public final class HTTPServer: Sendable {
         group.wait()
         if let failure = failures.withLock({ $0.first }) {
             loops.forEach { $0.stopAndWait() }
-            listeners.forEach { Socket.close($0.fd) }
+            listeners.forEach { $0.closeDescriptors() }
             throw failure
         }
         let addresses = plan.map(\.address)

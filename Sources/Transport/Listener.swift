@@ -1,4 +1,3 @@
-import CLinux
 import Glibc
 import Logging
 import Synchronization
@@ -6,33 +5,34 @@ import Synchronization
 /// A listening socket owned by one event loop. With `SO_REUSEPORT` each loop has its own
 /// listener on the same port, and the kernel spreads new connections across them.
 final class Listener: EventHandler, @unchecked Sendable {
-    // @unchecked: `spareFD` is touched only on the owning loop's thread; the rest is immutable.
-    let fd: Int32
+    // @unchecked: `fd` and `spareFD` change only on the owning loop's thread (or, when `start`
+    // failed, after that loop has stopped); the rest is immutable.
+    private var fd: FileDescriptor
     let isTLS: Bool
     private let loop: EventLoop
     private let shared: ServerShared
     /// A spare descriptor, given up for a moment when accept fails with EMFILE so the pending
     /// connection can be accepted and closed instead of waking the loop forever.
-    private var spareFD: Int32
+    private var spareFD: FileDescriptor
 
     init(fd: Int32, isTLS: Bool, loop: EventLoop, shared: ServerShared) {
-        self.fd = fd
+        self.fd = FileDescriptor(taking: fd)
         self.isTLS = isTLS
         self.loop = loop
         self.shared = shared
-        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        spareFD = FileDescriptor(taking: open("/dev/null", O_RDONLY | O_CLOEXEC))
     }
 
     func start() throws(SystemError) {
-        try loop.register(fd: fd, events: clinux_epollin(), handler: self)
+        try loop.register(fd: fd.rawValue, events: .readable, handler: self)
     }
 
-    func handle(events: UInt32) {
+    func handle(events: EpollEvents) {
         // Accept a bounded batch per wake-up so existing connections on this loop stay served.
-        for _ in 0..<64 {
+        for _ in 0..<shared.configuration.maxAcceptsPerWakeup {
             let result: IOResult<Int32>
             do {
-                result = try Socket.accept(fd)
+                result = try Socket.accept(fd.rawValue)
             } catch {
                 switch error.errno {
                 case EMFILE, ENFILE:
@@ -103,21 +103,25 @@ final class Listener: EventHandler, @unchecked Sendable {
     }
 
     private func shedOneConnection() {
-        guard spareFD >= 0 else { return }
-        Socket.close(spareFD)
-        if case .done(let clientFD)? = try? Socket.accept(fd) {
+        guard spareFD.isOpen else { return }
+        spareFD.close()
+        if case .done(let clientFD)? = try? Socket.accept(fd.rawValue) {
             Socket.close(clientFD)
         }
-        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        spareFD = FileDescriptor(taking: open("/dev/null", O_RDONLY | O_CLOEXEC))
         shared.logger.warning("out of file descriptors; shed a connection (raise the open-file limit)")
     }
 
+    /// Unregisters and closes, on the loop thread.
     func close() {
-        loop.unregister(fd: fd)
-        Socket.close(fd)
-        if spareFD >= 0 {
-            Socket.close(spareFD)
-            spareFD = -1
-        }
+        loop.unregister(fd: fd.rawValue)
+        closeDescriptors()
+    }
+
+    /// Closes without the loop: for a listener whose loop has stopped because `start` failed
+    /// (closing an fd also takes it out of every epoll set).
+    func closeDescriptors() {
+        fd.close()
+        spareFD.close()
     }
 }

@@ -1,5 +1,6 @@
-/// Every limit and timeout of the transport, with the defaults documented in docs/CONFIGURATION.md.
-/// The `parley serve` flags map one to one onto these fields.
+/// Every limit, timeout and tuning value of the transport, with the defaults documented in
+/// docs/CONFIGURATION.md. The `parley serve` flags map one to one onto the fields they set; the
+/// fields under "Tuning" have no flag.
 public struct ServerConfiguration: Sendable {
     /// Address to bind: an IPv4/IPv6 literal or a host name. Default loopback only.
     public var host: String = "127.0.0.1"
@@ -43,6 +44,27 @@ public struct ServerConfiguration: Sendable {
     public var retryAfterSeconds: Int = 1
     /// The `Server` header value.
     public var serverName: String = "parley"
+
+    // MARK: Tuning
+
+    /// How long a connection that has sent its last answer and shut its write side keeps reading
+    /// (and discarding) before it closes anyway: long enough for the peer to read the answer and
+    /// close, so the kernel does not reset the connection under it (lingering close).
+    public var lingerTimeout: Duration = .seconds(2)
+    /// Reads from one connection per readiness event: a bound, so that one busy client does not
+    /// starve the others on its loop (16 × `readBufferBytes` is 1 MiB per turn).
+    public var maxReadsPerWakeup: Int = 16
+    /// Connections accepted per readiness event of a listener, so that the connections a loop
+    /// already has stay served during a burst of new ones.
+    public var maxAcceptsPerWakeup: Int = 64
+    /// Size of each loop's read buffer, shared by all its connections: a read lands there and is
+    /// consumed at once.
+    public var readBufferBytes: Int = 64 * 1024
+    /// Capacity a connection's output buffer keeps once drained, for the next response; a larger
+    /// buffer (a big answer) is given back to the allocator.
+    public var retainedOutputBufferBytes: Int = 16 * 1024
+    /// epoll events taken per `epoll_wait` call.
+    public var eventBatchSize: Int = 256
 
     public init() {}
 }

@@ -8,7 +8,9 @@ import Testing
 @Suite("Event loop hand-offs")
 struct EventLoopTests {
     @Test func aBurstOfTasksQueuedWhileTheLoopIsBusyCostsOneWakeUpAndAllRun() throws {
-        let loop = try EventLoop(index: 0, timerResolution: .milliseconds(10))
+        var configuration = ServerConfiguration()
+        configuration.timerResolution = .milliseconds(10)
+        let loop = try EventLoop(index: 0, configuration: configuration)
         loop.start(name: "parley-test-loop")
         defer { loop.stopAndWait() }
         let started = DispatchSemaphore(value: 0)

@@ -1,167 +1,89 @@
-import CLinux
-import Glibc
 import Logging
 import Synchronization
 
-/// One client connection, plain or TLS, owned by one event loop.
+/// One client connection, plain or TLS, owned by one event loop: the I/O shell around
+/// `HTTPConnectionStateMachine`.
 ///
-/// It reads into the loop's shared buffer, feeds the parser, hands one request at a time to the
-/// responder, and writes responses in request order (RFC 9112 §9.3.2 pipelining). While a
-/// response is pending it keeps buffering pipelined input up to a bound, then stops reading.
-/// A streamed body (`HTTPResponse.stream`) keeps its response pending until the body ends.
+/// The machine decides (phase, deadlines, pipelining, back-pressure, streaming); this class
+/// owns the socket, the TLS filter, the output bytes and the loop plumbing, and carries out what
+/// the machine answers. It reads into the loop's shared buffer, hands one request at a time to
+/// the responder, and writes responses in request order (RFC 9112 §9.3.2 pipelining).
 final class HTTPConnection: EventHandler, @unchecked Sendable {
     // @unchecked: every mutable field is touched only on `loop`'s thread. The responder's
     // completion may run elsewhere; it reads `dispatching` only after checking `loop.inLoop`,
     // and otherwise hops back with `loop.execute`. A stream's pieces are produced in a task
     // and posted back with `loop.execute` too.
 
-    private enum Phase {
-        case handshaking
-        case open
-        /// Our final bytes are sent and our write side is shut: read and discard until the peer
-        /// closes, so the kernel does not reset the connection before it reads our answer.
-        case lingering
-        case closed
-    }
+    private typealias StateMachine = HTTPConnectionStateMachine<SystemDeadlineClock>
 
-    private enum Deadline {
-        case none, handshake, header, body, idle, write, linger
-    }
-
-    private struct InFlight {
-        var keepAlive: Bool
-        var version: HTTPVersion
-        var isHead: Bool
-    }
-
-    /// A streamed body being sent. Its request stays `inFlight` until the body ends, so no
-    /// pipelined request is answered and no header or idle deadline runs meanwhile.
-    private struct Streaming {
-        let body: HTTPBodyStream
-        /// HTTP/1.1: chunked (RFC 9112 §7.1). HTTP/1.0: raw, delimited by the close.
-        let chunked: Bool
-        /// The task awaiting `body.next()`, while there is one: never more than one.
-        var pull: Task<Void, Never>?
-    }
-
-    let fd: Int32
+    private var socket: FileDescriptor
+    private var fd: Int32 { socket.rawValue }
     private let loop: EventLoop
     private let shared: ServerShared
     private var generation: UInt32 = 0
     private var tls: TLSStream?
-    private var parser: HTTPParser
-    private var phase: Phase
+    private var machine: StateMachine
+    /// Output the socket has not yet taken, from `outboundOffset` on; the machine counts it.
     private var outbound: [UInt8] = []
     private var outboundOffset = 0
-    private var inFlight: InFlight?
-    private var streaming: Streaming?
-    private var closeAfterFlush = false
-    private var peerClosed = false
-    private var deadlineKind: Deadline = .none
-    private var deadline: UInt64 = 0
-    private var interest: UInt32 = 0
+    private var interest: EpollEvents = []
     private var dispatching = false
-    /// Set when `processInput` stopped because output is backed up, not because input ran out.
-    private var waitingForOutput = false
     private var inlineResponse: HTTPResponse?
+    /// The streamed body being sent, while there is one.
+    private var stream: HTTPBodyStream?
+    /// The task awaiting a streamed body's `next()`, while there is one: never more than one.
+    private var pull: Task<Void, Never>?
 
     init(fd: Int32, loop: EventLoop, shared: ServerShared, tls: TLSStream?) {
-        self.fd = fd
+        socket = FileDescriptor(taking: fd)
         self.loop = loop
         self.shared = shared
         self.tls = tls
-        parser = HTTPParser(limits: shared.configuration.limits)
-        phase = tls == nil ? .open : .handshaking
-        let now = MonotonicClock.nanos()
-        if tls == nil {
-            setDeadline(.header, now: now)
-        } else {
-            setDeadline(.handshake, now: now)
-        }
+        machine = StateMachine(configuration: shared.configuration, isTLS: tls != nil, clock: SystemDeadlineClock())
     }
 
     /// Registers with the loop; on failure the fd is closed.
     func start() {
-        interest = clinux_epollin() | clinux_epollrdhup()
+        interest = .input
         do {
             generation = try loop.register(fd: fd, events: interest, handler: self)
         } catch {
             shared.logger.warning("could not register connection: \(error)")
-            phase = .closed
-            Socket.close(fd)
+            machine.closed()
+            socket.close()
             shared.stats.open.subtract(1, ordering: .relaxed)
         }
     }
 
     // MARK: - Events
 
-    func handle(events: UInt32) {
-        if events & clinux_epollout() != 0 {
+    func handle(events: EpollEvents) {
+        if events.contains(.writable) {
             flush()
-            if phase == .open && waitingForOutput && !outputBackedUp {
+            if machine.canResumeInput {
                 // Requests that waited behind backed-up output can go now.
                 pump()
-                refreshDeadline(progress: false)
+                machine.refreshDeadline(progress: false)
             }
             // A stream that waited for the client to read can go on.
             pullIfDrained()
         }
-        if events & (clinux_epollin() | clinux_epollrdhup() | clinux_epollhup() | clinux_epollerr()) != 0 {
+        if !events.isDisjoint(with: .readReady) {
             readAvailable()
         }
-        if phase != .closed { updateInterest() }
+        updateInterestIfOpen()
     }
 
     func tick(now: UInt64) {
-        guard phase != .closed, deadlineKind != .none, now >= deadline else { return }
-        switch deadlineKind {
+        switch machine.deadlineCheck(now: now) {
         case .none:
             return
-        case .handshake:
-            shared.stats.tlsHandshakeFailures.add(1, ordering: .relaxed)
+        case .close(let handshakeTimedOut):
+            if handshakeTimedOut { shared.stats.tlsHandshakeFailures.add(1, ordering: .relaxed) }
             close()
-        case .header, .body:
-            respondWithError(status: 408, code: "RequestTimeout",
-                             message: deadlineKind == .header
-                                 ? "Request headers were not received in time"
-                                 : "Request body was not received in time")
+        case .reject(let rejection):
+            respond(to: rejection)
             updateInterestIfOpen()
-        case .idle, .write, .linger:
-            close()
-        }
-    }
-
-    private func setDeadline(_ kind: Deadline, now: UInt64) {
-        deadlineKind = kind
-        let config = shared.configuration
-        let interval: Duration = switch kind {
-        case .none: .zero
-        case .handshake: config.tlsHandshakeTimeout
-        case .header: config.headerReadTimeout
-        case .body: config.bodyReadTimeout
-        case .idle: config.idleTimeout
-        case .write: config.writeTimeout
-        case .linger: .seconds(2)
-        }
-        deadline = now &+ interval.nanoseconds
-    }
-
-    /// Chooses the deadline that applies to the connection's current state.
-    /// - Parameter progress: bytes moved in the relevant direction since the last call.
-    private func refreshDeadline(progress: Bool) {
-        guard phase == .open else { return }
-        let now = MonotonicClock.nanos()
-        if outboundOffset < outbound.count {
-            if progress || deadlineKind != .write { setDeadline(.write, now: now) }
-        } else if inFlight != nil {
-            deadlineKind = .none
-        } else if parser.isIdle {
-            if deadlineKind != .idle { setDeadline(.idle, now: now) }
-        } else if parser.isReadingBody {
-            if progress || deadlineKind != .body { setDeadline(.body, now: now) }
-        } else if deadlineKind != .header {
-            // The first byte of a new request starts the header clock; more bytes do not extend it.
-            setDeadline(.header, now: now)
         }
     }
 
@@ -171,8 +93,8 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
         var reads = 0
         var gotBytes = false
         // Bounded reads per wake-up keep one busy client from starving the others on this loop.
-        while phase != .closed && reads < 16 {
-            if inputPaused { break }
+        while machine.phase != .closed && reads < shared.configuration.maxReadsPerWakeup {
+            if machine.readingPaused { break }
             let result: IOResult<Int>
             do {
                 result = try Socket.read(fd, into: loop.readBuffer)
@@ -183,67 +105,53 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             reads += 1
             guard case .done(let count) = result else { break }
             if count == 0 {
-                peerClosed = true
+                machine.peerClosedInput()
                 break
             }
             shared.stats.received.add(count, ordering: .relaxed)
             gotBytes = true
-            if phase == .lingering { continue }
+            if machine.discardsInput { continue }
             let bytes = UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count])
             if let tls {
                 tls.feed(bytes)
             } else {
-                parser.append(bytes)
+                machine.received(bytes)
             }
             if count < loop.readBuffer.count { break }
         }
-        switch phase {
+        switch machine.phase {
         case .closed:
             return
         case .lingering:
-            if peerClosed { close() }
+            if machine.lingerFinished { close() }
             return
         case .handshaking, .open:
             break
         }
         if tls != nil {
             decrypt()
-            if phase == .closed { return }
+            if machine.phase == .closed { return }
         }
         pump()
-        refreshDeadline(progress: gotBytes)
-    }
-
-    /// After the peer's FIN: a half-close is not an abort (RFC 9112 §9.6), so requests already
-    /// complete in the buffer are still answered, pipelined ones included. Once none is in
-    /// flight and none waits behind backed-up output, whatever is left can never become a
-    /// request: close as soon as the answers are out.
-    private func closeIfPeerFinished() {
-        guard peerClosed, inFlight == nil, !waitingForOutput, phase == .open || phase == .handshaking else { return }
-        if outboundOffset >= outbound.count {
-            close()
-        } else {
-            closeAfterFlush = true
-        }
+        machine.refreshDeadline(progress: gotBytes)
     }
 
     /// Runs the TLS handshake, then moves decrypted bytes into the parser.
     private func decrypt() {
         guard let tls else { return }
-        if phase == .handshaking {
+        if machine.phase == .handshaking {
             do {
                 let progress = try tls.handshake()
-                tls.drainCiphertext(into: &outbound)
+                queue { tls.drainCiphertext(into: &$0) }
                 guard case .complete = progress else { return }
-                phase = .open
-                setDeadline(.header, now: MonotonicClock.nanos())
+                machine.handshakeCompleted()
             } catch {
                 shared.stats.tlsHandshakeFailures.add(1, ordering: .relaxed)
                 shared.logger.debug("TLS handshake failed: \(error)")
-                tls.drainCiphertext(into: &outbound)  // the alert, if OpenSSL produced one
-                closeAfterFlush = true
+                queue { tls.drainCiphertext(into: &$0) }  // the alert, if OpenSSL produced one
+                machine.handshakeFailed()
                 flush()
-                if phase != .closed { close() }
+                if machine.phase != .closed { close() }
                 return
             }
         }
@@ -258,12 +166,12 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             }
             switch result {
             case .bytes(let count):
-                parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
+                machine.received(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
             case .incomplete:
-                tls.drainCiphertext(into: &outbound)  // e.g. session tickets after the handshake
+                queue { tls.drainCiphertext(into: &$0) }  // e.g. session tickets after the handshake
                 return
             case .closed:
-                peerClosed = true
+                machine.peerClosedInput()
                 return
             }
         }
@@ -274,35 +182,24 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     private func pump() {
         repeat {
             processInput()
-            closeIfPeerFinished()
+            if machine.closeIfPeerFinished() { close() }
             flush()
-        } while phase == .open && waitingForOutput && !outputBackedUp
+        } while machine.canResumeInput
     }
 
-    /// Parses and dispatches buffered requests, one at a time.
+    /// Carries out the machine's answers about buffered input, one request at a time.
     private func processInput() {
-        waitingForOutput = false
-        while phase == .open && inFlight == nil && !closeAfterFlush {
-            if outputBackedUp {
-                // The client is not reading: answer nothing more until it does; `pump()` or
-                // `handle(events:)` (on EPOLLOUT) resumes once the output drains.
-                waitingForOutput = true
+        while true {
+            switch machine.nextInput() {
+            case .wait:
                 return
-            }
-            let step: HTTPParser.Step
-            do {
-                step = try parser.next()
-            } catch {
-                respondWithError(status: error.status, code: error.code, message: error.message)
-                return
-            }
-            switch step {
-            case .needMore:
-                return
-            case .continueExpected:
+            case .sendContinue:
                 queueOutput(ResponseEncoder.continueResponse)
-            case .request(let request):
+            case .dispatch(let request):
                 dispatch(request)
+            case .reject(let rejection):
+                respond(to: rejection)
+                return
             }
         }
     }
@@ -310,9 +207,6 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     private func dispatch(_ request: HTTPRequest) {
         var request = request
         request.isSecure = tls != nil
-        inFlight = InFlight(
-            keepAlive: request.keepAlive, version: request.version, isHead: request.method == "HEAD")
-        deadlineKind = .none
         dispatching = true
         shared.responder.respond(to: request) { [self] response in
             if loop.inLoop && dispatching {
@@ -330,80 +224,79 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
 
     /// A response produced asynchronously, now back on the loop thread.
     private func complete(_ response: HTTPResponse) {
-        guard phase == .open, inFlight != nil, streaming == nil else { return }
+        guard machine.awaitsResponse else { return }
         writeResponse(response)
         pump()
-        refreshDeadline(progress: false)
+        machine.refreshDeadline(progress: false)
         updateInterestIfOpen()
     }
 
     // MARK: - Writing
 
-    /// Response bytes not yet taken by the socket.
-    private var pendingOutputBytes: Int { outbound.count - outboundOffset }
-
-    /// True while the client reads slower than it asks: no further request is dispatched until
-    /// the output drains, so a client that pipelines without reading cannot make the server
-    /// buffer responses without bound.
-    private var outputBackedUp: Bool {
-        pendingOutputBytes >= shared.configuration.maxPipelineBufferBytes
-    }
-
-    /// True when reading must pause: a response is pending (being produced, or waiting for the
-    /// client to read it) and `maxPipelineBufferBytes` of pipelined input is already buffered.
-    private var inputPaused: Bool {
-        (inFlight != nil || outputBackedUp)
-            && parser.bufferedByteCount >= shared.configuration.maxPipelineBufferBytes
-    }
-
     private func writeResponse(_ response: HTTPResponse) {
-        guard let request = inFlight else { return }
-        // After a half-close the connection lives on only while pipelined bytes may still hold
-        // a complete request; the last answer says `Connection: close`.
-        let keepAlive = request.keepAlive && !shared.isShuttingDown
-            && !(peerClosed && parser.bufferedByteCount == 0)
+        guard let framing = machine.responseReady(
+            status: response.status, streamed: response.stream != nil, shuttingDown: shared.isShuttingDown)
+        else { return }
+        let serverName = shared.configuration.serverName
         if let body = response.stream {
-            startStream(response, body: body, request: request, keepAlive: keepAlive)
+            encode { output in
+                ResponseEncoder.encodeStreamHead(
+                    response, chunked: framing.chunked, keepAlive: framing.keepAlive, version: framing.version,
+                    date: loop.dateHeader, serverName: serverName, into: &output)
+            }
+            if framing.streamsBody { pullIfDrained(body) }
             return
         }
-        inFlight = nil
-        if !keepAlive { closeAfterFlush = true }
-        if tls == nil {
+        encode { output in
             ResponseEncoder.encode(
-                response, keepAlive: keepAlive, version: request.version, omitBody: request.isHead,
-                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &outbound)
-        } else {
-            var plain: [UInt8] = []
-            ResponseEncoder.encode(
-                response, keepAlive: keepAlive, version: request.version, omitBody: request.isHead,
-                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &plain)
-            queueOutput(plain)
+                response, keepAlive: framing.keepAlive, version: framing.version, omitBody: framing.omitBody,
+                date: loop.dateHeader, serverName: serverName, into: &output)
         }
     }
 
     /// Answers a framing error or timeout itself and closes after sending (RFC 9112 §9.6).
-    private func respondWithError(status: Int, code: String, message: String) {
+    private func respond(to rejection: StateMachine.Rejection) {
         var headers: HTTPHeaders = [:]
-        if status == 503 { headers.add("Retry-After", String(shared.configuration.retryAfterSeconds)) }
+        if rejection.status == 503 { headers.add("Retry-After", String(shared.configuration.retryAfterSeconds)) }
         // The request never reached the application, so it gets its id here: every answer
         // carries one, and the log line below names the same id.
         let requestID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         headers.add("X-Request-Id", requestID)
-        let response = HTTPResponse.jsonError(status: status, error: code, message: message, headers: headers)
-        inFlight = InFlight(keepAlive: false, version: .http1_1, isHead: false)
+        let response = HTTPResponse.jsonError(
+            status: rejection.status, error: rejection.code, message: rejection.message, headers: headers)
         writeResponse(response)
-        shared.observer?.transportAnswered(status: status, reason: "\(message) request_id=\(requestID)")
+        shared.observer?.transportAnswered(
+            status: rejection.status, reason: "\(rejection.message) request_id=\(requestID)")
         flush()
+    }
+
+    /// Runs `body` on the output buffer and tells the machine how many bytes it appended.
+    private func queue(_ body: (inout [UInt8]) -> Void) {
+        let before = outbound.count
+        body(&outbound)
+        machine.outputQueued(outbound.count - before)
+    }
+
+    /// Encodes plaintext with `body`: straight into the output, or through TLS as one buffer so
+    /// that framing and data share records.
+    private func encode(_ body: (inout [UInt8]) -> Void) {
+        guard tls != nil else {
+            queue(body)
+            return
+        }
+        var plain: [UInt8] = []
+        body(&plain)
+        queueOutput(plain)
     }
 
     private func queueOutput(_ bytes: [UInt8]) {
         guard let tls else {
-            outbound.append(contentsOf: bytes)
+            queue { $0.append(contentsOf: bytes) }
             return
         }
         do {
             try bytes.withUnsafeBytes { raw in try tls.write(raw) }
-            tls.drainCiphertext(into: &outbound)
+            queue { tls.drainCiphertext(into: &$0) }
         } catch {
             shared.logger.debug("TLS write failed: \(error)")
             close()
@@ -411,7 +304,7 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     }
 
     private func flush() {
-        guard phase != .closed else { return }
+        guard machine.phase != .closed else { return }
         var progress = false
         while outboundOffset < outbound.count {
             let result: IOResult<Int>
@@ -425,63 +318,37 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             }
             guard case .done(let count) = result else { break }
             outboundOffset += count
+            machine.outputWritten(count)
             progress = true
             shared.stats.sent.add(count, ordering: .relaxed)
         }
+        assert(machine.pendingOutputBytes == outbound.count - outboundOffset, "output miscounted")
         if outboundOffset >= outbound.count {
             // Keep a small buffer for the next response; give large ones back, except while a
             // stream will fill it again at once.
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 16 * 1024 || streaming != nil)
+            outbound.removeAll(
+                keepingCapacity: outbound.capacity <= shared.configuration.retainedOutputBufferBytes
+                    || machine.isStreaming)
             outboundOffset = 0
-            if closeAfterFlush && inFlight == nil {
+            if machine.closesWhenDrained {
                 finishAndClose()
                 return
             }
         }
-        if progress && phase == .open { refreshDeadline(progress: true) }
+        if progress { machine.refreshDeadline(progress: true) }
     }
 
     // MARK: - Streamed bodies
 
-    /// Sends the head of a streamed response and starts pulling its body. The request stays in
-    /// flight until the body ends.
-    private func startStream(_ response: HTTPResponse, body: HTTPBodyStream, request: InFlight, keepAlive: Bool) {
-        let noContent = ResponseEncoder.hasNoContent(response.status)
-        let sendsBody = !request.isHead && !noContent
-        // HTTP/1.0 has no chunked coding, so the close delimits the body (RFC 9112 §6.3 rule 8).
-        // A HEAD answer announces the framing a GET would get (RFC 9110 §9.3.2); 1xx and 204
-        // must not carry Transfer-Encoding and 304 need not (RFC 9112 §6.1).
-        let chunked = request.version == .http1_1 && !noContent
-        let keepAlive = keepAlive && (chunked || !sendsBody)
-        if !keepAlive { closeAfterFlush = true }
-        if tls == nil {
-            ResponseEncoder.encodeStreamHead(
-                response, chunked: chunked, keepAlive: keepAlive, version: request.version,
-                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &outbound)
-        } else {
-            var plain: [UInt8] = []
-            ResponseEncoder.encodeStreamHead(
-                response, chunked: chunked, keepAlive: keepAlive, version: request.version,
-                date: loop.dateHeader, serverName: shared.configuration.serverName, into: &plain)
-            queueOutput(plain)
-        }
-        guard sendsBody else {
-            inFlight = nil  // the head is the whole answer; `next` is never called
-            return
-        }
-        streaming = Streaming(body: body, chunked: chunked)
-        pullIfDrained()
-    }
-
-    /// Asks the producer for the next piece, unless one is already coming or the client has not
-    /// yet read enough: past `streamHighWaterBytes` unsent, EPOLLOUT calls this again.
-    private func pullIfDrained() {
-        guard phase == .open, let current = streaming, current.pull == nil,
-              pendingOutputBytes < shared.configuration.streamHighWaterBytes else { return }
-        let next = current.body.next
+    /// Asks the producer for the next piece when the machine says so: none is coming and the
+    /// client has read enough (past `streamHighWaterBytes` unsent, EPOLLOUT calls this again).
+    private func pullIfDrained(_ body: HTTPBodyStream? = nil) {
+        if let body { stream = body }
+        guard machine.shouldPull, let next = stream?.next else { return }
+        machine.pullStarted()
         // The task's result can only come back through `loop.execute`, after this returns, so
         // `pull` is set by the time `received` runs.
-        streaming?.pull = Task(executorPreference: StreamExecutor.shared) { [self] in
+        pull = Task(executorPreference: StreamExecutor.shared) { [self] in
             // Cancelled before it began: the connection closed, and `next` is not called again.
             if Task.isCancelled { return }
             let piece: Result<[UInt8]?, any Error>
@@ -497,17 +364,17 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
     /// A piece of the streamed body, back on the loop thread.
     private func received(_ piece: Result<[UInt8]?, any Error>) {
         // Closed meanwhile (peer gone, write timeout, forced shutdown): the piece is dropped.
-        guard phase == .open, let current = streaming, current.pull != nil else { return }
-        streaming?.pull = nil
+        guard let chunked = machine.pieceArrived() else { return }
+        pull = nil
         switch piece {
         case .success(let bytes?):
-            if !bytes.isEmpty { writePiece(bytes, chunked: current.chunked) }
+            if !bytes.isEmpty { writePiece(bytes, chunked: chunked) }
             flush()
             pullIfDrained()
         case .success(nil):
-            if current.chunked { queueOutput(ResponseEncoder.lastChunk) }
-            streaming = nil
-            inFlight = nil
+            if chunked { queueOutput(ResponseEncoder.lastChunk) }
+            stream = nil
+            machine.streamEnded()
             // On as after any response: the next pipelined request, or the close.
             pump()
         case .failure(let error):
@@ -515,11 +382,11 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             // chunk (RFC 9112 §7.1), which clients report as truncated. A close-delimited body
             // would look complete after a FIN, so that one ends with RST instead.
             shared.logger.warning("streamed response body failed; closing the connection: \(error)")
-            if !current.chunked { Socket.resetOnClose(fd) }
+            if !chunked { Socket.resetOnClose(fd) }
             close()
             return
         }
-        refreshDeadline(progress: false)
+        machine.refreshDeadline(progress: false)
         updateInterestIfOpen()
     }
 
@@ -528,21 +395,16 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
             queueOutput(bytes)
             return
         }
-        if tls == nil {
-            ResponseEncoder.appendChunk(bytes, to: &outbound)
-        } else {
-            // One plaintext buffer, so that framing and data share TLS records.
-            var framed: [UInt8] = []
-            ResponseEncoder.appendChunk(bytes, to: &framed)
-            queueOutput(framed)
-        }
+        encode { ResponseEncoder.appendChunk(bytes, to: &$0) }
     }
 
     // MARK: - Closing
 
-    /// Sends close_notify on TLS, shuts down our write side and lingers for the peer's FIN.
+    /// Sends close_notify on TLS, then closes or shuts down our write side and lingers for the
+    /// peer's FIN, as the machine says.
     private func finishAndClose() {
-        guard phase == .open || phase == .handshaking else { return }
+        let action = machine.finish()
+        if action == .none { return }
         if let tls {
             tls.shutdown()
             var alert: [UInt8] = []
@@ -551,63 +413,51 @@ final class HTTPConnection: EventHandler, @unchecked Sendable {
                 _ = try? alert.withUnsafeBytes { raw in try Socket.write(fd, raw) }
             }
         }
-        if peerClosed {
-            close()
+        switch action {
+        case .none:
             return
+        case .close:
+            close()
+        case .linger:
+            Socket.shutdownWrite(fd)
+            updateInterest()
         }
-        Socket.shutdownWrite(fd)
-        phase = .lingering
-        setDeadline(.linger, now: MonotonicClock.nanos())
-        updateInterest()
     }
 
     /// Called by the server at shutdown: idle connections close now; a connection with a request
     /// in flight sends its response with `Connection: close`, then closes. A streamed body in
     /// progress is sent to its end first (its head is already out).
     func beginShutdown() {
-        switch phase {
-        case .closed, .lingering:
-            return
-        case .handshaking:
-            close()
-        case .open:
-            if inFlight == nil && outboundOffset >= outbound.count {
-                close()
-            } else {
-                closeAfterFlush = true
-            }
-        }
+        if machine.shutdownRequested() { close() }
     }
 
     /// Closes now, without waiting for anything.
     func close() {
-        guard phase != .closed else { return }
-        phase = .closed
+        guard machine.phase != .closed else { return }
+        machine.closed()
         // The producer is not called again; a pull in progress may stop early if it checks
         // cancellation, and its piece is dropped in `received`.
-        streaming?.pull?.cancel()
-        streaming = nil
+        pull?.cancel()
+        pull = nil
+        stream = nil
         // Release the connection slot before the fd: once the peer can see the close, it may
         // reconnect at once and must not be refused with 503 for a slot that is already free.
         shared.stats.open.subtract(1, ordering: .relaxed)
         loop.unregister(fd: fd)
-        Socket.close(fd)
+        socket.close()
         tls = nil
         outbound = []
+        outboundOffset = 0
     }
 
     private func updateInterestIfOpen() {
-        if phase != .closed { updateInterest() }
+        if machine.phase != .closed { updateInterest() }
     }
 
     private func updateInterest() {
-        var wanted: UInt32 = 0
-        if phase == .lingering || (!closeAfterFlush && !inputPaused && !peerClosed) {
-            wanted |= clinux_epollin() | clinux_epollrdhup()
-        }
-        if outboundOffset < outbound.count {
-            wanted |= clinux_epollout()
-        }
+        var wanted: EpollEvents = []
+        if machine.wantsInput { wanted.formUnion(.input) }
+        if machine.wantsOutput { wanted.insert(.writable) }
         if wanted != interest {
             interest = wanted
             loop.modify(fd: fd, generation: generation, events: wanted)

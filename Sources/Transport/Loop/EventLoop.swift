@@ -6,7 +6,7 @@ import Synchronization
 /// Something registered with an event loop: a listener or a connection.
 protocol EventHandler: AnyObject {
     /// Called on the loop thread with the epoll event mask.
-    func handle(events: UInt32)
+    func handle(events: EpollEvents)
     /// Called on the loop thread every timer tick with the monotonic time.
     func tick(now: UInt64)
 }
@@ -17,7 +17,8 @@ protocol EventHandler: AnyObject {
 /// hand work in through a mutex-guarded queue and an eventfd wake-up.
 final class EventLoop: @unchecked Sendable {
     // @unchecked: `slots`, `running` and the read buffer are touched only on the loop thread
-    // (checked with `assertInLoop`); `queue` is a Mutex; `epollFD`/`wakeFD` are immutable.
+    // (checked with `assertInLoop`); `queue` is a Mutex; `epollFD`/`wakeFD` change only in
+    // `deinit`.
 
     private struct Slot {
         var generation: UInt32
@@ -25,8 +26,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     let index: Int
-    private let epollFD: Int32
-    private let wakeFD: Int32
+    private var epollFD: FileDescriptor
+    private var wakeFD: FileDescriptor
     private let queue = Mutex<[@Sendable () -> Void]>([])
     private let stopRequested = Atomic<Bool>(false)
     private let wakes = Atomic<Int>(0)
@@ -35,6 +36,7 @@ final class EventLoop: @unchecked Sendable {
     private var thread: Thread?
     private let threadFinished = DispatchSemaphore(value: 0)
     private let timerResolutionNanos: UInt64
+    private let eventBatchSize: Int
     nonisolated(unsafe) private static var currentLoopKey = pthread_key_t()
     private static let keyCreated: Bool = {
         pthread_key_create(&currentLoopKey, nil)
@@ -47,34 +49,48 @@ final class EventLoop: @unchecked Sendable {
     private(set) var dateHeader: [UInt8] = HTTPDate.now()
     private var dateRefreshedAt: UInt64 = 0
 
-    init(index: Int, timerResolution: Duration) throws(SystemError) {
+    /// - Parameters:
+    ///   - timerResolution: how often deadlines are checked (`ServerConfiguration.timerResolution`).
+    ///   - readBufferBytes: size of the shared read buffer (`ServerConfiguration.readBufferBytes`).
+    ///   - eventBatchSize: events per `epoll_wait` (`ServerConfiguration.eventBatchSize`).
+    init(index: Int, timerResolution: Duration, readBufferBytes: Int, eventBatchSize: Int) throws(SystemError) {
         _ = Self.keyCreated
         self.index = index
         timerResolutionNanos = max(1_000_000, timerResolution.nanoseconds)
-        epollFD = try syscallOrThrow("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
-        let efd = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
-        guard efd >= 0 else {
+        self.eventBatchSize = max(1, eventBatchSize)
+        var epollFD = FileDescriptor(
+            taking: try syscallOrThrow("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) })
+        var wakeFD = FileDescriptor(taking: eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC)))
+        guard wakeFD.isOpen else {
             let code = errno
-            Glibc.close(epollFD)
+            epollFD.close()
             throw SystemError(errno: code, operation: "eventfd")
         }
-        wakeFD = efd
         var event = epoll_event()
-        event.events = clinux_epollin()
-        event.data.u64 = UInt64.max
-        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
+        event.events = EpollEvents.readable.rawValue
+        event.data.u64 = EpollUserData.wake.rawValue
+        guard epoll_ctl(epollFD.rawValue, EPOLL_CTL_ADD, wakeFD.rawValue, &event) == 0 else {
             let code = errno
-            Glibc.close(wakeFD)
-            Glibc.close(epollFD)
+            wakeFD.close()
+            epollFD.close()
             throw SystemError(errno: code, operation: "epoll_ctl(eventfd)")
         }
-        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        self.epollFD = epollFD
+        self.wakeFD = wakeFD
+        readBuffer = .allocate(byteCount: max(1, readBufferBytes), alignment: 16)
+    }
+
+    /// A loop with the tuning of `configuration`.
+    convenience init(index: Int, configuration: ServerConfiguration) throws(SystemError) {
+        try self.init(
+            index: index, timerResolution: configuration.timerResolution,
+            readBufferBytes: configuration.readBufferBytes, eventBatchSize: configuration.eventBatchSize)
     }
 
     deinit {
         readBuffer.deallocate()
-        Glibc.close(wakeFD)
-        Glibc.close(epollFD)
+        wakeFD.close()
+        epollFD.close()
     }
 
     /// True on this loop's own thread.
@@ -121,7 +137,7 @@ final class EventLoop: @unchecked Sendable {
     private func wake() {
         wakes.add(1, ordering: .relaxed)
         var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
+        _ = Glibc.write(wakeFD.rawValue, &one, 8)
     }
 
     /// Asks the loop to exit after its current iteration and waits for the thread to end.
@@ -136,15 +152,15 @@ final class EventLoop: @unchecked Sendable {
     /// Registers `handler` for `fd`; returns the generation stored next to the fd in epoll's data
     /// so that events for a closed and reused fd are recognised and dropped.
     @discardableResult
-    func register(fd: Int32, events: UInt32, handler: any EventHandler) throws(SystemError) -> UInt32 {
+    func register(fd: Int32, events: EpollEvents, handler: any EventHandler) throws(SystemError) -> UInt32 {
         assertInLoop()
         let generation = nextGeneration
         nextGeneration &+= 1
         if nextGeneration == 0 { nextGeneration = 1 }
         var event = epoll_event()
-        event.events = events
-        event.data.u64 = UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
-        _ = try syscallOrThrow("epoll_ctl(ADD)") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
+        event.events = events.rawValue
+        event.data.u64 = EpollUserData(fd: fd, generation: generation).rawValue
+        _ = try syscallOrThrow("epoll_ctl(ADD)") { epoll_ctl(epollFD.rawValue, EPOLL_CTL_ADD, fd, &event) }
         let slot = Int(fd)
         if slot >= slots.count {
             slots.append(contentsOf: repeatElement(nil, count: max(slot + 1 - slots.count, slots.count)))
@@ -154,18 +170,18 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Changes the interest set of a registered fd.
-    func modify(fd: Int32, generation: UInt32, events: UInt32) {
+    func modify(fd: Int32, generation: UInt32, events: EpollEvents) {
         assertInLoop()
         var event = epoll_event()
-        event.events = events
-        event.data.u64 = UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
-        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+        event.events = events.rawValue
+        event.data.u64 = EpollUserData(fd: fd, generation: generation).rawValue
+        _ = epoll_ctl(epollFD.rawValue, EPOLL_CTL_MOD, fd, &event)
     }
 
     /// Removes `fd`; call before closing it.
     func unregister(fd: Int32) {
         assertInLoop()
-        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        _ = epoll_ctl(epollFD.rawValue, EPOLL_CTL_DEL, fd, nil)
         if Int(fd) < slots.count { slots[Int(fd)] = nil }
     }
 
@@ -178,28 +194,28 @@ final class EventLoop: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
-        let capacity = 256
+        let capacity = eventBatchSize
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
         var nextTick = MonotonicClock.nanos() &+ timerResolutionNanos
         while !stopRequested.load(ordering: .acquiring) {
             let now = MonotonicClock.nanos()
             let waitMillis = now >= nextTick ? 0 : Int32(min(1000, (nextTick - now) / 1_000_000 + 1))
-            let count = epoll_wait(epollFD, events, Int32(capacity), waitMillis)
+            let count = epoll_wait(epollFD.rawValue, events, Int32(capacity), waitMillis)
             if count < 0 {
                 if errno == EINTR { continue }
                 preconditionFailure("epoll_wait: \(String(cString: strerror(errno)))")
             }
             for i in 0..<Int(count) {
                 let event = events[i]
-                if event.data.u64 == UInt64.max {
+                let data = EpollUserData(rawValue: event.data.u64)
+                if data == .wake {
                     drainWake()
                     continue
                 }
-                let fd = Int(UInt32(truncatingIfNeeded: event.data.u64))
-                let generation = UInt32(truncatingIfNeeded: event.data.u64 >> 32)
-                guard fd < slots.count, let slot = slots[fd], slot.generation == generation else { continue }
-                slot.handler.handle(events: event.events)
+                let fd = Int(data.fd)
+                guard fd >= 0, fd < slots.count, let slot = slots[fd], slot.generation == data.generation else { continue }
+                slot.handler.handle(events: EpollEvents(rawValue: event.events))
             }
             runQueuedTasks()
             let after = MonotonicClock.nanos()
@@ -214,7 +230,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func drainWake() {
         var value: UInt64 = 0
-        _ = Glibc.read(wakeFD, &value, 8)
+        _ = Glibc.read(wakeFD.rawValue, &value, 8)
     }
 
     private func runQueuedTasks() {
