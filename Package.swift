@@ -23,9 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
-        // C system libraries. Imported only in Transport's Sys/, Loop/, TLS/, Compression/,
-        // Listener.swift and HTTP1/HTTPConnection.swift, in Crypto, in Storage's SQLite/ and in the
-        // fuzz driver (docs/ARCHITECTURE.md, "Modules").
+        // C system libraries. Imported only in Transport's Sys/, Loop/, TLS/ and Compression/, in
+        // Crypto, in Storage's SQLite/ and in the fuzz driver (docs/ARCHITECTURE.md, "Modules").
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",

@@ -196,6 +196,42 @@ else
     failed=$((failed + 1))
 fi
 
+echo "== SIGTERM right after \"listening on\" (a supervisor or harness may stop it at once)"
+# The signal handlers are in place before the server listens; a SIGTERM that arrived between
+# the two was once ignored and the server never exited.
+early_ok=1
+for attempt in 1 2 3 4 5; do
+    early_db="$work/early-$attempt.sqlite"
+    "$binary" serve --host 127.0.0.1 --port 0 --db "$early_db" 2> "$work/early-$attempt.log" &
+    early_pid=$!
+    deadline=$((SECONDS + 30))
+    until grep -q '^listening on ' "$work/early-$attempt.log" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do
+        sleep 0.01
+    done
+    kill -TERM "$early_pid" 2>/dev/null || true
+    deadline=$((SECONDS + stop_timeout_s))
+    while kill -0 "$early_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
+    if kill -0 "$early_pid" 2>/dev/null; then
+        kill -KILL "$early_pid" 2>/dev/null || true
+        wait "$early_pid" 2>/dev/null || true
+        echo "not ok - attempt $attempt: still running ${stop_timeout_s}s after a SIGTERM sent right after it listened"
+        early_ok=0
+    else
+        early_status=0
+        wait "$early_pid" || early_status=$?
+        if [ "$early_status" -ne 0 ]; then
+            echo "not ok - attempt $attempt: exited with status $early_status after an early SIGTERM"
+            early_ok=0
+        fi
+    fi
+done
+if [ "$early_ok" -eq 1 ]; then
+    echo "ok - 5 servers stopped with exit 0 by a SIGTERM sent as soon as they listened"
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
 echo "== project settings through the CLI (on the stopped server's database)"
 if "$binary" projects set default --db "$work/parley.sqlite" --inactivity-timeout 900 --context-window my-finetune=32768 \
         >"$work/projects-set.out" 2>&1 \

@@ -117,17 +117,9 @@ struct ServeCommand: ParsableCommand {
             database: database, transportStats: stats, logger: logger, defaults: defaults, deletionWorker: deletions)
         let server = try HTTPServer(
             configuration: configuration, responder: application, observer: application, stats: stats, logger: logger)
-        let addresses = try server.start()
-        for address in addresses {
-            // Printed unconditionally (not through the log level): scripts read the real port here.
-            FileHandle.standardError.write(Data("listening on \(address)\n".utf8))
-        }
-        if let first = addresses.first {
-            // The web console is served at the root (docs/CONSOLE.md).
-            FileHandle.standardError.write(Data("console: open \(first)/ and sign in with a project's key pair\n".utf8))
-        }
-        logger.notice("parley \(ParleyVersion.current) serving \(databasePath) with \(configuration.eventLoopThreads) I/O thread(s)")
-
+        // Signals are routed before the server listens: a client (a test harness, a supervisor)
+        // may stop it as soon as it reads "listening on", and a SIGTERM in a window where it is
+        // ignored but not yet watched would be lost, leaving the server running.
         let stop = DispatchSemaphore(value: 0)
         let signals = SignalHandlers()
         signals.on([SIGTERM, SIGINT]) { signal in
@@ -142,6 +134,17 @@ struct ServeCommand: ParsableCommand {
                 logger.error("TLS reload failed; keeping the current certificate: \(error)")
             }
         }
+        let addresses = try server.start()
+        for address in addresses {
+            // Printed unconditionally (not through the log level): scripts read the real port here.
+            FileHandle.standardError.write(Data("listening on \(address)\n".utf8))
+        }
+        if let first = addresses.first {
+            // The web console is served at the root (docs/CONSOLE.md).
+            FileHandle.standardError.write(Data("console: open \(first)/ and sign in with a project's key pair\n".utf8))
+        }
+        logger.notice("parley \(ParleyVersion.current) serving \(databasePath) with \(configuration.eventLoopThreads) I/O thread(s)")
+
         let clock: @Sendable () -> Int64 = { WallClock.nowMillis() }
         let sweeper = InactivitySweeper(
             database: database, defaultTimeoutSeconds: defaults.inactivityTimeoutSeconds, logger: logger, clock: clock)

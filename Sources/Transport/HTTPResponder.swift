@@ -2,13 +2,13 @@
 ///
 /// `completion` may be called on any thread, exactly once. Calling it before `respond` returns
 /// (a synchronous answer) is allowed and avoids a thread hop.
-public protocol HTTPResponder: Sendable {
+package protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void)
 }
 
 /// Transport-level events the application may want to log or count: answers the transport
 /// gives itself, without reaching the responder (framing errors, timeouts, overload).
-public protocol TransportObserver: Sendable {
+package protocol TransportObserver: Sendable {
     func transportAnswered(status: Int, reason: String)
     /// The server has begun to shut down: long-lived responses (event streams) should end now,
     /// so the grace period is not spent waiting for them.
@@ -16,5 +16,5 @@ public protocol TransportObserver: Sendable {
 }
 
 extension TransportObserver {
-    public func transportShuttingDown() {}
+    package func transportShuttingDown() {}
 }

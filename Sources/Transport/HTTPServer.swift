@@ -4,14 +4,14 @@ import Synchronization
 
 /// The HTTP/1.1 server: a fixed set of event-loop threads, each owning its own listeners (one
 /// per port, sharing it with `SO_REUSEPORT`) and its connections. Never a thread per connection.
-public final class HTTPServer: Sendable {
+package final class HTTPServer: Sendable {
     /// A bound listener, with the real port when 0 was asked for.
-    public struct BoundAddress: Sendable, CustomStringConvertible {
-        public let scheme: String
-        public let host: String
-        public let port: Int
+    package struct BoundAddress: Sendable, CustomStringConvertible {
+        package let scheme: String
+        package let host: String
+        package let port: Int
 
-        public var description: String {
+        package var description: String {
             let host = self.host.contains(":") ? "[\(self.host)]" : self.host
             return "\(scheme)://\(host):\(port)"
         }
@@ -23,14 +23,14 @@ public final class HTTPServer: Sendable {
         var addresses: [BoundAddress]
     }
 
-    public let configuration: ServerConfiguration
-    public let stats: TransportStats
+    package let configuration: ServerConfiguration
+    package let stats: TransportStats
     private let shared: ServerShared
     private let running = Mutex<Running?>(nil)
 
     /// Builds a server; nothing is bound until `start()`. Loads the TLS certificate now, so a
     /// bad path fails before any port is opened.
-    public init(
+    package init(
         configuration: ServerConfiguration, responder: any HTTPResponder,
         observer: (any TransportObserver)? = nil, stats: TransportStats = TransportStats(), logger: Logger
     ) throws {
@@ -50,7 +50,7 @@ public final class HTTPServer: Sendable {
 
     /// Binds every listener and starts the loops. Returns the bound addresses.
     @discardableResult
-    public func start() throws -> [BoundAddress] {
+    package func start() throws -> [BoundAddress] {
         System.ignoreSIGPIPE()
         let threadCount = max(1, configuration.eventLoopThreads)
         var loops: [EventLoop] = []
@@ -120,13 +120,13 @@ public final class HTTPServer: Sendable {
     }
 
     /// Addresses bound by `start()`.
-    public var addresses: [BoundAddress] {
+    package var addresses: [BoundAddress] {
         running.withLock { $0?.addresses ?? [] }
     }
 
     /// Reloads the certificate and key from the configured paths. New connections use the new
     /// pair; connections already open keep theirs. On failure the old pair stays in use.
-    public func reloadTLS() throws {
+    package func reloadTLS() throws {
         guard let tls = configuration.tls, configuration.tlsPort != nil else { return }
         let context = try TLSContext(configuration: tls)
         shared.tlsContext.withLock { $0 = context }
@@ -134,7 +134,7 @@ public final class HTTPServer: Sendable {
 
     /// Graceful shutdown: stop accepting, let in-flight requests finish within the grace period,
     /// close everything, stop the loops. Blocks until done; safe to call more than once.
-    public func shutdown() {
+    package func shutdown() {
         guard let state = running.withLock({ state -> Running? in
             defer { state = nil }
             return state

@@ -1,72 +1,72 @@
 /// Every limit, timeout and tuning value of the transport, with the defaults documented in
 /// docs/CONFIGURATION.md. The `parley serve` flags map one to one onto the fields they set; the
 /// fields under "Tuning" have no flag.
-public struct ServerConfiguration: Sendable {
+package struct ServerConfiguration: Sendable {
     /// Address to bind: an IPv4/IPv6 literal or a host name. Default loopback only.
-    public var host: String = "127.0.0.1"
+    package var host: String = "127.0.0.1"
     /// Plain HTTP port; 0 picks an ephemeral port, nil disables the plain listener.
-    public var port: Int? = 3000
+    package var port: Int? = 3000
     /// HTTPS port; 0 picks an ephemeral port, nil disables the TLS listener.
-    public var tlsPort: Int?
+    package var tlsPort: Int?
     /// Certificate and key for the TLS listener.
-    public var tls: TLSConfiguration?
+    package var tls: TLSConfiguration?
     /// Number of event-loop threads, each with its own epoll instance. Default: one per core.
-    public var eventLoopThreads: Int = max(1, System.coreCount)
+    package var eventLoopThreads: Int = max(1, System.coreCount)
     /// `listen(2)` backlog.
-    public var backlog: Int32 = 1024
+    package var backlog: Int32 = 1024
     /// Framing limits enforced by the HTTP parser.
-    public var limits = HTTPParser.Limits()
+    package var limits = HTTPParser.Limits()
     /// Open connections across all listeners; past it new clients get 503 and are closed.
-    public var maxConnections: Int = 16_384
+    package var maxConnections: Int = 16_384
     /// Time allowed from the first byte of a request (or from accept) to the end of its head (→ 408).
-    public var headerReadTimeout: Duration = .seconds(10)
+    package var headerReadTimeout: Duration = .seconds(10)
     /// Time allowed between two reads while a body is arriving (→ 408).
-    public var bodyReadTimeout: Duration = .seconds(30)
+    package var bodyReadTimeout: Duration = .seconds(30)
     /// How long an idle keep-alive connection is kept open.
-    public var idleTimeout: Duration = .seconds(60)
+    package var idleTimeout: Duration = .seconds(60)
     /// Time allowed for a TLS handshake to finish.
-    public var tlsHandshakeTimeout: Duration = .seconds(10)
+    package var tlsHandshakeTimeout: Duration = .seconds(10)
     /// Time a response may wait for the client to read it before the connection is dropped.
-    public var writeTimeout: Duration = .seconds(30)
+    package var writeTimeout: Duration = .seconds(30)
     /// How long a shutdown waits for in-flight requests before closing connections anyway.
-    public var shutdownGracePeriod: Duration = .seconds(10)
+    package var shutdownGracePeriod: Duration = .seconds(10)
     /// How often each loop checks deadlines; the granularity of every timeout above.
-    public var timerResolution: Duration = .milliseconds(100)
+    package var timerResolution: Duration = .milliseconds(100)
     /// Bytes of pipelined input buffered while a response is pending, before reading pauses; also
     /// the unsent response bytes past which no further pipelined request is answered until the
     /// client reads.
-    public var maxPipelineBufferBytes: Int = 64 * 1024
+    package var maxPipelineBufferBytes: Int = 64 * 1024
     /// Unsent bytes of a streamed response body (`HTTPResponse.stream`) below which the next
     /// piece is asked for: above it the producer waits for the client to read. Memory per
     /// streaming connection is about this plus one piece.
-    public var streamHighWaterBytes: Int = 256 * 1024
+    package var streamHighWaterBytes: Int = 256 * 1024
     /// `Retry-After` seconds sent with 503 answers from the transport.
-    public var retryAfterSeconds: Int = 1
+    package var retryAfterSeconds: Int = 1
     /// The `Server` header value.
-    public var serverName: String = "parley"
+    package var serverName: String = "parley"
 
     // MARK: Tuning
 
     /// How long a connection that has sent its last answer and shut its write side keeps reading
     /// (and discarding) before it closes anyway: long enough for the peer to read the answer and
     /// close, so the kernel does not reset the connection under it (lingering close).
-    public var lingerTimeout: Duration = .seconds(2)
+    package var lingerTimeout: Duration = .seconds(2)
     /// Reads from one connection per readiness event: a bound, so that one busy client does not
     /// starve the others on its loop (16 × `readBufferBytes` is 1 MiB per turn).
-    public var maxReadsPerWakeup: Int = 16
+    package var maxReadsPerWakeup: Int = 16
     /// Connections accepted per readiness event of a listener, so that the connections a loop
     /// already has stay served during a burst of new ones.
-    public var maxAcceptsPerWakeup: Int = 64
+    package var maxAcceptsPerWakeup: Int = 64
     /// Size of each loop's read buffer, shared by all its connections: a read lands there and is
     /// consumed at once.
-    public var readBufferBytes: Int = 64 * 1024
+    package var readBufferBytes: Int = 64 * 1024
     /// Capacity a connection's output buffer keeps once drained, for the next response; a larger
     /// buffer (a big answer) is given back to the allocator.
-    public var retainedOutputBufferBytes: Int = 16 * 1024
+    package var retainedOutputBufferBytes: Int = 16 * 1024
     /// epoll events taken per `epoll_wait` call.
-    public var eventBatchSize: Int = 256
+    package var eventBatchSize: Int = 256
 
-    public init() {}
+    package init() {}
 }
 
 extension Duration {

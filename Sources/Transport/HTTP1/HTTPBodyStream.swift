@@ -7,14 +7,14 @@
 /// `ServerConfiguration.streamHighWaterBytes` unsent): a client that reads slowly slows the
 /// producer down instead of growing a buffer. Each call costs a task and a hop back to the event
 /// loop, so pieces of some kilobytes (many rows each) stream far faster than one row per piece.
-public struct HTTPBodyStream: Sendable {
+package struct HTTPBodyStream: Sendable {
     /// The next piece of the body; nil ends the body; a throw aborts it. An empty piece is
     /// skipped. Once the client is gone `next` is not called again, and the pending call, if any,
     /// is cancelled.
-    public let next: @Sendable () async throws -> [UInt8]?
+    package let next: @Sendable () async throws -> [UInt8]?
 
     /// A stream that asks `next` for each piece.
-    public init(next: @escaping @Sendable () async throws -> [UInt8]?) {
+    package init(next: @escaping @Sendable () async throws -> [UInt8]?) {
         self.next = next
     }
 }

@@ -1,6 +1,6 @@
 /// Why a request could not be framed. Each case maps to exactly one status; after any of them
 /// the connection is closed, because the stream position is no longer trustworthy.
-public enum HTTPParseError: Error, Equatable, Sendable {
+package enum HTTPParseError: Error, Equatable, Sendable {
     /// Malformed syntax or a request-smuggling shape (RFC 9112 §6.3).
     case badRequest(String)
     /// The request line alone is longer than the header limit.
@@ -19,7 +19,7 @@ public enum HTTPParseError: Error, Equatable, Sendable {
     case versionNotSupported
 
     /// The status this error is answered with.
-    public var status: Int {
+    package var status: Int {
         switch self {
         case .badRequest: 400
         case .uriTooLong: 414
@@ -33,7 +33,7 @@ public enum HTTPParseError: Error, Equatable, Sendable {
     }
 
     /// The `error` field of the JSON body.
-    public var code: String {
+    package var code: String {
         switch self {
         case .badRequest: "BadRequest"
         case .uriTooLong: "URITooLong"
@@ -47,7 +47,7 @@ public enum HTTPParseError: Error, Equatable, Sendable {
     }
 
     /// A human-readable `message` for the JSON body.
-    public var message: String {
+    package var message: String {
         switch self {
         case .badRequest(let reason): "Bad request: \(reason)"
         case .uriTooLong: "Request line exceeds the header size limit"

@@ -3,24 +3,24 @@
 /// Bytes go in through `append(_:)`; `next()` returns one step at a time. The parser remembers how
 /// far it has scanned, so a client that sends its headers one byte at a time costs linear, not
 /// quadratic, work. It is a plain value with no I/O: tests feed it bytes split at every offset.
-public struct HTTPParser: Sendable {
+package struct HTTPParser: Sendable {
     /// Size limits the parser enforces while framing.
-    public struct Limits: Sendable {
+    package struct Limits: Sendable {
         /// Request line plus header fields, and separately the trailer section (→ 431, or 414
         /// when the request line alone is longer).
-        public var maxHeaderBytes: Int = 16 * 1024
+        package var maxHeaderBytes: Int = 16 * 1024
         /// Number of header fields (→ 431).
-        public var maxHeaderCount: Int = 100
+        package var maxHeaderCount: Int = 100
         /// Body size, both on the wire and after `Content-Encoding` is undone (→ 413).
-        public var maxBodyBytes: Int = 16 * 1024 * 1024
+        package var maxBodyBytes: Int = 16 * 1024 * 1024
         /// A chunk-size line including extensions (→ 400).
-        public var maxChunkLineBytes: Int = 1024
+        package var maxChunkLineBytes: Int = 1024
 
-        public init() {}
+        package init() {}
     }
 
     /// What `next()` found.
-    public enum Step: Sendable {
+    package enum Step: Sendable {
         /// The buffered bytes do not yet hold a complete request.
         case needMore
         /// A head with `Expect: 100-continue` arrived and its body has not: send `100 Continue`.
@@ -49,34 +49,34 @@ public struct HTTPParser: Sendable {
         case trailers(scanned: Int)
     }
 
-    public let limits: Limits
+    package let limits: Limits
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var state: State = .head(scanned: 0)
     private var head: Head?
     private var body: [UInt8] = []
 
-    public init(limits: Limits = Limits()) {
+    package init(limits: Limits = Limits()) {
         self.limits = limits
     }
 
     /// Bytes received but not yet consumed by a complete request.
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    package var bufferedByteCount: Int { buffer.count - readIndex }
 
     /// True between requests: no partial request is buffered. Idle connections get the keep-alive
     /// timeout; anything else gets the (shorter) request-read timeout.
-    public var isIdle: Bool {
+    package var isIdle: Bool {
         if case .head = state { return bufferedByteCount == 0 }
         return false
     }
 
     /// Adds received bytes.
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         compact()
         buffer.append(contentsOf: bytes)
     }
 
-    public mutating func append(_ bytes: [UInt8]) {
+    package mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }
 
@@ -91,7 +91,7 @@ public struct HTTPParser: Sendable {
     }
 
     /// Advances as far as the buffered bytes allow.
-    public mutating func next() throws(HTTPParseError) -> Step {
+    package mutating func next() throws(HTTPParseError) -> Step {
         while true {
             switch state {
             case .head(let scanned):
@@ -515,7 +515,7 @@ extension UInt8 {
 
 extension HTTPParser {
     /// True while a body is being received (the head is already parsed).
-    public var isReadingBody: Bool {
+    package var isReadingBody: Bool {
         if case .head = state { return false }
         return true
     }

@@ -1,5 +1,5 @@
 /// The HTTP version of a request; Parley speaks HTTP/1.0 and HTTP/1.1.
-public enum HTTPVersion: Sendable, Equatable {
+package enum HTTPVersion: Sendable, Equatable {
     case http1_0
     case http1_1
 
@@ -7,26 +7,26 @@ public enum HTTPVersion: Sendable, Equatable {
 }
 
 /// One complete request: head plus a body that is already de-chunked and decompressed.
-public struct HTTPRequest: Sendable {
+package struct HTTPRequest: Sendable {
     /// The method token, case-sensitive as RFC 9110 §9.1 says (`GET`, `POST`, …).
-    public var method: String
+    package var method: String
     /// The request target as sent, e.g. `/api/public/sessions?page=2`.
-    public var target: String
+    package var target: String
     /// The path part of the target, still percent-encoded.
-    public var path: Substring
+    package var path: Substring
     /// The query part of the target without `?`, or empty.
-    public var query: Substring
-    public var version: HTTPVersion
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+    package var query: Substring
+    package var version: HTTPVersion
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
     /// Whether the connection stays open after this request (RFC 9112 §9.3).
-    public var keepAlive: Bool
+    package var keepAlive: Bool
     /// Monotonic nanoseconds when the request became complete, for latency measurement.
-    public var receivedAtNanos: UInt64
+    package var receivedAtNanos: UInt64
     /// Whether it arrived over TLS (so a cookie set in the answer may be marked `Secure`).
-    public var isSecure = false
+    package var isSecure = false
 
-    public init(
+    package init(
         method: String, target: String, version: HTTPVersion = .http1_1,
         headers: HTTPHeaders = [:], body: [UInt8] = [], keepAlive: Bool = true,
         receivedAtNanos: UInt64 = MonotonicClock.nanos()

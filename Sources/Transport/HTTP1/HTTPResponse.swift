@@ -1,22 +1,22 @@
 /// A response produced by a handler. The transport adds `Date`, `Server`, `Content-Length` (or,
 /// for a streamed body, `Transfer-Encoding`) and `Connection`; handlers set everything else.
-public struct HTTPResponse: Sendable {
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+package struct HTTPResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
     /// A body produced while it is sent, with no `Content-Length`; when set, `body` is ignored.
     /// HTTP/1.1 clients get it chunked (RFC 9112 §7.1), HTTP/1.0 clients delimited by the close
     /// (RFC 9112 §6.3 rule 8). HEAD requests and 1xx, 204 and 304 answers never pull from it.
-    public var stream: HTTPBodyStream?
+    package var stream: HTTPBodyStream?
 
-    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+    package init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// A response whose body `stream` produces while it is sent.
-    public init(status: Int, headers: HTTPHeaders = [:], stream: HTTPBodyStream) {
+    package init(status: Int, headers: HTTPHeaders = [:], stream: HTTPBodyStream) {
         self.status = status
         self.headers = headers
         self.body = []
@@ -24,7 +24,7 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A JSON error body in the shape every Parley error uses: `{"message": "...", "error": "..."}`.
-    public static func jsonError(status: Int, error: String, message: String, headers: HTTPHeaders = [:]) -> HTTPResponse {
+    package static func jsonError(status: Int, error: String, message: String, headers: HTTPHeaders = [:]) -> HTTPResponse {
         var headers = headers
         headers.set("Content-Type", "application/json")
         let body = "{\"message\":\(JSONText.quote(message)),\"error\":\(JSONText.quote(error))}"
@@ -33,9 +33,9 @@ public struct HTTPResponse: Sendable {
 }
 
 /// Minimal JSON string escaping for bodies the transport writes itself (it has no JSON encoder).
-public enum JSONText {
+package enum JSONText {
     /// `text` as a quoted JSON string (RFC 8259 §7).
-    public static func quote(_ text: String) -> String {
+    package static func quote(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

@@ -1,9 +1,9 @@
 import Glibc
 
 /// CLOCK_MONOTONIC in nanoseconds: cheap, and immune to wall-clock jumps.
-public enum MonotonicClock {
+package enum MonotonicClock {
     @inline(__always)
-    public static func nanos() -> UInt64 {
+    package static func nanos() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)

@@ -2,14 +2,14 @@ import CLinux
 import Glibc
 
 /// Process-wide facts and settings the transport needs.
-public enum System {
+package enum System {
     /// Online CPU cores.
-    public static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+    package static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// Raises the soft open-file limit to the hard limit, so `maxConnections` is not capped by
     /// the default 1024. Returns the new soft limit.
     @discardableResult
-    public static func raiseOpenFileLimit() -> Int {
+    package static func raiseOpenFileLimit() -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
         if limit.rlim_cur < limit.rlim_max {
@@ -24,13 +24,13 @@ public enum System {
     /// and re-fault its heap on every group commit: `madvise` and page faults were a quarter of
     /// its time under single-event ingestion, and this setting raised that workload by about a
     /// third (docs/BENCHMARKS.md). An explicit `GLIBC_TUNABLES` setting is left alone.
-    public static func tuneMalloc() {
+    package static func tuneMalloc() {
         if let tunables = getenv("GLIBC_TUNABLES"), String(cString: tunables).contains("malloc.trim") { return }
         _ = clinux_set_malloc_trim_threshold(32 << 20)
     }
 
     /// Writing to a closed socket must fail with EPIPE, not kill the process.
-    public static func ignoreSIGPIPE() {
+    package static func ignoreSIGPIPE() {
         signal(SIGPIPE, SIG_IGN)
     }
 }

@@ -1,18 +1,18 @@
 import Glibc
 
 /// A failed system call, captured right after the call so `errno` is still the call's own.
-public struct SystemError: Error, CustomStringConvertible, Sendable {
+package struct SystemError: Error, CustomStringConvertible, Sendable {
     /// The `errno` value the call left behind.
-    public let errno: Int32
+    package let errno: Int32
     /// The call that failed, e.g. `"bind"`.
-    public let operation: String
+    package let operation: String
 
-    public init(errno: Int32, operation: String) {
+    package init(errno: Int32, operation: String) {
         self.errno = errno
         self.operation = operation
     }
 
-    public var description: String {
+    package var description: String {
         "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
     }
 }

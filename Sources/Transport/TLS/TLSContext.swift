@@ -2,13 +2,13 @@ import COpenSSL
 import Glibc
 
 /// Certificate and key paths for an HTTPS listener.
-public struct TLSConfiguration: Sendable, Equatable {
+package struct TLSConfiguration: Sendable, Equatable {
     /// PEM file with the server certificate, optionally followed by its chain.
-    public var certificatePath: String
+    package var certificatePath: String
     /// PEM file with the private key.
-    public var privateKeyPath: String
+    package var privateKeyPath: String
 
-    public init(certificatePath: String, privateKeyPath: String) {
+    package init(certificatePath: String, privateKeyPath: String) {
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath
     }
@@ -18,7 +18,7 @@ extension TLSConfiguration {
     /// Loads the pair the way a listener does and throws what would stop one: a file that cannot
     /// be read or parsed, a key that does not belong to the certificate, a certificate outside
     /// its validity period. `parley serve` calls it before it opens anything else.
-    public func validate() throws(TLSError) {
+    package func validate() throws(TLSError) {
         _ = try TLSContext(configuration: self)
     }
 }

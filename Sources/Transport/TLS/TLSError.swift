@@ -1,11 +1,11 @@
 import COpenSSL
 
 /// A TLS failure with OpenSSL's error queue drained into readable text.
-public struct TLSError: Error, CustomStringConvertible, Sendable {
-    public let operation: String
-    public let reasons: [String]
+package struct TLSError: Error, CustomStringConvertible, Sendable {
+    package let operation: String
+    package let reasons: [String]
 
-    public var description: String {
+    package var description: String {
         reasons.isEmpty ? "\(operation) failed" : "\(operation) failed: \(reasons.joined(separator: "; "))"
     }
 
