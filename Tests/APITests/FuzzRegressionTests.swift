@@ -1,5 +1,5 @@
-import Ingest
 import API
+import Ingest
 import Model
 import OTLP
 import Testing

@@ -1,11 +1,11 @@
-import Ingest
 import API
 import Crypto
 import Foundation
+import Ingest
 import Model
 import Storage
-import Testing
 import TestSupport
+import Testing
 import Transport
 
 /// The bytes of the database file and its WAL, to search for what must never be stored.

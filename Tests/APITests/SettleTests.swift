@@ -1,10 +1,10 @@
-import Ingest
 import API
 import Foundation
+import Ingest
 import Model
 import Storage
-import Testing
 import TestSupport
+import Testing
 import Transport
 
 /// Session analytics settled after the write (issue #18): a write only marks the sessions it

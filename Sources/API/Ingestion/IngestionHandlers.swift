@@ -1,5 +1,5 @@
-import Ingest
 import Foundation
+import Ingest
 import Logging
 import Model
 import Storage
@@ -108,7 +108,6 @@ func recordRejectedRequest(_ failure: APIError, source: String, auth: AuthContex
                                  error: failure.code, message: failure.message)
     try? await applyEvents([], auth: auth, database: database, rejected: [rejected])
 }
-
 
 /// Shared pieces of authenticated JSON handlers.
 ///

@@ -1,5 +1,5 @@
-import Ingest
 import Foundation
+import Ingest
 import Model
 import Storage
 import Transport

@@ -1,6 +1,6 @@
-import Ingest
 import Crypto
 import Foundation
+import Ingest
 import Model
 import Storage
 import Transport

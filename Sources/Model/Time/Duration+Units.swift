@@ -6,10 +6,10 @@ extension Duration {
     /// Whole nanoseconds, saturating at the ends of `Int64` (about ±292 years).
     package var wholeNanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return scaled.addingReportingOverflow(attoseconds / 1_000_000_000).overflow
-            ? (seconds < 0 ? .min : .max) : scaled + attoseconds / 1_000_000_000
+        let (scaled, tooLarge) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, stillTooLarge) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if tooLarge || stillTooLarge { return seconds < 0 ? .min : .max }
+        return total
     }
 
     /// Nanoseconds as an unsigned count, for monotonic-clock arithmetic; 0 for a negative one.
